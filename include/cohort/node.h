@@ -1,0 +1,245 @@
+/*
+ * cohort/node.h — the environment contract between protocols and hosts.
+ *
+ * A node is one incarnation of one cluster member. It is a sans-I/O object:
+ * it owns the node's identity, its logical clocks (Lamport, vector, HLC),
+ * the wire envelope (encode, decode, authenticate, count drops), the
+ * protocol instances attached to it and their timers. It never touches a
+ * socket, a clock, a PRNG or a file: everything from the outside comes
+ * through the host ops below, which two hosts implement — the runtime
+ * (libuv, UDP, real clocks) and the simulator (virtual everything).
+ *
+ *      protocol ──cohort_node_send/timer/trace──▶ node ──host ops──▶ host
+ *      protocol ◀──ops->recv/timer/peer────────── node ◀──on_datagram/
+ *                                                         on_wake──── host
+ *
+ * Invariants:
+ *  - the host arms exactly one wake-up per node (the earliest protocol
+ *    timer); the node re-arms it after every entry point;
+ *  - every datagram that reaches a protocol was decoded, came from this
+ *    cluster, a known major version, an authenticated sender (when a key is
+ *    set) and the newest incarnation of that sender seen so far; everything
+ *    else is counted in cohort_node_stats_t and traced as a drop;
+ *  - every send and receive ticks the Lamport clock, the vector clock (if
+ *    enabled) and the HLC, and is traced with those stamps.
+ */
+#ifndef COHORT_NODE_H
+#define COHORT_NODE_H
+
+#include <stdbool.h>
+
+#include "cohort/clock.h"
+#include "cohort/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cohort_node cohort_node_t;
+typedef struct cohort_proto cohort_proto_t;
+
+/* Wire protocol version carried in every envelope. A datagram with another
+ * major version is dropped (COHORT_EVERSION); minor versions interoperate. */
+#define COHORT_WIRE_VERSION_MAJOR 1
+#define COHORT_WIRE_VERSION_MINOR 0
+
+/* Protocol ids: which protocol instance an envelope is for. */
+enum {
+  COHORT_PROTO_NODE = 0, /* the node layer itself (reserved) */
+  COHORT_PROTO_FD = 1,
+  COHORT_PROTO_ELECTION = 2,
+  COHORT_PROTO_MUTEX = 3,
+  COHORT_PROTO_TIMESYNC = 4,
+  COHORT_PROTO_GROUP = 5,
+  COHORT_PROTO_APP = 16, /* first id free for applications and tests */
+  COHORT_PROTO_ID_MAX = 255
+};
+
+/* ---- what the host provides ------------------------------------------- */
+
+typedef struct cohort_host_ops {
+  /* Local monotonic clock of this node in ns (drifts, never steps). */
+  int64_t (*now)(void *host);
+  /* Local physical clock in ns since the Unix epoch (drifts and steps). */
+  int64_t (*wall)(void *host);
+  /* True time in ns since the Unix epoch: the simulator's global time, the
+   * runtime's CLOCK_REALTIME (the same for all processes of one machine,
+   * which is what lets traces of several processes be merged). */
+  int64_t (*true_time)(void *host);
+  /* 64 random bits from a stream the host seeds and owns. */
+  uint64_t (*random)(void *host);
+  /* Send one datagram. The buffer is only borrowed for the call. Returns 0
+   * or a negative error; a failed send is traced as a drop by the node. */
+  int (*send)(void *host, cohort_node_id_t to, const uint8_t *datagram,
+              size_t len);
+  /* Arm the node's single wake-up at local monotonic time `deadline`
+   * (COHORT_TIME_NEVER disarms). Replaces any earlier wake-up. */
+  void (*wake)(void *host, int64_t deadline);
+  /* Append one formatted JSON Lines record (no trailing newline; `len`
+   * bytes). NULL disables tracing and its formatting cost entirely. */
+  void (*trace)(void *host, const char *line, size_t len);
+} cohort_host_ops_t;
+
+/* ---- node configuration ----------------------------------------------- */
+
+typedef struct cohort_node_config {
+  uint64_t cluster_id;
+  cohort_node_id_t id;
+  cohort_incarnation_t incarnation; /* chosen by the host; > 0 */
+  /* Known peers (not including self); copied at init. */
+  const cohort_node_id_t *peers;
+  size_t peers_len;
+  /* Shared cluster key; key_len 0 = unauthenticated cluster. A node with
+   * a key drops every datagram whose tag does not verify. */
+  const uint8_t *key;
+  size_t key_len;
+  /* Stamp envelopes and trace records with a vector clock. Costs O(n) per
+   * message; off for large clusters that do not need causality. */
+  bool vector_clock;
+  /* HLC: maximum accepted lead of a remote timestamp over our wall clock. */
+  int64_t hlc_max_offset_ns;
+  const cohort_allocator_t *alloc; /* NULL = default */
+} cohort_node_config_t;
+
+/* Counters of everything the node dropped or refused, by reason. */
+typedef struct cohort_node_stats {
+  uint64_t tx_datagrams, tx_bytes, tx_errors;
+  uint64_t rx_datagrams, rx_bytes;
+  uint64_t rx_delivered;
+  uint64_t drop_malformed;     /* failed to decode */
+  uint64_t drop_cluster;       /* another cluster id */
+  uint64_t drop_version;       /* unknown major version */
+  uint64_t drop_auth;          /* missing or bad tag */
+  uint64_t drop_stale;         /* older incarnation of the sender */
+  uint64_t drop_unknown_peer;  /* sender not among our peers */
+  uint64_t drop_unknown_proto; /* no protocol attached with that id */
+  uint64_t drop_proto;         /* the protocol refused it (bad payload) */
+  uint64_t drop_clock;         /* HLC too far ahead */
+  uint64_t drop_self;          /* claims to be from our own id */
+} cohort_node_stats_t;
+
+/* ---- what a protocol provides ----------------------------------------- */
+
+/* A received message as a protocol sees it. Pointers are borrowed for the
+ * duration of the recv call. */
+typedef struct cohort_msg {
+  cohort_node_id_t from;
+  cohort_incarnation_t from_incarnation;
+  uint32_t kind; /* protocol-specific message kind */
+  const uint8_t *payload;
+  size_t payload_len;
+  uint64_t lamport;     /* sender's Lamport stamp */
+  cohort_hlc_ts_t hlc;  /* sender's HLC stamp */
+  uint64_t seq;         /* sender's per-incarnation message number */
+} cohort_msg_t;
+
+/* Why a peer event is raised. */
+typedef enum cohort_peer_event {
+  COHORT_PEER_RESTARTED = 1 /* a newer incarnation of the peer spoke */
+} cohort_peer_event_t;
+
+typedef struct cohort_proto_ops {
+  const char *name; /* short, for traces: "fd", "bully", "mutex" */
+  uint32_t proto_id;
+  /* Name of a message kind for traces; NULL or returning NULL = number. */
+  const char *(*kind_name)(uint32_t kind);
+  /* Called once by cohort_node_start (or at attach if already started). */
+  void (*start)(cohort_proto_t *p);
+  /* A message for this protocol. Return 0, or COHORT_EPROTO (or another
+   * negative code) if the payload is malformed: the node counts and traces
+   * the drop. Must not assert on payload contents. */
+  int (*recv)(cohort_proto_t *p, const cohort_msg_t *msg);
+  /* A timer armed with cohort_node_timer_set fired. */
+  void (*timer)(cohort_proto_t *p, uint32_t timer_id);
+  /* Optional: a peer restarted, etc. */
+  void (*peer)(cohort_proto_t *p, cohort_node_id_t peer,
+               cohort_peer_event_t ev);
+} cohort_proto_ops_t;
+
+/* Embed as the first member of a protocol's state. */
+struct cohort_proto {
+  const cohort_proto_ops_t *ops;
+  cohort_node_t *node; /* set by cohort_node_attach */
+};
+
+/* ---- host side ---------------------------------------------------------- */
+
+/* Size of cohort_node_t for callers that allocate it themselves. */
+size_t cohort_node_size(void);
+
+/* Initialise a caller-allocated node (cohort_node_size() bytes). Returns 0,
+ * COHORT_EINVAL or COHORT_ENOMEM; on error the node needs no close. */
+int cohort_node_init(cohort_node_t *n, const cohort_node_config_t *cfg,
+                     const cohort_host_ops_t *host_ops, void *host);
+/* Allocate and init in one go; *out written only on success. */
+int cohort_node_new(const cohort_node_config_t *cfg,
+                    const cohort_host_ops_t *host_ops, void *host,
+                    cohort_node_t **out);
+/* Release everything the node owns (not the attached protocols, whose
+ * owners close them first). Accepts NULL. cohort_node_free also frees n. */
+void cohort_node_close(cohort_node_t *n);
+void cohort_node_free(cohort_node_t *n);
+
+/* Attach a protocol (its ops->proto_id must be unique on this node). The
+ * protocol is borrowed: it must outlive the node or be detached first. */
+int cohort_node_attach(cohort_node_t *n, cohort_proto_t *p);
+void cohort_node_detach(cohort_node_t *n, cohort_proto_t *p);
+/* Call start on every attached protocol; later attaches start at once. */
+void cohort_node_start(cohort_node_t *n);
+
+/* A datagram arrived from the network (sender unknown until decoded).
+ * Returns 0 if delivered to a protocol, else the negative reason it was
+ * dropped (already counted and traced). Never crashes on any bytes. */
+int cohort_node_on_datagram(cohort_node_t *n, const uint8_t *buf, size_t len);
+/* The host's wake-up fired: run every due timer, re-arm the wake-up. */
+void cohort_node_on_wake(cohort_node_t *n);
+
+const cohort_node_stats_t *cohort_node_stats(const cohort_node_t *n);
+
+/* ---- protocol side ------------------------------------------------------ */
+
+cohort_node_id_t cohort_node_id(const cohort_node_t *n);
+cohort_incarnation_t cohort_node_incarnation(const cohort_node_t *n);
+/* Peers known to this node (not self), sorted ascending. Borrowed. */
+const cohort_node_id_t *cohort_node_peers(const cohort_node_t *n,
+                                          size_t *len);
+int64_t cohort_node_now(cohort_node_t *n);
+int64_t cohort_node_wall(cohort_node_t *n);
+uint64_t cohort_node_random(cohort_node_t *n);
+/* Uniform in [0, bound); bound > 0. */
+uint64_t cohort_node_random_below(cohort_node_t *n, uint64_t bound);
+const cohort_allocator_t *cohort_node_allocator(const cohort_node_t *n);
+
+/* Send payload to one peer as a message of `kind` of protocol p. Returns 0
+ * or a negative error (COHORT_EINVAL for an oversize payload or unknown
+ * peer, or the host's send error). Ticks and stamps the clocks. */
+int cohort_node_send(cohort_node_t *n, cohort_proto_t *p, cohort_node_id_t to,
+                     uint32_t kind, const uint8_t *payload, size_t len);
+/* Send the same payload to every peer (one send each, one clock tick). */
+int cohort_node_broadcast(cohort_node_t *n, cohort_proto_t *p, uint32_t kind,
+                          const uint8_t *payload, size_t len);
+
+/* Arm (or re-arm) timer `timer_id` of protocol p at local monotonic time
+ * `deadline`. Returns 0 or COHORT_EFULL. */
+int cohort_node_timer_set(cohort_node_t *n, cohort_proto_t *p,
+                          uint32_t timer_id, int64_t deadline);
+void cohort_node_timer_cancel(cohort_node_t *n, cohort_proto_t *p,
+                              uint32_t timer_id);
+
+/* The node's logical clocks, read-only for protocols. */
+uint64_t cohort_node_lamport(const cohort_node_t *n);
+const cohort_vclock_t *cohort_node_vclock(const cohort_node_t *n);
+cohort_hlc_ts_t cohort_node_hlc(const cohort_node_t *n);
+
+/* Record a state change (a local event: ticks the clocks). `what` is a
+ * short identifier ("suspect", "leader", "lock_grant"); `data_json` is a
+ * JSON object text ("{...}") or NULL. Cheap when tracing is off. */
+void cohort_node_trace_state(cohort_node_t *n, cohort_proto_t *p,
+                             const char *what, const char *data_json);
+/* True when the host records traces (protocols may skip formatting). */
+bool cohort_node_tracing(const cohort_node_t *n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

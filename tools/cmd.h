@@ -1,0 +1,19 @@
+/*
+ * tools/cmd.h — the sub-commands of the `cohort` command. Each returns the
+ * process exit status: 0 success, 1 a failed check or run, 2 bad usage
+ * (after printing a clear message to stderr).
+ */
+#ifndef COHORT_TOOLS_CMD_H
+#define COHORT_TOOLS_CMD_H
+
+int cohort_cmd_sim(int argc, char **argv);     /* cmd_sim.c */
+int cohort_cmd_node(int argc, char **argv);    /* cmd_node.c */
+int cohort_cmd_cluster(int argc, char **argv); /* cmd_cluster.c */
+int cohort_cmd_trace(int argc, char **argv);   /* cmd_trace.c */
+int cohort_cmd_bench(int argc, char **argv);   /* cohort.c: dispatches */
+
+/* `cohort bench NAME` targets. */
+int cohort_bench_sim(int argc, char **argv); /* bench_sim.c */
+int cohort_bench_fd(int argc, char **argv);  /* bench_fd.c */
+
+#endif
