@@ -15,5 +15,6 @@ int cohort_cmd_bench(int argc, char **argv);   /* cohort.c: dispatches */
 /* `cohort bench NAME` targets. */
 int cohort_bench_sim(int argc, char **argv); /* bench_sim.c */
 int cohort_bench_fd(int argc, char **argv);  /* bench_fd.c */
+int cohort_bench_rpc(int argc, char **argv); /* bench_rpc.c */
 
 #endif

@@ -24,6 +24,7 @@ static const command_t commands[] = {
 static const command_t benches[] = {
     {"sim", cohort_bench_sim, "simulator events per second, 64-node heartbeat"},
     {"fd", cohort_bench_fd, "failure detectors: detection latency vs false suspicions"},
+    {"rpc", cohort_bench_rpc, "RPC: cohort vs gRPC C++ vs ONC RPC vs raw TCP"},
 };
 
 static int usage(FILE *f, const char *what, const command_t *t, size_t n) {

@@ -1,0 +1,1 @@
+/* src/clock/chatter.c: being written */

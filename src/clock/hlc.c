@@ -1,0 +1,1 @@
+/* src/clock/hlc.c: being written */

@@ -1,0 +1,1 @@
+/* src/clock/lamport.c: being written */

@@ -1,0 +1,1 @@
+/* src/clock/mclock.c: being written */

@@ -1,0 +1,1 @@
+/* src/clock/vclock.c: being written */

@@ -1,0 +1,1 @@
+/* src/core/node.c: being written */

@@ -1,0 +1,1 @@
+/* src/detect/fd.c: being written */

@@ -1,0 +1,1 @@
+/* src/runtime/runtime.c: being written */

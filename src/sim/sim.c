@@ -1,0 +1,1 @@
+/* src/sim/sim.c: being written */

@@ -1,0 +1,1 @@
+/* src/trace/format.c: being written */
