@@ -76,4 +76,130 @@ _Static_assert(COHORT_VCLOCK_ENTRIES_MAX >= COHORT_NODES_MAX,
                "a vector clock must hold every node");
 #endif
 
+/* Runtime: datagrams held back by injected delay, per node. Beyond it a
+ * datagram is dropped and counted (delay_overflow): at 1000 messages/s and
+ * a 1 s injected delay a node needs about 1000. */
+#ifndef COHORT_RUNTIME_DELAYED_MAX
+#define COHORT_RUNTIME_DELAYED_MAX 4096
+#endif
+
+/* Runtime: stdio buffer of a node's trace file; records are flushed when
+ * it fills, every COHORT_RUNTIME_TRACE_FLUSH_MS and at shutdown. */
+#ifndef COHORT_RUNTIME_TRACE_BUFFER
+#define COHORT_RUNTIME_TRACE_BUFFER (256 * 1024)
+#endif
+#ifndef COHORT_RUNTIME_TRACE_FLUSH_MS
+#define COHORT_RUNTIME_TRACE_FLUSH_MS 200
+#endif
+
+/* Runtime: nodes hosted by one process (tests host several). */
+#ifndef COHORT_RUNTIME_NODES_MAX
+#define COHORT_RUNTIME_NODES_MAX 64
+#endif
+
+#endif
+
+/* ---- simulator (src/sim) ---------------------------------------------- */
+
+/* Events pending in one simulator's queue (datagrams in flight, wake-ups,
+ * faults). 64 nodes heartbeating to each other keep ~4k in flight; a
+ * datagram sent when the queue is full fails with COHORT_EFULL and is
+ * traced by the sender's node as a send error. */
+#ifndef COHORT_SIM_EVENTS_MAX
+#define COHORT_SIM_EVENTS_MAX (1u << 24)
+#endif
+
+/* Scenario file size, timed fault lines, per-link overrides and check
+ * lines. Scenarios are written by people; these are generous. */
+#ifndef COHORT_SIM_SCENARIO_BYTES_MAX
+#define COHORT_SIM_SCENARIO_BYTES_MAX (1u << 20)
+#endif
+#ifndef COHORT_SIM_FAULTS_MAX
+#define COHORT_SIM_FAULTS_MAX 65536
+#endif
+#ifndef COHORT_SIM_LINKS_MAX
+#define COHORT_SIM_LINKS_MAX 4096
+#endif
+#ifndef COHORT_SIM_CHECKS_MAX
+#define COHORT_SIM_CHECKS_MAX 16
+#endif
+
+/* Stable storage kept for one simulated node across restarts. */
+#ifndef COHORT_SIM_STABLE_MAX
+#define COHORT_SIM_STABLE_MAX (1u << 20)
+
+/* ---- RPC (src/rpc, issue 5) ------------------------------------------- */
+
+/* Default maximum gRPC message, sent or received (gRPC's default is 4 MiB).
+ * A larger message fails the call with RESOURCE_EXHAUSTED. */
+#ifndef COHORT_RPC_MESSAGE_MAX
+#define COHORT_RPC_MESSAGE_MAX (4 * 1024 * 1024)
+#endif
+
+/* Bytes of header metadata accepted per HEADERS block (gRPC's default
+ * hard limit is 16 KiB); advertised as SETTINGS_MAX_HEADER_LIST_SIZE. */
+#ifndef COHORT_RPC_METADATA_MAX
+#define COHORT_RPC_METADATA_MAX (16 * 1024)
+#endif
+
+/* Concurrent streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
+#ifndef COHORT_RPC_STREAMS_MAX
+#define COHORT_RPC_STREAMS_MAX 100
+#endif
+
+/* Connections one server accepts at once; more are closed at accept. */
+#ifndef COHORT_RPC_CONNECTIONS_MAX
+#define COHORT_RPC_CONNECTIONS_MAX 1024
+#endif
+
+/* Calls outstanding on one channel (active + waiting for a connection). */
+#ifndef COHORT_RPC_CALLS_PER_CHANNEL_MAX
+#define COHORT_RPC_CALLS_PER_CHANNEL_MAX 1024
+#endif
+
+/* Methods registered on one server. */
+#ifndef COHORT_RPC_METHODS_MAX
+#define COHORT_RPC_METHODS_MAX 1024
+#endif
+
+/* Backlog of queued outgoing bytes per stream before send() says EFULL. */
+#ifndef COHORT_RPC_SEND_QUEUE_MAX
+#define COHORT_RPC_SEND_QUEUE_MAX (1024 * 1024)
+#endif
+
+/* Encoded bytes waiting for the socket per connection; above it the
+ * HTTP/2 session stops producing frames until the kernel drains them. */
+#ifndef COHORT_RPC_CONN_WRITE_MAX
+#define COHORT_RPC_CONN_WRITE_MAX (256 * 1024)
+#endif
+
+/* HTTP/2 receive windows we advertise: per stream and per connection.
+ * Bound the unconsumed bytes a peer may push at us. */
+#ifndef COHORT_RPC_STREAM_WINDOW
+#define COHORT_RPC_STREAM_WINDOW (1024 * 1024)
+#endif
+#ifndef COHORT_RPC_CONN_WINDOW
+#define COHORT_RPC_CONN_WINDOW (4 * 1024 * 1024)
+#endif
+
+/* A client call with less than this left before its deadline fails at
+ * once with DEADLINE_EXCEEDED instead of being sent (1 ms). */
+#ifndef COHORT_RPC_DEADLINE_MIN_NS
+#define COHORT_RPC_DEADLINE_MIN_NS 1000000
+#endif
+
+/* Freed call objects kept for reuse per server / channel (no per-call
+ * malloc in steady state). */
+#ifndef COHORT_RPC_CALL_POOL_MAX
+#define COHORT_RPC_CALL_POOL_MAX 256
+#endif
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(COHORT_RPC_CONN_WINDOW >= COHORT_RPC_STREAM_WINDOW,
+               "one stream must be able to fill its window");
+_Static_assert(COHORT_RPC_STREAM_WINDOW <= 2147483647,
+               "HTTP/2 windows are 31-bit");
+_Static_assert(COHORT_RPC_CONN_WINDOW <= 2147483647, "HTTP/2 windows are 31-bit");
+#endif
+
 #endif

@@ -96,7 +96,8 @@ typedef struct cohort_node_config {
   /* Stamp envelopes and trace records with a vector clock. Costs O(n) per
    * message; off for large clusters that do not need causality. */
   bool vector_clock;
-  /* HLC: maximum accepted lead of a remote timestamp over our wall clock. */
+  /* HLC: maximum accepted lead of a remote timestamp over our wall clock;
+   * 0 selects the default, 500 ms (CockroachDB's default max offset). */
   int64_t hlc_max_offset_ns;
   const cohort_allocator_t *alloc; /* NULL = default */
 } cohort_node_config_t;
@@ -215,7 +216,8 @@ const cohort_allocator_t *cohort_node_allocator(const cohort_node_t *n);
  * peer, or the host's send error). Ticks and stamps the clocks. */
 int cohort_node_send(cohort_node_t *n, cohort_proto_t *p, cohort_node_id_t to,
                      uint32_t kind, const uint8_t *payload, size_t len);
-/* Send the same payload to every peer (one send each, one clock tick). */
+/* Send the same payload to every peer: one send event (clock tick and
+ * message id) per peer. Returns the first error, after trying every peer. */
 int cohort_node_broadcast(cohort_node_t *n, cohort_proto_t *p, uint32_t kind,
                           const uint8_t *payload, size_t len);
 
@@ -236,6 +238,11 @@ cohort_hlc_ts_t cohort_node_hlc(const cohort_node_t *n);
  * JSON object text ("{...}") or NULL. Cheap when tracing is off. */
 void cohort_node_trace_state(cohort_node_t *n, cohort_proto_t *p,
                              const char *what, const char *data_json);
+/* Record that protocol p handed message `msg` (received earlier) to the
+ * application: a deliver event, distinct from the node's recv event, which
+ * is where holdback and ordering show in traces. */
+void cohort_node_trace_deliver(cohort_node_t *n, cohort_proto_t *p,
+                               const cohort_msg_t *msg);
 /* True when the host records traces (protocols may skip formatting). */
 bool cohort_node_tracing(const cohort_node_t *n);
 
