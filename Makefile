@@ -5,6 +5,7 @@ BUILD_SAN  ?= build-san
 BUILD_REL  ?= build-release
 MESON_OPTS ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 15
 
 .PHONY: all deps build demo check check-fast test-san bench sweep clean
 
@@ -38,6 +39,7 @@ check: deps $(BUILD)/build.ninja $(BUILD_SAN)/build.ninja
 	ninja -C $(BUILD_SAN)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  meson test -C $(BUILD_SAN) --print-errorlogs --num-processes $(JOBS) --no-suite slow
+	./scripts/fuzz-smoke $(FUZZ_SECONDS)
 	./scripts/summarize-tests $(BUILD) $(BUILD_SAN)
 
 # Only the normal build's tests (quick iteration).
@@ -55,4 +57,4 @@ sweep: deps $(BUILD_REL)/build.ninja
 	./scripts/sweep $(BUILD_REL)/tools/cohort 10000
 
 clean:
-	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_REL)
+	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_REL) build-fuzz

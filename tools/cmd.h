@@ -11,10 +11,12 @@ int cohort_cmd_node(int argc, char **argv);    /* cmd_node.c */
 int cohort_cmd_cluster(int argc, char **argv); /* cmd_cluster.c */
 int cohort_cmd_trace(int argc, char **argv);   /* cmd_trace.c */
 int cohort_cmd_bench(int argc, char **argv);   /* cohort.c: dispatches */
+int cohort_cmd_ntp(int argc, char **argv);     /* cmd_ntp.c */
 
 /* `cohort bench NAME` targets. */
 int cohort_bench_sim(int argc, char **argv); /* bench_sim.c */
 int cohort_bench_fd(int argc, char **argv);  /* bench_fd.c */
 int cohort_bench_rpc(int argc, char **argv); /* bench_rpc.c */
+int cohort_bench_clock(int argc, char **argv); /* bench_clock.c */
 
 #endif

@@ -18,13 +18,15 @@ static const command_t commands[] = {
     {"node", cohort_cmd_node, "run one cluster node over UDP"},
     {"cluster", cohort_cmd_cluster, "start or stop N local node processes"},
     {"trace", cohort_cmd_trace, "check, draw, merge and export traces"},
-    {"bench", cohort_cmd_bench, "run a benchmark (sim, fd, all)"},
+    {"ntp", cohort_cmd_ntp, "NTPv4: query a server or serve time"},
+    {"bench", cohort_cmd_bench, "run a benchmark (sim, fd, rpc, clock, all)"},
 };
 
 static const command_t benches[] = {
     {"sim", cohort_bench_sim, "simulator events per second, 64-node heartbeat"},
     {"fd", cohort_bench_fd, "failure detectors: detection latency vs false suspicions"},
     {"rpc", cohort_bench_rpc, "RPC: cohort vs gRPC C++ vs ONC RPC vs raw TCP"},
+    {"clock", cohort_bench_clock, "clock sync: Cristian, NTP, PTP error vs true time"},
 };
 
 static int usage(FILE *f, const char *what, const command_t *t, size_t n) {
