@@ -18,5 +18,7 @@ int cohort_bench_sim(int argc, char **argv); /* bench_sim.c */
 int cohort_bench_fd(int argc, char **argv);  /* bench_fd.c */
 int cohort_bench_rpc(int argc, char **argv); /* bench_rpc.c */
 int cohort_bench_clock(int argc, char **argv); /* bench_clock.c */
+int cohort_bench_mutex(int argc, char **argv); /* bench_mutex.c */
+int cohort_bench_election(int argc, char **argv); /* bench_election.c */
 
 #endif

@@ -27,6 +27,8 @@ static const command_t benches[] = {
     {"fd", cohort_bench_fd, "failure detectors: detection latency vs false suspicions"},
     {"rpc", cohort_bench_rpc, "RPC: cohort vs gRPC C++ vs ONC RPC vs raw TCP"},
     {"clock", cohort_bench_clock, "clock sync: Cristian, NTP, PTP error vs true time"},
+    {"mutex", cohort_bench_mutex, "mutual exclusion: messages per entry, delays"},
+    {"election", cohort_bench_election, "leader election: messages, failover time"},
 };
 
 static int usage(FILE *f, const char *what, const command_t *t, size_t n) {

@@ -82,8 +82,8 @@ cohort_order_t cohort_vclock_compare(const cohort_vclock_t *a,
  * COHORT_EFULL if cap is too small. */
 int cohort_vclock_encode(const cohort_vclock_t *vc, uint8_t *buf, size_t cap);
 /* Decode into an initialised clock (replacing its contents). Returns bytes
- * consumed or COHORT_EPROTO for malformed input (unsorted, zero counter,
- * truncated, too many entries). */
+ * consumed, COHORT_EPROTO for malformed input (unsorted, zero counter,
+ * truncated, too many entries) or COHORT_ENOMEM if the clock must grow. */
 int cohort_vclock_decode(cohort_vclock_t *vc, const uint8_t *buf, size_t len);
 
 /* ---- hybrid logical clocks -------------------------------------------- */

@@ -117,6 +117,7 @@ typedef struct cohort_node_stats {
   uint64_t drop_proto;         /* the protocol refused it (bad payload) */
   uint64_t drop_clock;         /* HLC too far ahead */
   uint64_t drop_self;          /* claims to be from our own id */
+  uint64_t drop_nomem;         /* no memory to merge its vector clock */
 } cohort_node_stats_t;
 
 /* ---- what a protocol provides ----------------------------------------- */

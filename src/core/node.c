@@ -258,7 +258,7 @@ static void trace_drop(cohort_node_t *n, const char *reason, const Cohort__Wire_
   stamp(n, &ev); /* a refusal is not a clock event: stamps are unchanged */
   if (e) {
     cohort_proto_t *p = proto_by_id(n, e->proto);
-    ev.peer = e->sender;
+    ev.peer = e->sender == n->id ? e->dest : e->sender; /* own send failed */
     ev.has_msg = true;
     ev.msg = (cohort_msg_id_t){e->sender, e->incarnation, e->seq};
     ev.proto = p ? p->ops->name : NULL;
@@ -520,7 +520,11 @@ int cohort_node_send(cohort_node_t *n, cohort_proto_t *p, cohort_node_id_t to, u
   size_t total = 0;
   int rc = encode_vc(n, &e.vc);
   if (rc == 0) rc = pack_datagram(n, &e, &total);
-  if (rc) return rc;
+  if (rc) { /* the clocks ticked: record why nothing left */
+    n->stats.tx_errors++;
+    trace_drop(n, "send_error", &e, 0);
+    return rc;
+  }
   if (cohort_node_tracing(n)) trace_send(n, p, &e, total);
   rc = n->host_ops->send(n->host, to, n->tx.data, total);
   if (rc) {
@@ -608,26 +612,34 @@ static const char *admit(cohort_node_t *n, const Cohort__Wire__Envelope *e, size
   return NULL;
 }
 
+/* A remote Lamport stamp beyond this is refused: a peer (buggy or hostile)
+ * must not be able to push our clock to saturation. 2^62 events is far
+ * more than any honest run reaches. */
+#define LAMPORT_REMOTE_MAX (UINT64_C(1) << 62)
+
 /* Clock checks and updates: nothing changes unless everything passes. */
 static const char *update_clocks(cohort_node_t *n, const Cohort__Wire__Envelope *e) {
+  if (e->lamport > LAMPORT_REMOTE_MAX) return n->stats.drop_clock++, "clock";
+  n->rx_vc.len = 0;
   if (n->vector_clock && e->vc.len) {
     int used = cohort_vclock_decode(&n->rx_vc, e->vc.data, e->vc.len);
+    if (used == COHORT_ENOMEM) return n->stats.drop_nomem++, "nomem";
     if (used < 0 || (size_t)used != e->vc.len) return n->stats.drop_malformed++, "malformed";
-  } else if (n->vector_clock) {
-    cohort_vclock_close(&n->rx_vc);
-    cohort_vclock_init(&n->rx_vc, n->alloc);
   }
+  cohort_hlc_t saved = n->hlc;
   cohort_hlc_ts_t out;
   cohort_hlc_ts_t remote = {e->hlc_l, e->hlc_c};
   if (cohort_hlc_recv(&n->hlc, n->host_ops->wall(n->host), remote, &out))
     return n->stats.drop_clock++, "clock";
-  cohort_lamport_recv(&n->lamport, e->lamport);
-  if (n->vector_clock) {
-    /* Allocation failure here loses causality information, not safety:
-     * the merge is atomic, and the tick below still advances our entry. */
-    (void)cohort_vclock_merge(&n->vc, &n->rx_vc);
-    (void)cohort_vclock_tick(&n->vc, n->id);
+  if (n->vector_clock && cohort_vclock_merge(&n->vc, &n->rx_vc)) {
+    n->hlc = saved; /* the merge is atomic; undo the HLC to stay atomic too */
+    return n->stats.drop_nomem++, "nomem";
   }
+  cohort_lamport_recv(&n->lamport, e->lamport);
+  /* Our own entry exists after any earlier tick, so this rarely allocates;
+   * if it cannot, the entry stays as it was (causality is then coarser for
+   * this one event, never wrong in the unsafe direction). */
+  if (n->vector_clock) (void)cohort_vclock_tick(&n->vc, n->id);
   return NULL;
 }
 
@@ -674,7 +686,8 @@ static int map_reason(const char *reason) {
     int err;
   } map[] = {{"malformed", COHORT_EPROTO},     {"auth", COHORT_EAUTH},
              {"version", COHORT_EVERSION},     {"cluster", COHORT_ECLUSTER},
-             {"stale", COHORT_ESTALE},         {"clock", COHORT_ECLOCK}};
+             {"stale", COHORT_ESTALE},         {"clock", COHORT_ECLOCK},
+             {"nomem", COHORT_ENOMEM}};
   for (size_t i = 0; i < COHORT_ARRAY_LEN(map); i++)
     if (!strcmp(map[i].reason, reason)) return map[i].err;
   return COHORT_EUNKNOWN;
