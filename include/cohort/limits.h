@@ -190,6 +190,12 @@ _Static_assert(COHORT_VCLOCK_ENTRIES_MAX >= COHORT_NODES_MAX,
 
 /* Freed call objects kept for reuse per server / channel (no per-call
  * malloc in steady state). */
+/* Metadata entries kept per HEADERS block of one call (request headers,
+ * response headers or trailers); further entries fail the call. */
+#ifndef COHORT_RPC_METADATA_ENTRIES_MAX
+#define COHORT_RPC_METADATA_ENTRIES_MAX 64
+#endif
+
 #ifndef COHORT_RPC_CALL_POOL_MAX
 #define COHORT_RPC_CALL_POOL_MAX 256
 #endif
@@ -202,4 +208,51 @@ _Static_assert(COHORT_RPC_STREAM_WINDOW <= 2147483647,
 _Static_assert(COHORT_RPC_CONN_WINDOW <= 2147483647, "HTTP/2 windows are 31-bit");
 #endif
 
+#endif
+
+/* Trace tools: cells (processes × stored send events) of the vector
+ * timestamps recomputed from a trace's happened-before relation. 2^28
+ * 32-bit cells (1 GiB) covers 100,000 events over a 1,000-process run
+ * with room to spare; a larger trace is refused with COHORT_EFULL. */
+#ifndef COHORT_TRACE_VC_CELLS_MAX
+#define COHORT_TRACE_VC_CELLS_MAX (1u << 28)
+#endif
+
+/* Trace tools: records in one loaded trace (record indices are 32-bit). */
+#ifndef COHORT_TRACE_RECS_MAX
+#define COHORT_TRACE_RECS_MAX 100000000u
+#endif
+
+/* Trace diagram: distinct short strings (proto, kind, what, reason names)
+ * kept in the page's string table; more than this are written as "…".
+ * Real traces have a few dozen. */
+#ifndef COHORT_DIAGRAM_STRS_MAX
+#define COHORT_DIAGRAM_STRS_MAX 4096
+#endif
+
+/* ---- clock synchronization (src/timesync, issue 4) --------------------- */
+
+/* Servers one NTP client polls (RFC 5905 suggests 4+ for falseticker
+ * tolerance; ntpd and chrony cap pools far below this). Bounds the peer
+ * table and the selection's endpoint arrays (2 per peer). */
+#ifndef COHORT_NTP_PEERS_MAX
+#define COHORT_NTP_PEERS_MAX 16
+#endif
+
+/* Clients an NTP server tracks for rate limiting; when full, the entry
+ * idle longest is reused (a flood of new addresses cannot grow it). */
+#ifndef COHORT_NTP_RATE_CLIENTS_MAX
+#define COHORT_NTP_RATE_CLIENTS_MAX 256
+#endif
+
+/* PTP: masters a port remembers from Announce messages (foreign master
+ * records, IEEE 1588 §9.3.2.4); one per node suffices in a cluster. */
+#ifndef COHORT_PTP_FOREIGN_MAX
+#define COHORT_PTP_FOREIGN_MAX 16
+#endif
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(COHORT_NTP_PEERS_MAX >= 3 && COHORT_NTP_PEERS_MAX <= 64,
+               "selection needs 3+ peers; endpoints are sorted on the stack");
+_Static_assert(COHORT_NTP_RATE_CLIENTS_MAX >= 1, "one client at least");
 #endif

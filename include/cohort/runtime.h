@@ -16,6 +16,10 @@
  *    COHORT_RUNTIME_DELAYED_MAX (beyond it a datagram is dropped and
  *    counted), sends never queue in libuv (uv_udp_try_send; EAGAIN is a
  *    send error the node counts and traces);
+ *  - trace records are written ahead of sends: when a datagram leaves,
+ *    every record of its sender up to its `send` is in the trace file, so
+ *    a node killed with SIGKILL never breaks the causality of merged
+ *    traces (it loses at most local events after its last send);
  *  - an injected loss is written to the sender's trace as a network drop
  *    (`reason` "loss", `node` the destination, `inc` 0, no stamps);
  *  - the runtime never prints: errors are return codes with a message in

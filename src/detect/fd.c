@@ -1,1 +1,489 @@
-/* src/detect/fd.c: being written */
+/*
+ * src/detect/fd.c — the failure detector protocol: push heartbeats or pull
+ * pings, per-peer arrival windows, and the periodic check that turns φ (or
+ * the silence, for the fixed detector) into suspicions and recoveries.
+ *
+ * Invariants: the peer table is sorted by id and never grows (one entry per
+ * node peer, fixed at init); each window is bounded by cfg.window; time is
+ * read only through cohort_node_now; a peer is suspected only by the check
+ * timer and recovers only when one of its messages arrives; every
+ * transition is counted, traced ("suspect"/"recover" with "peer" as the
+ * first key of the data) and passed to the callback, exactly once; a
+ * payload that fails to decode is refused with COHORT_EPROTO and changes no
+ * state.
+ */
+#include <string.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "cohort/detect.h"
+#include "detect.pb-c.h"
+
+enum { TIMER_SEND = 1, TIMER_CHECK = 2 };
+
+/* Largest encoded fd payload: three or four varints with their tags. */
+#define FD_PAYLOAD_MAX 64
+/* Longest "suspect"/"recover" data object. */
+#define FD_TRACE_JSON_MAX 320
+
+struct cohort_fd_peer {
+  cohort_node_id_t id;
+  cohort_incarnation_t inc; /* 0 until heard (and after a reset) */
+  cohort_fd_window_t window;
+  int64_t last_ns; /* last arrival, or start / reset if !heard */
+  int64_t gap_ns;  /* last completed inter-arrival gap */
+  int64_t rtt_ns;
+  uint64_t last_seq; /* highest heartbeat / pong seq accepted */
+  bool heard;
+  bool suspected;
+  uint64_t arrivals, suspicions, recoveries;
+};
+
+static const cohort_proto_ops_t fd_ops;
+
+/* ---- lookups and the model ----------------------------------------------- */
+
+static cohort_fd_peer_t *peer_find(const cohort_fd_t *fd, cohort_node_id_t id) {
+  size_t lo = 0, hi = fd->peers_len;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (fd->peers[mid].id == id) return &fd->peers[mid];
+    if (fd->peers[mid].id < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return NULL;
+}
+
+/* The model and φ of one peer at local time `now`. Before any sample the
+ * configured interval is the expected gap, with σ = interval/4 (a prior
+ * that lets a peer never heard from be suspected, too). */
+static void peer_info_at(const cohort_fd_t *fd, const cohort_fd_peer_t *p, int64_t now,
+                         cohort_fd_peer_info_t *out) {
+  const cohort_fd_config_t *c = &fd->cfg;
+  memset(out, 0, sizeof *out);
+  out->peer = p->id;
+  out->incarnation = p->inc;
+  out->samples = p->window.len;
+  if (p->window.len == 0) {
+    out->mean_ns = (double)c->interval_ns;
+    out->stddev_ns = (double)c->interval_ns / 4.0;
+  } else {
+    out->mean_ns = cohort_fd_window_mean_ns(&p->window);
+    out->stddev_ns = cohort_fd_window_stddev_ns(&p->window);
+  }
+  if (out->stddev_ns < (double)c->min_stddev_ns) out->stddev_ns = (double)c->min_stddev_ns;
+  out->since_ns = fd->started && now > p->last_ns ? now - p->last_ns : 0;
+  out->gap_ns = p->gap_ns;
+  out->phi = fd->started ? cohort_fd_phi_compute((double)out->since_ns,
+                                                 out->mean_ns + (double)c->pause_ns,
+                                                 out->stddev_ns)
+                         : 0.0;
+  out->suspected = p->suspected;
+  out->rtt_ns = p->rtt_ns;
+  out->arrivals = p->arrivals;
+  out->suspicions = p->suspicions;
+  out->recoveries = p->recoveries;
+}
+
+static bool detector_suspects(const cohort_fd_t *fd, const cohort_fd_peer_info_t *in) {
+  if (fd->cfg.detector == COHORT_FD_FIXED) return in->since_ns > fd->cfg.timeout_ns;
+  return in->phi >= fd->cfg.threshold;
+}
+
+/* ---- transitions ----------------------------------------------------------- */
+
+static void trace_transition(cohort_fd_t *fd, const char *what,
+                             const cohort_fd_peer_info_t *in) {
+  cohort_node_t *n = fd->proto.node;
+  if (!cohort_node_tracing(n)) return;
+  char json[FD_TRACE_JSON_MAX], tail[64];
+  if (fd->cfg.detector == COHORT_FD_FIXED)
+    cohort_fmt(tail, sizeof tail, "\"detector\":\"fixed\",\"timeout_ms\":%.3f",
+               (double)fd->cfg.timeout_ns / 1e6);
+  else
+    cohort_fmt(tail, sizeof tail, "\"detector\":\"phi\",\"threshold\":%.3f",
+               fd->cfg.threshold);
+  cohort_fmt(json, sizeof json,
+             "{\"peer\":%u,\"phi\":%.3f,\"mean_ms\":%.3f,\"stddev_ms\":%.3f,"
+             "\"samples\":%u,\"since_ms\":%.3f,\"gap_ms\":%.3f,\"inc\":%llu,%s}",
+             (unsigned)in->peer, in->phi, in->mean_ns / 1e6, in->stddev_ns / 1e6,
+             (unsigned)in->samples, (double)in->since_ns / 1e6, (double)in->gap_ns / 1e6,
+             (unsigned long long)in->incarnation, tail);
+  cohort_node_trace_state(n, &fd->proto, what, json);
+}
+
+static void peer_suspect(cohort_fd_t *fd, cohort_fd_peer_t *p, cohort_fd_peer_info_t *in) {
+  p->suspected = true;
+  p->suspicions++;
+  fd->stats.suspicions++;
+  in->suspected = true;
+  in->suspicions = p->suspicions;
+  trace_transition(fd, "suspect", in);
+  if (fd->cb) fd->cb(fd, in, fd->cb_ud);
+}
+
+static void peer_recover(cohort_fd_t *fd, cohort_fd_peer_t *p, int64_t now) {
+  p->suspected = false;
+  p->recoveries++;
+  fd->stats.recoveries++;
+  cohort_fd_peer_info_t in;
+  peer_info_at(fd, p, now, &in);
+  trace_transition(fd, "recover", &in);
+  if (fd->cb) fd->cb(fd, &in, fd->cb_ud);
+}
+
+/* A restarted peer is a new process: what we learned about the old one
+ * says nothing about it. Suspicion stays until the new one is heard. */
+static void peer_reset(cohort_fd_t *fd, cohort_fd_peer_t *p, int64_t now) {
+  cohort_fd_window_reset(&p->window);
+  p->inc = 0;
+  p->last_ns = now;
+  p->gap_ns = 0;
+  p->rtt_ns = 0;
+  p->last_seq = 0;
+  p->heard = false;
+  fd->stats.resets++;
+  if (cohort_node_tracing(fd->proto.node)) {
+    char json[64];
+    cohort_fmt(json, sizeof json, "{\"peer\":%u}", (unsigned)p->id);
+    cohort_node_trace_state(fd->proto.node, &fd->proto, "reset", json);
+  }
+}
+
+/* A heartbeat (push) or pong (pull) with sequence `seq` from `inc`. */
+static void peer_arrival(cohort_fd_t *fd, cohort_fd_peer_t *p, cohort_incarnation_t inc,
+                         uint64_t seq, int64_t now) {
+  if (p->inc != 0 && inc > p->inc) peer_reset(fd, p, now); /* no peer() upcall */
+  if ((p->inc != 0 && inc < p->inc) || seq <= p->last_seq) {
+    fd->stats.rx_stale++; /* duplicated, reordered, or an old incarnation */
+    return;
+  }
+  p->inc = inc;
+  p->last_seq = seq;
+  if (p->heard) {
+    p->gap_ns = now - p->last_ns;
+    cohort_fd_window_push(&p->window, p->gap_ns);
+  }
+  p->heard = true;
+  p->last_ns = now;
+  p->arrivals++;
+  if (p->suspected) peer_recover(fd, p, now);
+}
+
+static void check_all(cohort_fd_t *fd, int64_t now) {
+  for (size_t i = 0; i < fd->peers_len; i++) {
+    cohort_fd_peer_t *p = &fd->peers[i];
+    if (p->suspected) continue;
+    cohort_fd_peer_info_t in;
+    peer_info_at(fd, p, now, &in);
+    if (detector_suspects(fd, &in)) peer_suspect(fd, p, &in);
+  }
+}
+
+/* ---- wire ------------------------------------------------------------------ */
+
+typedef struct decode_alloc {
+  ProtobufCAllocator base;
+  const cohort_allocator_t *alloc;
+  bool failed;
+} decode_alloc_t;
+
+static void *decode_alloc_cb(void *ud, size_t size) {
+  decode_alloc_t *d = ud;
+  void *ptr = cohort_alloc(d->alloc, size ? size : 1);
+  if (!ptr) d->failed = true;
+  return ptr;
+}
+
+static void decode_free_cb(void *ud, void *ptr) {
+  decode_alloc_t *d = ud;
+  if (ptr) cohort_free(d->alloc, ptr);
+}
+
+static void decode_alloc_init(decode_alloc_t *d, const cohort_allocator_t *alloc) {
+  d->base.alloc = decode_alloc_cb;
+  d->base.free = decode_free_cb;
+  d->base.allocator_data = d;
+  d->alloc = alloc;
+  d->failed = false;
+}
+
+/* Decode a message of `desc`; NULL with *err set on failure (COHORT_ENOMEM
+ * if the allocator refused, else COHORT_EPROTO). */
+static ProtobufCMessage *decode(cohort_fd_t *fd, const ProtobufCMessageDescriptor *desc,
+                                const cohort_msg_t *msg, decode_alloc_t *d, int *err) {
+  decode_alloc_init(d, fd->alloc);
+  ProtobufCMessage *m = protobuf_c_message_unpack(desc, &d->base, msg->payload_len,
+                                                  msg->payload);
+  if (m) return m;
+  if (d->failed) {
+    fd->stats.rx_nomem++;
+    *err = COHORT_ENOMEM;
+  } else {
+    fd->stats.rx_malformed++;
+    *err = COHORT_EPROTO;
+  }
+  return NULL;
+}
+
+static size_t encode(const ProtobufCMessage *m, uint8_t *buf) {
+  size_t len = protobuf_c_message_get_packed_size(m);
+  COHORT_ASSERT(len <= FD_PAYLOAD_MAX);
+  size_t packed = protobuf_c_message_pack(m, buf);
+  COHORT_ASSERT(packed == len);
+  return packed;
+}
+
+/* One round: a heartbeat (push) or a ping (pull) to every peer. */
+static void send_round(cohort_fd_t *fd, int64_t now) {
+  cohort_node_t *n = fd->proto.node;
+  uint8_t buf[FD_PAYLOAD_MAX];
+  size_t len;
+  uint32_t kind;
+  fd->seq++;
+  if (fd->cfg.mode == COHORT_FD_PUSH) {
+    Cohort__Detect__Heartbeat hb = COHORT__DETECT__HEARTBEAT__INIT;
+    hb.seq = fd->seq;
+    hb.sent_mono_ns = now;
+    hb.sent_wall_ns = cohort_node_wall(n);
+    hb.interval_ns = (uint64_t)fd->cfg.interval_ns;
+    len = encode(&hb.base, buf);
+    kind = COHORT_FD_KIND_HEARTBEAT;
+  } else {
+    Cohort__Detect__Ping ping = COHORT__DETECT__PING__INIT;
+    ping.seq = fd->seq;
+    ping.sent_mono_ns = now;
+    len = encode(&ping.base, buf);
+    kind = COHORT_FD_KIND_PING;
+  }
+  for (size_t i = 0; i < fd->peers_len; i++) {
+    int rc = cohort_node_send(n, &fd->proto, fd->peers[i].id, kind, buf, len);
+    if (rc < 0) fd->stats.tx_errors++;
+    else if (kind == COHORT_FD_KIND_HEARTBEAT) fd->stats.tx_heartbeats++;
+    else fd->stats.tx_pings++;
+  }
+}
+
+static int recv_heartbeat(cohort_fd_t *fd, cohort_fd_peer_t *p, const cohort_msg_t *msg) {
+  decode_alloc_t d;
+  int err = 0;
+  Cohort__Detect__Heartbeat *hb =
+      (Cohort__Detect__Heartbeat *)decode(fd, &cohort__detect__heartbeat__descriptor, msg,
+                                          &d, &err);
+  if (!hb) return err;
+  uint64_t seq = hb->seq;
+  protobuf_c_message_free_unpacked(&hb->base, &d.base);
+  if (seq == 0) {
+    fd->stats.rx_malformed++;
+    return COHORT_EPROTO;
+  }
+  fd->stats.rx_heartbeats++;
+  peer_arrival(fd, p, msg->from_incarnation, seq, cohort_node_now(fd->proto.node));
+  return 0;
+}
+
+static int recv_ping(cohort_fd_t *fd, const cohort_msg_t *msg) {
+  decode_alloc_t d;
+  int err = 0;
+  Cohort__Detect__Ping *ping =
+      (Cohort__Detect__Ping *)decode(fd, &cohort__detect__ping__descriptor, msg, &d, &err);
+  if (!ping) return err;
+  Cohort__Detect__Pong pong = COHORT__DETECT__PONG__INIT;
+  pong.seq = ping->seq;
+  pong.ping_sent_mono_ns = ping->sent_mono_ns;
+  protobuf_c_message_free_unpacked(&ping->base, &d.base);
+  if (pong.seq == 0) {
+    fd->stats.rx_malformed++;
+    return COHORT_EPROTO;
+  }
+  fd->stats.rx_pings++;
+  cohort_node_t *n = fd->proto.node;
+  pong.sent_wall_ns = cohort_node_wall(n);
+  uint8_t buf[FD_PAYLOAD_MAX];
+  size_t len = encode(&pong.base, buf);
+  if (cohort_node_send(n, &fd->proto, msg->from, COHORT_FD_KIND_PONG, buf, len) < 0)
+    fd->stats.tx_errors++;
+  else fd->stats.tx_pongs++;
+  return 0;
+}
+
+static int recv_pong(cohort_fd_t *fd, cohort_fd_peer_t *p, const cohort_msg_t *msg) {
+  decode_alloc_t d;
+  int err = 0;
+  Cohort__Detect__Pong *pong =
+      (Cohort__Detect__Pong *)decode(fd, &cohort__detect__pong__descriptor, msg, &d, &err);
+  if (!pong) return err;
+  uint64_t seq = pong->seq;
+  int64_t sent = pong->ping_sent_mono_ns;
+  protobuf_c_message_free_unpacked(&pong->base, &d.base);
+  if (seq == 0) {
+    fd->stats.rx_malformed++;
+    return COHORT_EPROTO;
+  }
+  fd->stats.rx_pongs++;
+  if (seq > fd->seq) { /* answers a ping we never sent (an earlier run of us) */
+    fd->stats.rx_stale++;
+    return 0;
+  }
+  int64_t now = cohort_node_now(fd->proto.node);
+  uint64_t before = p->arrivals;
+  peer_arrival(fd, p, msg->from_incarnation, seq, now);
+  if (p->arrivals != before && sent <= now && sent >= fd->started_ns) p->rtt_ns = now - sent;
+  return 0;
+}
+
+/* ---- protocol entry points ------------------------------------------------- */
+
+static cohort_fd_t *fd_of(cohort_proto_t *p) {
+  COHORT_ASSERT(p->ops == &fd_ops);
+  return (cohort_fd_t *)p; /* proto is the first member */
+}
+
+static void fd_start(cohort_proto_t *proto) {
+  cohort_fd_t *fd = fd_of(proto);
+  cohort_node_t *n = proto->node;
+  int64_t now = cohort_node_now(n);
+  fd->started = true;
+  fd->started_ns = now;
+  for (size_t i = 0; i < fd->peers_len; i++) fd->peers[i].last_ns = now;
+  /* A random phase keeps a cluster started at once from sending in bursts. */
+  uint64_t phase = cohort_node_random_below(n, (uint64_t)fd->cfg.interval_ns);
+  fd->next_send_ns = now + (int64_t)phase;
+  (void)cohort_node_timer_set(n, proto, TIMER_SEND, fd->next_send_ns);
+  (void)cohort_node_timer_set(n, proto, TIMER_CHECK, now + fd->cfg.check_ns);
+}
+
+static void fd_timer(cohort_proto_t *proto, uint32_t timer_id) {
+  cohort_fd_t *fd = fd_of(proto);
+  cohort_node_t *n = proto->node;
+  int64_t now = cohort_node_now(n);
+  if (timer_id == TIMER_SEND) {
+    send_round(fd, now);
+    /* Keep the period exact; after a stall, resume from now, no burst. */
+    fd->next_send_ns += fd->cfg.interval_ns;
+    if (fd->next_send_ns <= now) fd->next_send_ns = now + fd->cfg.interval_ns;
+    (void)cohort_node_timer_set(n, proto, TIMER_SEND, fd->next_send_ns);
+  } else if (timer_id == TIMER_CHECK) {
+    check_all(fd, now);
+    (void)cohort_node_timer_set(n, proto, TIMER_CHECK, now + fd->cfg.check_ns);
+  }
+}
+
+static int fd_recv(cohort_proto_t *proto, const cohort_msg_t *msg) {
+  cohort_fd_t *fd = fd_of(proto);
+  if (msg->kind == COHORT_FD_KIND_PING) return recv_ping(fd, msg);
+  cohort_fd_peer_t *p = peer_find(fd, msg->from);
+  if (!p) return COHORT_EUNKNOWN;
+  switch (msg->kind) {
+  case COHORT_FD_KIND_HEARTBEAT: return recv_heartbeat(fd, p, msg);
+  case COHORT_FD_KIND_PONG: return recv_pong(fd, p, msg);
+  default: fd->stats.rx_malformed++; return COHORT_EPROTO;
+  }
+}
+
+static void fd_peer(cohort_proto_t *proto, cohort_node_id_t peer, cohort_peer_event_t ev) {
+  cohort_fd_t *fd = fd_of(proto);
+  cohort_fd_peer_t *p = peer_find(fd, peer);
+  if (p && ev == COHORT_PEER_RESTARTED) peer_reset(fd, p, cohort_node_now(proto->node));
+}
+
+static const char *fd_kind_name(uint32_t kind) {
+  switch (kind) {
+  case COHORT_FD_KIND_HEARTBEAT: return "heartbeat";
+  case COHORT_FD_KIND_PING: return "ping";
+  case COHORT_FD_KIND_PONG: return "pong";
+  default: return NULL;
+  }
+}
+
+static const cohort_proto_ops_t fd_ops = {
+    .name = "fd",
+    .proto_id = COHORT_PROTO_FD,
+    .kind_name = fd_kind_name,
+    .start = fd_start,
+    .recv = fd_recv,
+    .timer = fd_timer,
+    .peer = fd_peer,
+};
+
+/* ---- public API --------------------------------------------------------------- */
+
+int cohort_fd_init(cohort_fd_t *fd, cohort_node_t *node, const cohort_fd_config_t *cfg) {
+  if (!fd || !node || !cfg || cohort_fd_config_check(cfg, NULL, 0) < 0) return COHORT_EINVAL;
+  size_t len = 0;
+  const cohort_node_id_t *ids = cohort_node_peers(node, &len);
+  const cohort_allocator_t *a = cohort_node_allocator(node);
+  if (len > COHORT_NODES_MAX) return COHORT_EINVAL;
+  cohort_fd_peer_t *peers = NULL;
+  if (len > 0 && !(peers = cohort_calloc(a, len, sizeof *peers))) return COHORT_ENOMEM;
+  for (size_t i = 0; i < len; i++) {
+    peers[i].id = ids[i];
+    if (cohort_fd_window_init(&peers[i].window, cfg->window, a) < 0) {
+      for (size_t j = 0; j < i; j++) cohort_fd_window_close(&peers[j].window, a);
+      cohort_free(a, peers);
+      return COHORT_ENOMEM;
+    }
+  }
+  memset(fd, 0, sizeof *fd);
+  fd->proto.ops = &fd_ops;
+  fd->proto.node = node;
+  fd->cfg = *cfg;
+  fd->alloc = a;
+  fd->peers = peers;
+  fd->peers_len = len;
+  return 0;
+}
+
+void cohort_fd_close(cohort_fd_t *fd) {
+  if (!fd || !fd->alloc) return;
+  for (size_t i = 0; i < fd->peers_len; i++)
+    cohort_fd_window_close(&fd->peers[i].window, fd->alloc);
+  if (fd->peers) cohort_free(fd->alloc, fd->peers);
+  memset(fd, 0, sizeof *fd);
+}
+
+cohort_proto_t *cohort_fd_proto(cohort_fd_t *fd) { return &fd->proto; }
+
+cohort_fd_t *cohort_fd_from_proto(cohort_proto_t *p) {
+  return p && p->ops == &fd_ops ? (cohort_fd_t *)p : NULL;
+}
+
+void cohort_fd_set_callback(cohort_fd_t *fd, void *ud, cohort_fd_cb_t cb) {
+  fd->cb = cb;
+  fd->cb_ud = ud;
+}
+
+int cohort_fd_peer_info(cohort_fd_t *fd, cohort_node_id_t peer, cohort_fd_peer_info_t *out) {
+  const cohort_fd_peer_t *p = peer_find(fd, peer);
+  if (!p) return COHORT_EUNKNOWN;
+  peer_info_at(fd, p, fd->started ? cohort_node_now(fd->proto.node) : 0, out);
+  return 0;
+}
+
+double cohort_fd_phi(cohort_fd_t *fd, cohort_node_id_t peer) {
+  cohort_fd_peer_info_t in;
+  if (cohort_fd_peer_info(fd, peer, &in) < 0) return -1.0;
+  return in.phi;
+}
+
+bool cohort_fd_is_suspected(const cohort_fd_t *fd, cohort_node_id_t peer) {
+  const cohort_fd_peer_t *p = peer_find(fd, peer);
+  return p && p->suspected;
+}
+
+const cohort_fd_stats_t *cohort_fd_stats(const cohort_fd_t *fd) { return &fd->stats; }
+
+int cohort_fd_status(cohort_fd_t *fd, char *buf, size_t cap) {
+  if (!buf && cap) return COHORT_EINVAL;
+  size_t off = 0;
+  if (cap) buf[0] = '\0';
+  for (size_t i = 0; i < fd->peers_len; i++) {
+    cohort_fd_peer_info_t in;
+    peer_info_at(fd, &fd->peers[i], fd->started ? cohort_node_now(fd->proto.node) : 0, &in);
+    int w = cohort_fmt(off < cap ? buf + off : NULL, off < cap ? cap - off : 0, "%s%u:%.2f%s",
+                       i ? " " : "", (unsigned)in.peer, in.phi, in.suspected ? "!" : "");
+    if (w < 0) return COHORT_EINVAL;
+    off += (size_t)w;
+  }
+  return off > (size_t)INT32_MAX ? COHORT_EFULL : (int)off;
+}

@@ -1,1 +1,694 @@
-/* src/runtime/runtime.c: being written */
+/*
+ * src/runtime/runtime.c — the libuv host of the sans-I/O node: one UDP
+ * socket, one wake-up timer and one delayed-datagram timer per node, the
+ * monotonic clock for `now`, CLOCK_REALTIME for `wall`/`true_time`, a
+ * xoshiro256** PRNG seeded from getrandom(2), a buffered JSON Lines trace,
+ * and user-space fault injection on send.
+ *
+ * Invariants: a node's handles are closed (and their close callbacks run)
+ * before its memory is freed; the delayed queue is a binary min-heap on
+ * (due, seq) holding at most COHORT_RUNTIME_DELAYED_MAX datagrams, so
+ * datagrams with equal due times leave in send order; sends never queue in
+ * libuv (uv_udp_try_send); trace records are written ahead of sends (when
+ * a datagram leaves, its sender's records up to its `send` are in the
+ * file); nothing here prints.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cohort/runtime.h"
+#include "cohort/trace.h"
+
+/* Largest datagram read: one more than accepted, so oversize is seen. */
+#define RX_BUFFER_LEN (COHORT_DATAGRAM_MAX + 1)
+
+typedef struct delayed {
+  int64_t due; /* monotonic ns */
+  uint64_t seq;
+  size_t peer; /* slot in peers[] */
+  size_t len;
+  uint8_t *data;
+} delayed_t;
+
+typedef struct rng {
+  uint64_t s[4];
+} rng_t;
+
+struct cohort_runtime_node {
+  cohort_runtime_t *rt;
+  cohort_node_t *node;
+  cohort_node_id_t id;
+  uv_udp_t udp;
+  uv_timer_t wake_timer;
+  uv_timer_t delay_timer;
+  int handles_open; /* handles initialised and not yet closed */
+  bool udp_init, wake_init, delay_init, stopped;
+  cohort_runtime_peer_t *peers;
+  cohort_runtime_fault_t *faults; /* per peer slot */
+  bool *has_fault;
+  size_t peers_len;
+  cohort_runtime_fault_t fault_all;
+  bool has_fault_all;
+  rng_t rng, fault_rng;
+  int trace_fd; /* -1 = not tracing */
+  char *trace_buf; /* COHORT_RUNTIME_TRACE_BUFFER bytes, whole records */
+  size_t trace_len;
+  delayed_t *heap; /* COHORT_RUNTIME_DELAYED_MAX entries once used */
+  size_t heap_len;
+  uint64_t delay_seq;
+  uint8_t *rx;
+  cohort_runtime_stats_t stats;
+};
+
+struct cohort_runtime {
+  uv_loop_t *loop;
+  const cohort_allocator_t *alloc;
+  cohort_runtime_node_t *nodes[COHORT_RUNTIME_NODES_MAX];
+  size_t nodes_len;
+  uv_timer_t flush_timer;
+  int handles_open;
+};
+
+/* ---- PRNG: xoshiro256** (Blackman & Vigna), seeded by splitmix64 ------- */
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t rng_next(rng_t *r) {
+  uint64_t *s = r->s;
+  uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return result;
+}
+
+static void rng_seed(rng_t *r) {
+  uint64_t x = 0;
+  if (getrandom(&x, sizeof x, 0) != (ssize_t)sizeof x)
+    x = uv_hrtime() ^ ((uint64_t)getpid() << 32); /* no entropy source */
+  for (int i = 0; i < 4; i++) { /* splitmix64 */
+    uint64_t z = (x += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    r->s[i] = z ^ (z >> 31);
+  }
+}
+
+/* True with probability p. */
+static bool rng_chance(rng_t *r, double p) {
+  if (p <= 0) return false;
+  if (p >= 1) return true;
+  return (double)(rng_next(r) >> 11) * 0x1.0p-53 < p;
+}
+
+/* ---- clocks ------------------------------------------------------------- */
+
+static int64_t realtime_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * COHORT_NS_PER_S + ts.tv_nsec;
+}
+
+static int64_t host_now(void *h) {
+  (void)h;
+  return (int64_t)uv_hrtime();
+}
+
+static int64_t host_wall(void *h) {
+  (void)h;
+  return realtime_ns();
+}
+
+static uint64_t host_random(void *h) {
+  cohort_runtime_node_t *rn = h;
+  return rng_next(&rn->rng);
+}
+
+/* ---- trace ---------------------------------------------------------------- */
+
+/* The trace is written with write(2) from a buffer that only ever holds
+ * whole records, so a node killed with SIGKILL leaves a file that ends
+ * with a complete line. The buffer is written before every send (see
+ * host_send), every COHORT_RUNTIME_TRACE_FLUSH_MS and at close, so what
+ * SIGKILL loses is only local events after the node's last send. */
+static int trace_write_all(cohort_runtime_node_t *rn, const char *p, size_t len) {
+  while (len > 0) {
+    ssize_t w = write(rn->trace_fd, p, len);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return COHORT_EIO;
+    p += w;
+    len -= (size_t)w;
+  }
+  return 0;
+}
+
+int cohort_runtime_node_flush(cohort_runtime_node_t *rn) {
+  if (rn->trace_fd < 0 || rn->trace_len == 0) return 0;
+  int rc = trace_write_all(rn, rn->trace_buf, rn->trace_len);
+  rn->trace_len = 0;
+  if (rc < 0) rn->stats.trace_errors++;
+  return rc;
+}
+
+static void host_trace(void *h, const char *line, size_t len) {
+  cohort_runtime_node_t *rn = h;
+  if (rn->trace_fd < 0) return;
+  if (rn->trace_len + len + 1 > COHORT_RUNTIME_TRACE_BUFFER)
+    (void)cohort_runtime_node_flush(rn);
+  if (len + 1 > COHORT_RUNTIME_TRACE_BUFFER) { /* larger than the buffer */
+    if (trace_write_all(rn, line, len) < 0 || trace_write_all(rn, "\n", 1) < 0)
+      rn->stats.trace_errors++;
+    return;
+  }
+  memcpy(rn->trace_buf + rn->trace_len, line, len);
+  rn->trace_buf[rn->trace_len + len] = '\n';
+  rn->trace_len += len + 1;
+}
+
+/* An injected loss, recorded as the network would: at the destination,
+ * incarnation unknown, no logical stamps, the sender as peer. */
+static void trace_loss(cohort_runtime_node_t *rn, cohort_node_id_t to,
+                       size_t len) {
+  if (rn->trace_fd < 0) return;
+  int64_t t = realtime_ns();
+  cohort_trace_event_t ev = {
+      .type = COHORT_EV_DROP, .node = to, .inc = 0, .local_ns = t,
+      .true_ns = t, .has_stamps = false, .peer = rn->id, .bytes = len,
+      .reason = "loss"};
+  char line[512];
+  int n = cohort_trace_format(&ev, line, sizeof line);
+  if (n < 0) {
+    rn->stats.trace_errors++;
+    return;
+  }
+  host_trace(rn, line, (size_t)n);
+}
+
+static void flush_cb(uv_timer_t *t) {
+  cohort_runtime_t *rt = t->data;
+  for (size_t i = 0; i < rt->nodes_len; i++)
+    (void)cohort_runtime_node_flush(rt->nodes[i]);
+}
+
+/* ---- wake-up ------------------------------------------------------------ */
+
+static void wake_cb(uv_timer_t *t) {
+  cohort_runtime_node_t *rn = t->data;
+  if (!rn->stopped) cohort_node_on_wake(rn->node);
+}
+
+/* Timers have millisecond resolution against a cached, possibly coarse
+ * loop clock: round up and add one so the node is never woken early (an
+ * early wake-up would only re-arm, but costs a loop turn). */
+static uint64_t timeout_ms(int64_t deadline) {
+  int64_t now = (int64_t)uv_hrtime();
+  if (deadline <= now) return 0;
+  return (uint64_t)((deadline - now + COHORT_NS_PER_MS - 1) / COHORT_NS_PER_MS) + 1;
+}
+
+static void host_wake(void *h, int64_t deadline) {
+  cohort_runtime_node_t *rn = h;
+  if (rn->stopped || !rn->wake_init) return;
+  if (deadline == COHORT_TIME_NEVER) {
+    uv_timer_stop(&rn->wake_timer);
+    return;
+  }
+  uv_update_time(rn->rt->loop);
+  uv_timer_start(&rn->wake_timer, wake_cb, timeout_ms(deadline), 0);
+}
+
+/* ---- send, with fault injection ------------------------------------------ */
+
+static int peer_slot(const cohort_runtime_node_t *rn, cohort_node_id_t id) {
+  for (size_t i = 0; i < rn->peers_len; i++)
+    if (rn->peers[i].id == id) return (int)i;
+  return -1;
+}
+
+static int send_now(cohort_runtime_node_t *rn, size_t slot, const uint8_t *d,
+                    size_t len) {
+  uv_buf_t b = uv_buf_init((char *)(uintptr_t)d, (unsigned)len);
+  int r = uv_udp_try_send(&rn->udp, &b, 1,
+                          (const struct sockaddr *)&rn->peers[slot].addr);
+  if (r < 0) {
+    rn->stats.send_errors++;
+    return r; /* -errno: EAGAIN when the socket buffer is full */
+  }
+  return 0;
+}
+
+static bool heap_less(const delayed_t *a, const delayed_t *b) {
+  return a->due < b->due || (a->due == b->due && a->seq < b->seq);
+}
+
+static void heap_swap(delayed_t *h, size_t i, size_t j) {
+  delayed_t t = h[i];
+  h[i] = h[j];
+  h[j] = t;
+}
+
+static void heap_push(cohort_runtime_node_t *rn, delayed_t d) {
+  delayed_t *h = rn->heap;
+  size_t i = rn->heap_len++;
+  h[i] = d;
+  while (i > 0 && heap_less(&h[i], &h[(i - 1) / 2])) {
+    heap_swap(h, i, (i - 1) / 2);
+    i = (i - 1) / 2;
+  }
+}
+
+static delayed_t heap_pop(cohort_runtime_node_t *rn) {
+  delayed_t *h = rn->heap;
+  delayed_t top = h[0];
+  h[0] = h[--rn->heap_len];
+  for (size_t i = 0;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < rn->heap_len && heap_less(&h[l], &h[m])) m = l;
+    if (r < rn->heap_len && heap_less(&h[r], &h[m])) m = r;
+    if (m == i) break;
+    heap_swap(h, i, m);
+    i = m;
+  }
+  return top;
+}
+
+static void delay_cb(uv_timer_t *t);
+
+static void delay_rearm(cohort_runtime_node_t *rn) {
+  if (rn->heap_len == 0 || rn->stopped) return;
+  uv_update_time(rn->rt->loop);
+  uv_timer_start(&rn->delay_timer, delay_cb, timeout_ms(rn->heap[0].due), 0);
+}
+
+static void delay_cb(uv_timer_t *t) {
+  cohort_runtime_node_t *rn = t->data;
+  int64_t now = (int64_t)uv_hrtime();
+  while (rn->heap_len > 0 && rn->heap[0].due <= now) {
+    delayed_t d = heap_pop(rn);
+    (void)send_now(rn, d.peer, d.data, d.len);
+    cohort_free(rn->rt->alloc, d.data);
+  }
+  delay_rearm(rn);
+}
+
+static int send_later(cohort_runtime_node_t *rn, size_t slot, const uint8_t *d,
+                      size_t len, int64_t delay_ns) {
+  const cohort_allocator_t *a = rn->rt->alloc;
+  if (!rn->heap) {
+    rn->heap = cohort_calloc(a, COHORT_RUNTIME_DELAYED_MAX, sizeof *rn->heap);
+    if (!rn->heap) return COHORT_ENOMEM;
+  }
+  if (rn->heap_len == COHORT_RUNTIME_DELAYED_MAX) {
+    rn->stats.delay_overflow++;
+    return COHORT_EFULL;
+  }
+  uint8_t *copy = cohort_alloc(a, len);
+  if (!copy) return COHORT_ENOMEM;
+  memcpy(copy, d, len);
+  delayed_t e = {(int64_t)uv_hrtime() + delay_ns, rn->delay_seq++, slot, len, copy};
+  heap_push(rn, e);
+  rn->stats.fault_delayed++;
+  delay_rearm(rn);
+  return 0;
+}
+
+static const cohort_runtime_fault_t *fault_for(const cohort_runtime_node_t *rn,
+                                               size_t slot) {
+  if (rn->has_fault[slot]) return &rn->faults[slot];
+  return rn->has_fault_all ? &rn->fault_all : NULL;
+}
+
+static int send_copy(cohort_runtime_node_t *rn, size_t slot,
+                     const cohort_runtime_fault_t *f, const uint8_t *d,
+                     size_t len) {
+  int64_t delay = 0;
+  if (f) {
+    delay = f->delay_ns;
+    if (f->jitter_ns > 0)
+      delay += (int64_t)(rng_next(&rn->fault_rng) % ((uint64_t)f->jitter_ns + 1));
+  }
+  return delay > 0 ? send_later(rn, slot, d, len, delay) : send_now(rn, slot, d, len);
+}
+
+static int host_send(void *h, cohort_node_id_t to, const uint8_t *d,
+                     size_t len) {
+  cohort_runtime_node_t *rn = h;
+  int slot = peer_slot(rn, to);
+  if (slot < 0) return COHORT_EUNKNOWN;
+  if (len > COHORT_DATAGRAM_MAX) return COHORT_EINVAL;
+  /* Write-ahead: every record up to this send's reaches the file before
+   * the datagram leaves, so a process killed with SIGKILL never leaves a
+   * trace missing an event that others' traces causally depend on. */
+  (void)cohort_runtime_node_flush(rn);
+  const cohort_runtime_fault_t *f = fault_for(rn, (size_t)slot);
+  if (f && rng_chance(&rn->fault_rng, f->drop)) {
+    rn->stats.fault_dropped++;
+    trace_loss(rn, to, len);
+    return 0; /* lost in the "network": the sender cannot tell */
+  }
+  int rc = send_copy(rn, (size_t)slot, f, d, len);
+  if (f && rng_chance(&rn->fault_rng, f->dup)) {
+    rn->stats.fault_duplicated++;
+    (void)send_copy(rn, (size_t)slot, f, d, len);
+  }
+  return rc;
+}
+
+static const cohort_host_ops_t host_ops = {
+    .now = host_now,
+    .wall = host_wall,
+    .true_time = host_wall,
+    .random = host_random,
+    .send = host_send,
+    .wake = host_wake,
+    .trace = host_trace,
+};
+
+/* Same ops without tracing: the node skips formatting entirely. */
+static const cohort_host_ops_t host_ops_untraced = {
+    .now = host_now,
+    .wall = host_wall,
+    .true_time = host_wall,
+    .random = host_random,
+    .send = host_send,
+    .wake = host_wake,
+    .trace = NULL,
+};
+
+/* ---- receive -------------------------------------------------------------- */
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  (void)suggested;
+  cohort_runtime_node_t *rn = h->data;
+  *buf = uv_buf_init((char *)rn->rx, RX_BUFFER_LEN);
+}
+
+static void recv_cb(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
+                    const struct sockaddr *addr, unsigned flags) {
+  (void)buf;
+  cohort_runtime_node_t *rn = u->data;
+  if (rn->stopped) return;
+  if (nread < 0 || (flags & UV_UDP_PARTIAL) || nread > COHORT_DATAGRAM_MAX) {
+    rn->stats.recv_errors++;
+    return;
+  }
+  if (nread == 0 && addr == NULL) return; /* nothing more to read */
+  (void)cohort_node_on_datagram(rn->node, rn->rx, (size_t)nread);
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+int cohort_runtime_new(uv_loop_t *loop, const cohort_allocator_t *alloc,
+                       cohort_runtime_t **out) {
+  if (!loop || !out) return COHORT_EINVAL;
+  if (!alloc) alloc = cohort_allocator_default();
+  cohort_runtime_t *rt = cohort_calloc(alloc, 1, sizeof *rt);
+  if (!rt) return COHORT_ENOMEM;
+  rt->loop = loop;
+  rt->alloc = alloc;
+  uv_timer_init(loop, &rt->flush_timer);
+  rt->flush_timer.data = rt;
+  rt->handles_open = 1;
+  uv_timer_start(&rt->flush_timer, flush_cb, COHORT_RUNTIME_TRACE_FLUSH_MS,
+                 COHORT_RUNTIME_TRACE_FLUSH_MS);
+  uv_unref((uv_handle_t *)&rt->flush_timer); /* never keeps the loop alive */
+  *out = rt;
+  return 0;
+}
+
+uv_loop_t *cohort_runtime_loop(cohort_runtime_t *rt) { return rt->loop; }
+
+cohort_node_t *cohort_runtime_node(cohort_runtime_node_t *rn) { return rn->node; }
+
+const cohort_runtime_stats_t *
+cohort_runtime_node_stats(const cohort_runtime_node_t *rn) {
+  return &rn->stats;
+}
+
+static void node_handle_closed(uv_handle_t *h) {
+  cohort_runtime_node_t *rn = h->data;
+  rn->handles_open--;
+}
+
+static void close_node_handles(cohort_runtime_node_t *rn) {
+  if (rn->udp_init) uv_close((uv_handle_t *)&rn->udp, node_handle_closed);
+  if (rn->wake_init) uv_close((uv_handle_t *)&rn->wake_timer, node_handle_closed);
+  if (rn->delay_init) uv_close((uv_handle_t *)&rn->delay_timer, node_handle_closed);
+  rn->udp_init = rn->wake_init = rn->delay_init = false;
+}
+
+/* Free a node whose handles are all closed (close callbacks have run). */
+static void node_release(cohort_runtime_node_t *rn) {
+  const cohort_allocator_t *a = rn->rt->alloc;
+  COHORT_ASSERT(rn->handles_open == 0);
+  cohort_node_free(rn->node);
+  while (rn->heap_len > 0) cohort_free(a, heap_pop(rn).data);
+  if (rn->trace_fd >= 0) {
+    (void)cohort_runtime_node_flush(rn);
+    if (close(rn->trace_fd) != 0) rn->stats.trace_errors++;
+  }
+  cohort_free(a, rn->trace_buf);
+  cohort_free(a, rn->heap);
+  cohort_free(a, rn->rx);
+  cohort_free(a, rn->faults);
+  cohort_free(a, rn->has_fault);
+  cohort_free(a, rn->peers);
+  cohort_free(a, rn);
+}
+
+/* Run only the loop's close phase until every handle in `counter` closed.
+ * UV_RUN_NOWAIT never blocks: pending closes make the poll timeout 0. */
+static void run_until_closed(uv_loop_t *loop, const int *counter) {
+  while (*counter > 0) uv_run(loop, UV_RUN_NOWAIT);
+}
+
+static void node_destroy(cohort_runtime_node_t *rn) {
+  rn->stopped = true;
+  close_node_handles(rn);
+  run_until_closed(rn->rt->loop, &rn->handles_open);
+  node_release(rn);
+}
+
+void cohort_runtime_stop(cohort_runtime_t *rt) {
+  if (!rt) return;
+  for (size_t i = 0; i < rt->nodes_len; i++) {
+    cohort_runtime_node_t *rn = rt->nodes[i];
+    if (rn->stopped) continue;
+    rn->stopped = true;
+    uv_udp_recv_stop(&rn->udp);
+    uv_timer_stop(&rn->wake_timer);
+    uv_timer_stop(&rn->delay_timer);
+  }
+  uv_timer_stop(&rt->flush_timer);
+}
+
+static void runtime_handle_closed(uv_handle_t *h) {
+  cohort_runtime_t *rt = h->data;
+  rt->handles_open--;
+}
+
+void cohort_runtime_free(cohort_runtime_t *rt) {
+  if (!rt) return;
+  cohort_runtime_stop(rt);
+  for (size_t i = 0; i < rt->nodes_len; i++) close_node_handles(rt->nodes[i]);
+  uv_close((uv_handle_t *)&rt->flush_timer, runtime_handle_closed);
+  for (size_t i = 0; i < rt->nodes_len; i++)
+    run_until_closed(rt->loop, &rt->nodes[i]->handles_open);
+  run_until_closed(rt->loop, &rt->handles_open);
+  for (size_t i = 0; i < rt->nodes_len; i++) node_release(rt->nodes[i]);
+  cohort_free(rt->alloc, rt);
+}
+
+/* ---- adding a node ---------------------------------------------------------- */
+
+static int check_config(const cohort_runtime_t *rt,
+                        const cohort_runtime_node_config_t *cfg, char *err,
+                        size_t errcap) {
+  if (rt->nodes_len == COHORT_RUNTIME_NODES_MAX) {
+    snprintf(err, errcap, "too many nodes in one process (max %d)",
+             COHORT_RUNTIME_NODES_MAX);
+    return COHORT_EFULL;
+  }
+  if (cfg->id == COHORT_NODE_NONE) {
+    snprintf(err, errcap, "node id %u is reserved", (unsigned)cfg->id);
+    return COHORT_EINVAL;
+  }
+  if (cfg->peers_len >= COHORT_NODES_MAX) {
+    snprintf(err, errcap, "too many peers (max %d)", COHORT_NODES_MAX - 1);
+    return COHORT_EINVAL;
+  }
+  if (cfg->key_len > COHORT_CLUSTER_KEY_MAX || (cfg->key_len && !cfg->key)) {
+    snprintf(err, errcap, "cluster key longer than %d bytes", COHORT_CLUSTER_KEY_MAX);
+    return COHORT_EINVAL;
+  }
+  for (size_t i = 0; i < cfg->peers_len; i++) {
+    if (cfg->peers[i].id == cfg->id || cfg->peers[i].id == COHORT_NODE_NONE) {
+      snprintf(err, errcap, "peer id %u is this node's own id or reserved",
+               (unsigned)cfg->peers[i].id);
+      return COHORT_EINVAL;
+    }
+    for (size_t j = 0; j < i; j++)
+      if (cfg->peers[j].id == cfg->peers[i].id) {
+        snprintf(err, errcap, "duplicate peer id %u", (unsigned)cfg->peers[i].id);
+        return COHORT_EINVAL;
+      }
+  }
+  return 0;
+}
+
+static int node_alloc(cohort_runtime_t *rt, const cohort_runtime_node_config_t *cfg,
+                      cohort_runtime_node_t **out) {
+  const cohort_allocator_t *a = rt->alloc;
+  cohort_runtime_node_t *rn = cohort_calloc(a, 1, sizeof *rn);
+  if (!rn) return COHORT_ENOMEM;
+  rn->rt = rt;
+  rn->trace_fd = -1;
+  rn->id = cfg->id;
+  rn->peers_len = cfg->peers_len;
+  size_t np = cfg->peers_len ? cfg->peers_len : 1;
+  rn->peers = cohort_calloc(a, np, sizeof *rn->peers);
+  rn->faults = cohort_calloc(a, np, sizeof *rn->faults);
+  rn->has_fault = cohort_calloc(a, np, sizeof *rn->has_fault);
+  rn->rx = cohort_alloc(a, RX_BUFFER_LEN);
+  if (!rn->peers || !rn->faults || !rn->has_fault || !rn->rx) {
+    node_release(rn);
+    return COHORT_ENOMEM;
+  }
+  if (cfg->peers_len)
+    memcpy(rn->peers, cfg->peers, cfg->peers_len * sizeof *rn->peers);
+  rng_seed(&rn->rng);
+  rng_seed(&rn->fault_rng);
+  *out = rn;
+  return 0;
+}
+
+static int open_trace(cohort_runtime_node_t *rn, const char *path, char *err,
+                      size_t errcap) {
+  if (!path) return 0;
+  rn->trace_buf = cohort_alloc(rn->rt->alloc, COHORT_RUNTIME_TRACE_BUFFER);
+  if (!rn->trace_buf) {
+    snprintf(err, errcap, "out of memory");
+    return COHORT_ENOMEM;
+  }
+  rn->trace_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (rn->trace_fd < 0) {
+    snprintf(err, errcap, "cannot open trace file '%s': %s", path, strerror(errno));
+    return COHORT_EIO;
+  }
+  return 0;
+}
+
+static int make_node(cohort_runtime_node_t *rn, const cohort_runtime_node_config_t *cfg,
+                     cohort_incarnation_t inc, char *err, size_t errcap) {
+  cohort_node_id_t *ids = cohort_calloc(rn->rt->alloc, rn->peers_len + 1, sizeof *ids);
+  if (!ids) return COHORT_ENOMEM;
+  for (size_t i = 0; i < rn->peers_len; i++) ids[i] = rn->peers[i].id;
+  cohort_node_config_t nc = {
+      .cluster_id = cfg->cluster_id, .id = cfg->id, .incarnation = inc,
+      .peers = ids, .peers_len = rn->peers_len, .key = cfg->key,
+      .key_len = cfg->key_len, .vector_clock = cfg->vector_clock,
+      .hlc_max_offset_ns = cfg->hlc_max_offset_ns, .alloc = rn->rt->alloc};
+  int rc = cohort_node_new(&nc, rn->trace_fd >= 0 ? &host_ops : &host_ops_untraced, rn,
+                           &rn->node);
+  cohort_free(rn->rt->alloc, ids);
+  if (rc < 0) snprintf(err, errcap, "node: %s", cohort_strerror(rc));
+  return rc;
+}
+
+static int open_socket(cohort_runtime_node_t *rn, const struct sockaddr_storage *listen,
+                       char *err, size_t errcap) {
+  uv_loop_t *loop = rn->rt->loop;
+  uv_udp_init(loop, &rn->udp);
+  uv_timer_init(loop, &rn->wake_timer);
+  uv_timer_init(loop, &rn->delay_timer);
+  rn->udp.data = rn->wake_timer.data = rn->delay_timer.data = rn;
+  rn->udp_init = rn->wake_init = rn->delay_init = true;
+  rn->handles_open = 3;
+  int r = uv_udp_bind(&rn->udp, (const struct sockaddr *)listen, 0);
+  if (r == 0) r = uv_udp_recv_start(&rn->udp, alloc_cb, recv_cb);
+  if (r < 0) {
+    char name[64] = "?";
+    if (listen->ss_family == AF_INET6)
+      uv_ip6_name((const struct sockaddr_in6 *)listen, name, sizeof name);
+    else
+      uv_ip4_name((const struct sockaddr_in *)listen, name, sizeof name);
+    snprintf(err, errcap, "cannot listen on %s port %u: %s", name,
+             (unsigned)ntohs(((const struct sockaddr_in *)listen)->sin_port),
+             uv_strerror(r));
+    return COHORT_EIO;
+  }
+  return 0;
+}
+
+int cohort_runtime_node_add(cohort_runtime_t *rt,
+                            const cohort_runtime_node_config_t *cfg,
+                            cohort_runtime_node_t **out, char *err,
+                            size_t errcap) {
+  int rc = check_config(rt, cfg, err, errcap);
+  if (rc < 0) return rc;
+  cohort_incarnation_t inc = cfg->incarnation;
+  if (inc == 0) {
+    rc = cohort_runtime_incarnation(cfg->state_dir, cfg->id, &inc, err, errcap);
+    if (rc < 0) return rc;
+  }
+  cohort_runtime_node_t *rn = NULL;
+  rc = node_alloc(rt, cfg, &rn);
+  if (rc < 0) {
+    snprintf(err, errcap, "out of memory");
+    return rc;
+  }
+  rc = open_trace(rn, cfg->trace_path, err, errcap);
+  if (rc == 0) rc = make_node(rn, cfg, inc, err, errcap);
+  if (rc == 0) rc = open_socket(rn, &cfg->listen, err, errcap);
+  if (rc < 0) {
+    node_destroy(rn);
+    return rc;
+  }
+  rt->nodes[rt->nodes_len++] = rn;
+  *out = rn;
+  return 0;
+}
+
+int cohort_runtime_node_address(const cohort_runtime_node_t *rn,
+                                struct sockaddr_storage *out) {
+  int len = (int)sizeof *out;
+  int r = uv_udp_getsockname(&rn->udp, (struct sockaddr *)out, &len);
+  return r < 0 ? COHORT_EIO : 0;
+}
+
+int cohort_runtime_node_set_peer(cohort_runtime_node_t *rn, cohort_node_id_t peer,
+                                 const struct sockaddr_storage *addr) {
+  int slot = peer_slot(rn, peer);
+  if (slot < 0) return COHORT_EUNKNOWN;
+  rn->peers[slot].addr = *addr;
+  return 0;
+}
+
+static bool fault_valid(const cohort_runtime_fault_t *f) {
+  return f->drop >= 0 && f->drop <= 1 && f->dup >= 0 && f->dup <= 1 &&
+         f->delay_ns >= 0 && f->jitter_ns >= 0;
+}
+
+int cohort_runtime_node_fault(cohort_runtime_node_t *rn, cohort_node_id_t peer,
+                              const cohort_runtime_fault_t *f) {
+  if (!fault_valid(f)) return COHORT_EINVAL;
+  if (peer == COHORT_NODE_NONE) {
+    rn->fault_all = *f;
+    rn->has_fault_all = true;
+    return 0;
+  }
+  int slot = peer_slot(rn, peer);
+  if (slot < 0) return COHORT_EUNKNOWN;
+  rn->faults[slot] = *f;
+  rn->has_fault[slot] = true;
+  return 0;
+}

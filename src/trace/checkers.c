@@ -1,0 +1,126 @@
+/*
+ * src/trace/checkers.c — the table of trace checkers (check.h) with, for
+ * each, the parameters it accepts and whether a trace gives it something
+ * to check (trace_check.h); and the small helpers every checker shares.
+ *
+ * Invariant: each checker listed here has a test feeding it a trace it
+ * must reject (tests/trace/test_check_*.c).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check_internal.h"
+
+static const char *const causality_params[] = {"hlc_bound", NULL};
+static const char *const integrity_params[] = {"duplicates", NULL};
+static const char *const fd_params[] = {"bound", "accuracy", "settle", "proto", "crashes",
+                                        NULL};
+static const char *const fifo_params[] = {"proto", "ev", NULL};
+
+static bool has_stamps(const cohort_trace_t *t) {
+  for (size_t i = 0; i < t->len; i++)
+    if (t->recs[i].has_stamps) return true;
+  return false;
+}
+
+static bool has_recv(const cohort_trace_t *t) {
+  for (size_t i = 0; i < t->len; i++)
+    if (t->recs[i].type == COHORT_EV_RECV && t->recs[i].has_msg) return true;
+  return false;
+}
+
+static bool has_fd(const cohort_trace_t *t) {
+  for (size_t i = 0; i < t->len; i++)
+    if (t->recs[i].proto && !strcmp(t->recs[i].proto, "fd")) return true;
+  return false;
+}
+
+static bool never(const cohort_trace_t *t) {
+  (void)t;
+  return false;
+}
+
+static const struct entry {
+  const cohort_checker_t *checker;
+  const char *const *params;
+  bool (*applies)(const cohort_trace_t *t);
+} table[] = {
+    {&cohort_check_causality, causality_params, has_stamps},
+    {&cohort_check_integrity, integrity_params, has_recv},
+    {&cohort_check_fd, fd_params, has_fd},
+    {&cohort_check_fifo, fifo_params, never},
+};
+
+static const cohort_checker_t *const checkers[] = {
+    &cohort_check_causality,
+    &cohort_check_integrity,
+    &cohort_check_fd,
+    &cohort_check_fifo,
+};
+
+_Static_assert(COHORT_ARRAY_LEN(table) == COHORT_ARRAY_LEN(checkers),
+               "every checker has a table entry");
+
+const cohort_checker_t *cohort_checker_find(const char *name) {
+  for (size_t i = 0; i < COHORT_ARRAY_LEN(checkers); i++)
+    if (!strcmp(checkers[i]->name, name)) return checkers[i];
+  return NULL;
+}
+
+const cohort_checker_t *const *cohort_checkers(size_t *len) {
+  *len = COHORT_ARRAY_LEN(checkers);
+  return checkers;
+}
+
+static const struct entry *entry_of(const cohort_checker_t *c) {
+  for (size_t i = 0; i < COHORT_ARRAY_LEN(table); i++)
+    if (table[i].checker == c) return &table[i];
+  return NULL;
+}
+
+const char *const *cohort_checker_params(const cohort_checker_t *c) {
+  static const char *const none[] = {NULL};
+  const struct entry *e = entry_of(c);
+  return e ? e->params : none;
+}
+
+bool cohort_checker_applies(const cohort_checker_t *c, const cohort_trace_t *t) {
+  const struct entry *e = entry_of(c);
+  return e && e->applies(t);
+}
+
+void check_fail(cohort_check_result_t *out, const char *fmt, ...) {
+  if (out->violations++) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(out->first, sizeof out->first, fmt, ap);
+  va_end(ap);
+}
+
+void check_summary(cohort_check_result_t *out, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(out->summary, sizeof out->summary, fmt, ap);
+  va_end(ap);
+}
+
+int check_error(int rc, char *err, size_t errcap, const char *fmt, ...) {
+  if (err && errcap) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errcap, fmt, ap);
+    va_end(ap);
+  }
+  return rc;
+}
+
+const char *check_secs(int64_t ns, int slot) {
+  static _Thread_local char buf[4][32];
+  char *b = buf[slot & 3];
+  const char *sign = ns < 0 ? "-" : "";
+  uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+  snprintf(b, sizeof buf[0], "%s%llu.%06llus", sign, (unsigned long long)(a / 1000000000u),
+           (unsigned long long)(a % 1000000000u / 1000u));
+  return b;
+}

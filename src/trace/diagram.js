@@ -1,0 +1,426 @@
+// src/trace/diagram.js — the space-time diagram viewer embedded by
+// `cohort trace diagram` (src/trace/diagram.c) into a self-contained page.
+//
+// The page carries the trace as compact JSON in the "data" block; this
+// script draws it on a canvas: one lifeline per node (incarnations marked,
+// down time dashed), message arrows from send to receipt, drops marked with
+// a cross (a network loss ends half-way), state changes labelled, and every
+// stamp of an event on hover. Only what is visible is drawn, from binary
+// searches over events sorted on the current axis, so zoom and scroll stay
+// fluid at 100,000 events; when too many events are visible at once they are
+// drawn as per-pixel density ticks instead. Two axes: true time (tt), or
+// logical order (the longest-path rank over the happened-before DAG).
+// No network access of any kind.
+"use strict";
+(function () {
+  const D = JSON.parse(document.getElementById("data").textContent);
+  const S = D.strs, EV = D.ev, N = EV.length, LANES = D.nodes.length;
+  const T = ["send", "recv", "deliver", "drop", "timer", "state"];
+  const COLOR = ["#1f77b4", "#2ca02c", "#17becf", "#d62728", "#999999", "#9467bd"];
+  const F = { dt: 0, lane: 1, type: 2, inc: 3, rank: 4, send: 5, lam: 6, proto: 7, kind: 8,
+    what: 9, peer: 10, msg: 11, hlc: 12, vc: 13, data: 14, reason: 15, line: 16, skew: 17,
+    bytes: 18 };
+  const MARGIN_L = 96, MARGIN_T = 44, MARGIN_B = 18, DENSE = 12000, LABELS = 1500;
+
+  const canvas = document.getElementById("c"), ctx = canvas.getContext("2d");
+  const tip = document.getElementById("tip"), status = document.getElementById("status");
+  const laneOfNode = new Map(D.nodes.map((n, i) => [n, i]));
+
+  // ---- derived data ------------------------------------------------------
+  const sendByMsg = new Map(); // msg id -> send index (for drops and stubs)
+  const recvOf = new Int32Array(N).fill(-1); // send -> one receipt
+  for (let i = 0; i < N; i++) {
+    const e = EV[i];
+    if (e[F.type] === 0 && e[F.msg]) sendByMsg.set(e[F.msg] + ">" + e[F.peer], i);
+  }
+  for (let i = 0; i < N; i++) {
+    const s = EV[i][F.send];
+    if (s >= 0 && recvOf[s] < 0) recvOf[s] = i;
+  }
+  function dropSend(i) { // the send a drop refers to, or -1
+    const e = EV[i];
+    if (!e[F.msg]) return -1;
+    const s = sendByMsg.get(e[F.msg] + ">" + D.nodes[e[F.lane]]);
+    return s === undefined ? -1 : s;
+  }
+  // logical position: rank for process events; a network drop sits just
+  // after its send
+  const rankX = new Float64Array(N);
+  let maxRank = 0;
+  for (let i = 0; i < N; i++) {
+    let r = EV[i][F.rank];
+    if (r < 0) {
+      const s = dropSend(i);
+      r = s >= 0 ? EV[s][F.rank] + 0.5 : 0;
+    }
+    rankX[i] = r;
+    if (r > maxRank) maxRank = r;
+  }
+  const timeX = new Float64Array(N);
+  for (let i = 0; i < N; i++) timeX[i] = EV[i][F.dt];
+  const byTime = new Uint32Array(N), byRank = new Uint32Array(N);
+  for (let i = 0; i < N; i++) byTime[i] = byRank[i] = i;
+  byTime.sort((a, b) => timeX[a] - timeX[b] || a - b);
+  byRank.sort((a, b) => rankX[a] - rankX[b] || a - b);
+
+  // lifeline decorations: incarnation starts and down intervals per lane
+  const incStarts = [], downs = [];
+  {
+    const lastInc = new Map();
+    const downSince = new Map();
+    for (const i of byTime) {
+      const e = EV[i], lane = e[F.lane];
+      if (e[F.rank] >= 0 && lastInc.get(lane) !== e[F.inc]) {
+        if (lastInc.has(lane)) incStarts.push(i);
+        lastInc.set(lane, e[F.inc]);
+      }
+      if (e[F.type] === 5 && S[e[F.proto]] === "sim") {
+        const w = S[e[F.what]];
+        if (w === "crash") downSince.set(lane, i);
+        if (w === "restart" && downSince.has(lane)) {
+          downs.push([lane, downSince.get(lane), i]);
+          downSince.delete(lane);
+        }
+      }
+    }
+    for (const [lane, i] of downSince) downs.push([lane, i, -1]);
+  }
+
+  // ---- view ----------------------------------------------------------------
+  const view = { mode: "time", scale: 1, off: 0, labels: true };
+  let W = 0, H = 0, laneH = 40;
+  function X() { return view.mode === "time" ? timeX : rankX; }
+  function order() { return view.mode === "time" ? byTime : byRank; }
+  function extent() { return view.mode === "time" ? (N ? timeX[byTime[N - 1]] : 1) : maxRank; }
+  function sx(v) { return MARGIN_L + (v - view.off) * view.scale; }
+  function laneY(l) { return MARGIN_T + laneH * (l + 0.5); }
+  function fit() {
+    const ext = Math.max(extent(), 1e-9);
+    view.scale = (W - MARGIN_L - 20) / ext;
+    view.off = 0;
+  }
+  function resize() {
+    const dpr = window.devicePixelRatio || 1;
+    W = window.innerWidth;
+    H = window.innerHeight - document.getElementById("bar").offsetHeight;
+    canvas.width = W * dpr;
+    canvas.height = H * dpr;
+    canvas.style.width = W + "px";
+    canvas.style.height = H + "px";
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    laneH = Math.max(18, Math.min(80, (H - MARGIN_T - MARGIN_B) / Math.max(LANES, 1)));
+  }
+  // first index k in ord with X[ord[k]] >= v
+  function lower(ord, xs, v) {
+    let lo = 0, hi = ord.length;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (xs[ord[m]] < v) lo = m + 1; else hi = m;
+    }
+    return lo;
+  }
+
+  // ---- drawing ---------------------------------------------------------------
+  // ns as text in the unit of its magnitude, with enough decimals to
+  // tell apart values `step` ns apart (axis ticks) or 3 (hover)
+  function fmtTime(ns, step) {
+    const a = Math.max(Math.abs(ns), step || 0);
+    const [u, name] = a >= 1e9 ? [1e9, "s"] : a >= 1e6 ? [1e6, "ms"] : a >= 1e3 ? [1e3, "µs"] : [1, "ns"];
+    const dec = step ? Math.max(0, Math.min(9, -Math.floor(Math.log10(step / u) + 1e-9))) : 3;
+    return (ns / u).toFixed(u === 1 ? 0 : dec) + name;
+  }
+  function drawAxis(v0, v1) {
+    const span = v1 - v0, target = span / Math.max(2, (W - MARGIN_L) / 110);
+    let step = Math.pow(10, Math.floor(Math.log10(Math.max(target, 1e-9))));
+    for (const m of [1, 2, 5, 10]) if (step * m >= target) { step *= m; break; }
+    if (view.mode === "rank") step = Math.max(1, Math.round(step));
+    ctx.fillStyle = "#333";
+    ctx.strokeStyle = "#e6e6e6";
+    ctx.font = "11px sans-serif";
+    ctx.textAlign = "center";
+    for (let v = Math.ceil(v0 / step) * step; v <= v1; v += step) {
+      const x = sx(v);
+      ctx.beginPath();
+      ctx.moveTo(x, MARGIN_T - 8);
+      ctx.lineTo(x, H - MARGIN_B);
+      ctx.stroke();
+      ctx.fillText(view.mode === "time" ? fmtTime(v, step) : String(Math.round(v)), x, MARGIN_T - 12);
+    }
+    ctx.textAlign = "left";
+    ctx.fillText(view.mode === "time" ? "true time (tt) →" : "happened-before rank →", 6, 14);
+  }
+  function drawLanes() {
+    ctx.font = "bold 12px sans-serif";
+    for (let l = 0; l < LANES; l++) {
+      const y = laneY(l);
+      ctx.strokeStyle = "#444";
+      ctx.lineWidth = 1.5;
+      ctx.beginPath();
+      ctx.moveTo(MARGIN_L, y);
+      ctx.lineTo(W - 4, y);
+      ctx.stroke();
+      ctx.fillStyle = "#222";
+      ctx.fillText("node " + D.nodes[l], 8, y + 4);
+    }
+    ctx.lineWidth = 1;
+    const xs = X();
+    for (const [lane, a, b] of downs) { // down time: a grey band
+      const x0 = Math.max(MARGIN_L, sx(xs[a])), x1 = b < 0 ? W : Math.min(W, sx(xs[b]));
+      if (x1 < MARGIN_L || x0 > W) continue;
+      ctx.fillStyle = "rgba(214,39,40,0.10)";
+      ctx.fillRect(x0, laneY(lane) - laneH * 0.3, x1 - x0, laneH * 0.6);
+    }
+    ctx.font = "10px sans-serif";
+    for (const i of incStarts) {
+      const x = sx(xs[i]), y = laneY(EV[i][F.lane]);
+      if (x < MARGIN_L || x > W) continue;
+      ctx.strokeStyle = "#ff7f0e";
+      ctx.lineWidth = 3;
+      ctx.beginPath();
+      ctx.moveTo(x, y - laneH * 0.35);
+      ctx.lineTo(x, y + laneH * 0.35);
+      ctx.stroke();
+      ctx.fillStyle = "#ff7f0e";
+      ctx.fillText("inc " + EV[i][F.inc], x + 3, y - laneH * 0.25);
+    }
+    ctx.lineWidth = 1;
+  }
+  function cross(x, y, r) {
+    ctx.beginPath();
+    ctx.moveTo(x - r, y - r);
+    ctx.lineTo(x + r, y + r);
+    ctx.moveTo(x + r, y - r);
+    ctx.lineTo(x - r, y + r);
+    ctx.stroke();
+  }
+  function arrow(x0, y0, x1, y1, color) {
+    ctx.strokeStyle = color;
+    ctx.fillStyle = color;
+    ctx.beginPath();
+    ctx.moveTo(x0, y0);
+    ctx.lineTo(x1, y1);
+    ctx.stroke();
+    const a = Math.atan2(y1 - y0, x1 - x0), h = 6;
+    ctx.beginPath();
+    ctx.moveTo(x1, y1);
+    ctx.lineTo(x1 - h * Math.cos(a - 0.4), y1 - h * Math.sin(a - 0.4));
+    ctx.lineTo(x1 - h * Math.cos(a + 0.4), y1 - h * Math.sin(a + 0.4));
+    ctx.fill();
+  }
+  // the message drawn into event i (a receipt or a drop), if any
+  function drawMessageTo(i, xs) {
+    const e = EV[i], t = e[F.type];
+    if ((t === 1 || t === 2) && e[F.send] >= 0) {
+      const s = e[F.send];
+      arrow(sx(xs[s]), laneY(EV[s][F.lane]), sx(xs[i]), laneY(e[F.lane]),
+        t === 2 ? "rgba(23,190,207,0.7)" : "rgba(31,119,180,0.55)");
+    } else if (t === 3) {
+      const s = dropSend(i);
+      const yd = laneY(e[F.lane]), x = sx(xs[i]);
+      let y = yd;
+      ctx.strokeStyle = "rgba(214,39,40,0.7)";
+      if (s >= 0) {
+        const ys = laneY(EV[s][F.lane]);
+        if (e[F.rank] < 0) y = (ys + yd) / 2; // lost by the network: half-way
+        ctx.setLineDash([4, 3]);
+        ctx.beginPath();
+        ctx.moveTo(sx(xs[s]), ys);
+        ctx.lineTo(x, y);
+        ctx.stroke();
+        ctx.setLineDash([]);
+      } else if (e[F.rank] < 0) {
+        y = yd - laneH * 0.3;
+      }
+      ctx.lineWidth = 2;
+      cross(x, y, 5);
+      ctx.lineWidth = 1;
+    }
+  }
+  function drawEvent(i, xs, labels) {
+    const e = EV[i], t = e[F.type], x = sx(xs[i]), y = laneY(e[F.lane]);
+    if (t === 3 && e[F.rank] < 0) return; // drawn as a cross by drawMessageTo
+    ctx.fillStyle = COLOR[t];
+    if (t === 5) {
+      ctx.beginPath();
+      ctx.moveTo(x, y - 6);
+      ctx.lineTo(x + 6, y);
+      ctx.lineTo(x, y + 6);
+      ctx.lineTo(x - 6, y);
+      ctx.fill();
+      if (labels) {
+        const w = S[e[F.what]], sim = S[e[F.proto]] === "sim";
+        ctx.fillStyle = sim || w === "suspect" ? "#d62728" : "#5b3a8c";
+        ctx.font = "11px sans-serif";
+        let text = w;
+        if (e[F.data]) {
+          const m = /"peer":(\d+)/.exec(e[F.data]);
+          if (m) text += " " + m[1];
+        }
+        ctx.fillText(text, x + 7, y - 7);
+      }
+    } else if (t === 3) {
+      ctx.strokeStyle = COLOR[3];
+      ctx.lineWidth = 2;
+      cross(x, y, 5);
+      ctx.lineWidth = 1;
+    } else {
+      ctx.beginPath();
+      ctx.arc(x, y, t === 4 ? 2.5 : 3.5, 0, 2 * Math.PI);
+      ctx.fill();
+    }
+  }
+  function drawDense(ord, lo, hi, xs) {
+    const cols = Math.ceil(W), seen = new Uint8Array(cols * LANES);
+    for (let k = lo; k < hi; k++) {
+      const i = ord[k], c = Math.floor(sx(xs[i])), l = EV[i][F.lane];
+      if (c < 0 || c >= cols || seen[l * cols + c]) continue;
+      seen[l * cols + c] = 1;
+      ctx.fillStyle = COLOR[EV[i][F.type]];
+      ctx.fillRect(c, laneY(l) - laneH * 0.3, 1, laneH * 0.6);
+    }
+  }
+  let pending = false;
+  function draw() {
+    pending = false;
+    ctx.clearRect(0, 0, W, H);
+    const xs = X(), ord = order();
+    const v0 = view.off - (MARGIN_L - 10) / view.scale, v1 = view.off + (W - MARGIN_L) / view.scale;
+    drawAxis(Math.max(view.off, 0), v1);
+    drawLanes();
+    const lo = lower(ord, xs, v0), hi = lower(ord, xs, v1 + 1e-9 + 8 / view.scale);
+    const n = hi - lo;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(MARGIN_L - 8, 0, W, H);
+    ctx.clip();
+    if (n > DENSE) {
+      drawDense(ord, lo, hi, xs);
+    } else {
+      for (let k = lo; k < hi; k++) { // arrows into and out of the view
+        const i = ord[k];
+        drawMessageTo(i, xs);
+        const r = recvOf[i];
+        if (r >= 0 && (xs[r] > v1 || xs[r] < v0)) drawMessageTo(r, xs);
+      }
+      const labels = view.labels && n <= LABELS;
+      for (let k = lo; k < hi; k++) drawEvent(ord[k], xs, labels);
+    }
+    ctx.restore();
+    status.textContent = n.toLocaleString() + " of " + N.toLocaleString() + " events in view" +
+      (n > DENSE ? " (density view: zoom in for messages)" : "") +
+      (view.mode === "rank" ? " · logical axis" : " · true-time axis");
+  }
+  function redraw() {
+    if (!pending) {
+      pending = true;
+      requestAnimationFrame(draw);
+    }
+  }
+
+  // ---- hover -------------------------------------------------------------------
+  function esc(s) { return String(s).replace(/[&<>]/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;" })[c]); }
+  function describe(i) {
+    const e = EV[i], rows = [];
+    const add = (k, v) => rows.push("<tr><td>" + k + "</td><td>" + esc(v) + "</td></tr>");
+    add("event", T[e[F.type]] + (e[F.proto] ? " · " + S[e[F.proto]] : ""));
+    add("node", D.nodes[e[F.lane]] + " inc " + e[F.inc]);
+    add("tt", fmtTime(e[F.dt]) + " after start");
+    if (e[F.skew]) add("lt − tt", fmtTime(e[F.skew]));
+    if (e[F.lam] >= 0) add("lamport", e[F.lam]);
+    if (e[F.hlc]) add("hlc", "[" + e[F.hlc] + "]");
+    if (e[F.vc]) add("vc", e[F.vc]);
+    if (e[F.rank] >= 0) add("hb rank", e[F.rank]);
+    if (e[F.kind]) add("kind", S[e[F.kind]]);
+    if (e[F.peer] >= 0) add(e[F.type] === 0 ? "to" : "from", "node " + e[F.peer]);
+    if (e[F.msg]) add("msg", e[F.msg]);
+    if (e[F.bytes]) add("bytes", e[F.bytes]);
+    if (e[F.reason]) add("reason", S[e[F.reason]]);
+    if (e[F.what]) add("what", S[e[F.what]]);
+    if (e[F.data]) add("data", e[F.data]);
+    add("line", e[F.line]);
+    return "<table>" + rows.join("") + "</table>";
+  }
+  function pick(mx, my) {
+    const xs = X(), ord = order();
+    const v = view.off + (mx - MARGIN_L) / view.scale, r = 7 / view.scale;
+    let best = -1, bd = 64;
+    const hi = lower(ord, xs, v + r);
+    for (let k = lower(ord, xs, v - r), c = 0; k < hi && c < 5000; k++, c++) {
+      const i = ord[k], e = EV[i];
+      const dx = sx(xs[i]) - mx, dy = laneY(e[F.lane]) - my, d = dx * dx + dy * dy;
+      if (d < bd) { bd = d; best = i; }
+    }
+    return best;
+  }
+  canvas.addEventListener("mousemove", ev => {
+    if (drag) {
+      view.off = drag.off - (ev.clientX - drag.x) / view.scale;
+      redraw();
+      return;
+    }
+    const rect = canvas.getBoundingClientRect(), i = pick(ev.clientX - rect.left, ev.clientY - rect.top);
+    if (i < 0) { tip.style.display = "none"; return; }
+    tip.innerHTML = describe(i);
+    tip.style.display = "block";
+    tip.style.left = Math.min(ev.clientX + 14, window.innerWidth - tip.offsetWidth - 4) + "px";
+    tip.style.top = Math.min(ev.clientY + 14, window.innerHeight - tip.offsetHeight - 4) + "px";
+  });
+
+  // ---- zoom, scroll, controls ----------------------------------------------
+  let drag = null;
+  canvas.addEventListener("mousedown", ev => { drag = { x: ev.clientX, off: view.off }; });
+  window.addEventListener("mouseup", () => { drag = null; });
+  function zoomAt(mx, factor) {
+    const v = view.off + (mx - MARGIN_L) / view.scale;
+    view.scale *= factor;
+    view.off = v - (mx - MARGIN_L) / view.scale;
+    redraw();
+  }
+  canvas.addEventListener("wheel", ev => {
+    ev.preventDefault();
+    const rect = canvas.getBoundingClientRect();
+    if (ev.shiftKey || Math.abs(ev.deltaX) > Math.abs(ev.deltaY)) {
+      view.off += (ev.deltaX || ev.deltaY) / view.scale;
+      redraw();
+    } else {
+      zoomAt(ev.clientX - rect.left, Math.exp(-ev.deltaY * 0.002));
+    }
+  }, { passive: false });
+  window.addEventListener("keydown", ev => {
+    const step = (W - MARGIN_L) * 0.2 / view.scale;
+    if (ev.key === "+" || ev.key === "=") zoomAt(W / 2, 1.5);
+    else if (ev.key === "-") zoomAt(W / 2, 1 / 1.5);
+    else if (ev.key === "ArrowRight") { view.off += step; redraw(); }
+    else if (ev.key === "ArrowLeft") { view.off -= step; redraw(); }
+    else if (ev.key === "f") { fit(); redraw(); }
+    else if (ev.key === "l") setMode(view.mode === "time" ? "rank" : "time");
+  });
+  function setMode(m) {
+    // keep the event at the centre of the view in the centre
+    const xs = X(), ord = order(), v = view.off + (W / 2 - MARGIN_L) / view.scale;
+    const k = Math.min(lower(ord, xs, v), N - 1);
+    const frac = view.scale * extent() / (W - MARGIN_L);
+    view.mode = m;
+    fit();
+    view.scale *= Math.max(frac, 1e-12);
+    if (k >= 0 && N) view.off = X()[ord[k]] - (W / 2 - MARGIN_L) / view.scale;
+    document.getElementById("mode").textContent =
+      m === "time" ? "axis: true time" : "axis: logical (happened-before)";
+    redraw();
+  }
+  document.getElementById("mode").addEventListener("click", () => setMode(view.mode === "time" ? "rank" : "time"));
+  document.getElementById("fit").addEventListener("click", () => { fit(); redraw(); });
+  document.getElementById("zin").addEventListener("click", () => zoomAt(W / 2, 2));
+  document.getElementById("zout").addEventListener("click", () => zoomAt(W / 2, 0.5));
+  document.getElementById("lbl").addEventListener("change", ev => { view.labels = ev.target.checked; redraw(); });
+  window.addEventListener("resize", () => { resize(); redraw(); });
+  resize();
+  fit();
+  if (/logical/.test(location.hash)) setMode("rank");
+  const m = /zoom=([0-9.]+)/.exec(location.hash);
+  if (m) zoomAt(MARGIN_L, parseFloat(m[1]));
+  const at = /at=([0-9.]+)/.exec(location.hash); // seconds (time) or rank (logical)
+  if (at) view.off = parseFloat(at[1]) * (view.mode === "time" ? 1e9 : 1);
+  draw();
+  window.cohortDiagram = { view, redraw, events: N }; // for tests and the console
+})();
