@@ -195,7 +195,9 @@ int cohort_rpc_server_create(struct uv_loop_s *loop, const cohort_rpc_server_con
  *     bound after an EFULL; on_cancel(call, code) when the call ended
  *     without the handler: client cancel or RST_STREAM (CANCELLED),
  *     deadline expired (DEADLINE_EXCEEDED), connection lost or server
- *     shutdown grace over (UNAVAILABLE). After on_cancel no other callback
+ *     shutdown grace over (UNAVAILABLE), a bad request stream (INTERNAL,
+ *     RESOURCE_EXHAUSTED for an oversized message; the client already got
+ *     that status). After on_cancel no other callback
  *     comes, sends fail with COHORT_ECANCELED, and the handler must still
  *     call cohort_rpc_call_finish() (at once or later) to release the call.
  * Received bytes (`data`, `len`) are borrowed until the callback returns.

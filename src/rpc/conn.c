@@ -1,0 +1,351 @@
+/*
+ * src/rpc/conn.c — the sans-I/O core of one HTTP/2 connection carrying
+ * gRPC. It owns the nghttp2 session: bytes from the peer go in through
+ * rpc_conn_feed(), bytes for the peer come out of rpc_conn_produce(); no
+ * socket, no clock (keepalive takes `now` as an argument). Stream events
+ * are dispatched to the server (scall.c) or client (ccall.c) call logic.
+ *
+ * Invariants: a stream's user data is its call or NULL; nghttp2 callbacks
+ * look calls up through the stream, never through stale pointers; all
+ * nghttp2 memory goes through the connection's cohort allocator; the send
+ * side produces at most `limit` bytes per produce() (write backpressure).
+ */
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- allocator bridge ---------------------------------------------------- */
+
+static void *h2_malloc(size_t size, void *ud) { return cohort_alloc(ud, size); }
+static void h2_free(void *ptr, void *ud) {
+  if (ptr) cohort_free(ud, ptr);
+}
+static void *h2_calloc(size_t n, size_t size, void *ud) { return cohort_calloc(ud, n, size); }
+static void *h2_realloc(void *ptr, size_t size, void *ud) {
+  if (size == 0) {
+    h2_free(ptr, ud);
+    return NULL;
+  }
+  return cohort_realloc(ud, ptr, size);
+}
+
+/* ---- nghttp2 callbacks ------------------------------------------------------ */
+
+static cohort_rpc_call_t *stream_call(nghttp2_session *s, int32_t id) {
+  return id > 0 ? nghttp2_session_get_stream_user_data(s, id) : NULL;
+}
+
+static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud) {
+  rpc_conn_t *c = ud;
+  if (f->hd.type != NGHTTP2_HEADERS) return 0;
+  if (c->srv && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
+    if (rpc_scall_begin(c, f->hd.stream_id) != 0) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    return 0;
+  }
+  cohort_rpc_call_t *call = stream_call(s, f->hd.stream_id);
+  if (call && !c->srv && f->headers.cat == NGHTTP2_HCAT_HEADERS) call->flags |= CALL_TRAILERS;
+  return 0;
+}
+
+static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *k,
+                     size_t kl, const uint8_t *v, size_t vl, uint8_t flags, void *ud) {
+  rpc_conn_t *c = ud;
+  cohort_rpc_call_t *call = stream_call(s, f->hd.stream_id);
+  if (!call || f->hd.type != NGHTTP2_HEADERS) return 0;
+  int rc = c->srv ? rpc_scall_header(call, k, kl, v, vl) : rpc_ccall_header(call, f, k, kl, v, vl);
+  return rc ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
+}
+
+static void on_ping(rpc_conn_t *c, const nghttp2_frame *f) {
+  if (!(f->hd.flags & NGHTTP2_FLAG_ACK)) return;
+  c->ping_sent_ns = 0;
+  if (c->srv && c->shutdown_ping) rpc_server_ping_ack(c->srv, c);
+}
+
+static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud) {
+  rpc_conn_t *c = ud;
+  bool end = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  cohort_rpc_call_t *call;
+  switch (f->hd.type) {
+  case NGHTTP2_HEADERS:
+    call = stream_call(s, f->hd.stream_id);
+    if (!call) break;
+    if (c->srv) {
+      if (f->headers.cat == NGHTTP2_HCAT_REQUEST) rpc_scall_headers_done(call, end);
+      if (end) rpc_scall_end_stream(call);
+    } else {
+      rpc_ccall_headers_done(call, f);
+    }
+    break;
+  case NGHTTP2_DATA:
+    call = stream_call(s, f->hd.stream_id);
+    if (call && c->srv && end) rpc_scall_end_stream(call);
+    break;
+  case NGHTTP2_PING: on_ping(c, f); break;
+  case NGHTTP2_GOAWAY:
+    c->goaway_recv = true;
+    if (c->ch) rpc_channel_goaway(c->ch, c);
+    break;
+  default: break;
+  }
+  return 0;
+}
+
+static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *d,
+                         size_t n, void *ud) {
+  rpc_conn_t *c = ud;
+  cohort_rpc_call_t *call = stream_call(s, id);
+  if (!call) return 0;
+  if (c->srv)
+    rpc_scall_data(call, d, n);
+  else
+    rpc_ccall_data(call, d, n);
+  return 0;
+}
+
+static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t err, void *ud) {
+  rpc_conn_t *c = ud;
+  cohort_rpc_call_t *call = stream_call(s, id);
+  if (!call) return 0;
+  nghttp2_session_set_stream_user_data(s, id, NULL);
+  if (c->srv)
+    rpc_scall_closed(call, err);
+  else
+    rpc_ccall_closed(call, err);
+  return 0;
+}
+
+static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud) {
+  rpc_conn_t *c = ud;
+  if (!c->srv || !(f->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
+  if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA) return 0;
+  cohort_rpc_call_t *call = stream_call(s, f->hd.stream_id);
+  /* Status sent while the client is still sending: tell it to stop, as
+   * gRPC servers do, so the stream does not linger half-closed. */
+  if (call && !(call->flags & CALL_REMOTE_CLOSED))
+    nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_NO_ERROR);
+  return 0;
+}
+
+/* ---- data provider (both sides) --------------------------------------------- */
+
+ssize_t rpc_data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
+                      uint32_t *flags, nghttp2_data_source *src, void *ud) {
+  rpc_conn_t *c = ud;
+  cohort_rpc_call_t *call = stream_call(s, id);
+  if (!call) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  size_t avail = call->sendq.len - call->sendq_off;
+  size_t n = avail < length ? avail : length;
+  if (n > 0) {
+    memcpy(buf, call->sendq.data + call->sendq_off, n);
+    call->sendq_off += n;
+  }
+  if (call->sendq_off == call->sendq.len) {
+    call->sendq.len = call->sendq_off = 0;
+    if (call->flags & CALL_WANT_READY) {
+      call->flags = (call->flags & ~(uint32_t)CALL_WANT_READY) | CALL_READY_DUE;
+      c->ready_due = true;
+    }
+    if (call->flags & CALL_SEND_CLOSED) {
+      if (call->flags & CALL_SERVER) return (ssize_t)n + rpc_scall_data_eof(call, flags);
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      return (ssize_t)n;
+    }
+    if (n == 0) {
+      call->flags |= CALL_DEFERRED;
+      return NGHTTP2_ERR_DEFERRED;
+    }
+  }
+  return (ssize_t)n;
+}
+
+/* ---- life cycle ---------------------------------------------------------------- */
+
+static nghttp2_session_callbacks *make_callbacks(void) {
+  nghttp2_session_callbacks *cbs;
+  if (nghttp2_session_callbacks_new(&cbs) != 0) return NULL;
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
+  return cbs;
+}
+
+static int submit_settings(rpc_conn_t *c) {
+  nghttp2_settings_entry iv[3] = {
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, COHORT_RPC_STREAM_WINDOW},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, COHORT_RPC_METADATA_MAX},
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+  };
+  if (c->srv) iv[2] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
+                                               COHORT_RPC_STREAMS_MAX};
+  int rc = nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, 3);
+  if (rc == 0)
+    rc = nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0,
+                                               COHORT_RPC_CONN_WINDOW);
+  return rc == 0 ? 0 : COHORT_ENOMEM;
+}
+
+int rpc_conn_init(rpc_conn_t *c, rpc_host_t *host, const cohort_allocator_t *a,
+                  cohort_rpc_server_t *srv, cohort_rpc_channel_t *ch) {
+  memset(c, 0, offsetof(rpc_conn_t, rbuf));
+  c->host = host;
+  c->a = a;
+  c->srv = srv;
+  c->ch = ch;
+  rpc_list_init(&c->calls);
+  nghttp2_mem mem = {(void *)(uintptr_t)a, h2_malloc, h2_free, h2_calloc, h2_realloc};
+  nghttp2_session_callbacks *cbs = make_callbacks();
+  if (!cbs) return COHORT_ENOMEM;
+  nghttp2_option *opt;
+  if (nghttp2_option_new(&opt) != 0) {
+    nghttp2_session_callbacks_del(cbs);
+    return COHORT_ENOMEM;
+  }
+  nghttp2_option_set_max_send_header_block_length(opt, 4 * COHORT_RPC_METADATA_MAX);
+  int rc = srv ? nghttp2_session_server_new3(&c->h2, cbs, c, opt, &mem)
+               : nghttp2_session_client_new3(&c->h2, cbs, c, opt, &mem);
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cbs);
+  if (rc != 0) return COHORT_ENOMEM;
+  if (submit_settings(c) != 0) {
+    nghttp2_session_del(c->h2);
+    c->h2 = NULL;
+    return COHORT_ENOMEM;
+  }
+  return 0;
+}
+
+int rpc_conn_feed(rpc_conn_t *c, const uint8_t *data, size_t len) {
+  if (!c->h2 || c->dead) return COHORT_ESTATE;
+  ssize_t n = nghttp2_session_mem_recv(c->h2, data, len);
+  if (n < 0) {
+    /* nghttp2 already queued GOAWAY(PROTOCOL_ERROR) where the spec wants
+     * one; we flush it and close. */
+    cohort_fmt(c->error, sizeof c->error, "HTTP/2 error: %s", nghttp2_strerror((int)n));
+    c->dead = true;
+    return COHORT_EPROTO;
+  }
+  return 0;
+}
+
+int rpc_conn_produce(rpc_conn_t *c, rpc_bytes_t *out, size_t limit) {
+  if (!c->h2) return 0;
+  while (out->len < limit) {
+    const uint8_t *p;
+    ssize_t n = nghttp2_session_mem_send(c->h2, &p);
+    if (n < 0) {
+      cohort_fmt(c->error, sizeof c->error, "HTTP/2 error: %s", nghttp2_strerror((int)n));
+      c->dead = true;
+      return COHORT_EPROTO;
+    }
+    if (n == 0) break;
+    int rc = rpc_bytes_append(out, c->a, p, (size_t)n);
+    if (rc) return rc;
+  }
+  if (c->ready_due) {
+    c->ready_due = false;
+    for (rpc_link_t *l = c->calls.next, *nx; l != &c->calls; l = nx) {
+      nx = l->next;
+      rpc_call_after_drain(RPC_CONTAINER(l, cohort_rpc_call_t, link));
+    }
+  }
+  return 0;
+}
+
+bool rpc_conn_finished(const rpc_conn_t *c) {
+  if (!c->h2) return true;
+  if (c->dead) return !nghttp2_session_want_write(c->h2);
+  return !nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2);
+}
+
+static void host_prepare_cb(uv_prepare_t *p);
+
+void rpc_conn_dirty(rpc_conn_t *c) {
+  if (c->dirty || !c->has_tcp) return;
+  c->dirty = true;
+  rpc_list_push(&c->host->dirty, &c->dirty_link);
+  if (!c->host->prepare_on) {
+    c->host->prepare_on = true;
+    uv_prepare_start(&c->host->prepare, host_prepare_cb);
+  }
+}
+
+void rpc_conn_fail(rpc_conn_t *c, const char *why) {
+  if (!c->error[0]) cohort_fmt(c->error, sizeof c->error, "%s", why);
+  c->dead = true;
+  rpc_conn_dirty(c);
+}
+
+void rpc_conn_teardown(rpc_conn_t *c, const char *reason) {
+  if (!reason || !*reason) reason = c->error[0] ? c->error : "connection closed";
+  while (!rpc_list_empty(&c->calls)) {
+    cohort_rpc_call_t *call = RPC_CONTAINER(c->calls.next, cohort_rpc_call_t, link);
+    if (call->stream_id > 0 && c->h2)
+      nghttp2_session_set_stream_user_data(c->h2, call->stream_id, NULL);
+    if (c->srv) {
+      rpc_scall_abort(call, COHORT_RPC_UNAVAILABLE, false);
+      rpc_scall_closed(call, NGHTTP2_CANCEL);
+    } else {
+      rpc_list_remove(&call->link);
+      call->conn = NULL;
+      call->flags |= CALL_STREAM_GONE;
+      rpc_ccall_fail(call, COHORT_RPC_UNAVAILABLE, reason);
+      rpc_ccall_complete(call);
+    }
+  }
+  if (c->dirty) {
+    rpc_list_remove(&c->dirty_link);
+    c->dirty = false;
+  }
+  if (c->h2) nghttp2_session_del(c->h2);
+  c->h2 = NULL;
+}
+
+void rpc_conn_keepalive(rpc_conn_t *c, int64_t now, int64_t interval, int64_t timeout,
+                        int64_t *next) {
+  if (interval <= 0 || !c->h2 || c->dead || !c->ready) return;
+  if (c->ping_sent_ns) {
+    if (now - c->ping_sent_ns >= timeout) {
+      rpc_conn_fail(c, "keepalive ping not acknowledged");
+      return;
+    }
+    if (c->ping_sent_ns + timeout < *next) *next = c->ping_sent_ns + timeout;
+    return;
+  }
+  if (now - c->last_read_ns >= interval) {
+    if (nghttp2_submit_ping(c->h2, NGHTTP2_FLAG_NONE, NULL) == 0) {
+      c->ping_sent_ns = now;
+      rpc_conn_dirty(c);
+    }
+    if (now + timeout < *next) *next = now + timeout;
+    return;
+  }
+  if (c->last_read_ns + interval < *next) *next = c->last_read_ns + interval;
+}
+
+/* ---- host ------------------------------------------------------------------ */
+
+static void host_prepare_cb(uv_prepare_t *p) {
+  rpc_host_t *h = p->data;
+  /* Flushing may make other connections dirty (a handler answering on
+   * another stream); loop until quiet, each connection once per pass. */
+  while (!rpc_list_empty(&h->dirty)) {
+    rpc_conn_t *c = RPC_CONTAINER(h->dirty.next, rpc_conn_t, dirty_link);
+    rpc_list_remove(&c->dirty_link);
+    c->dirty = false;
+    rpc_io_flush(c);
+  }
+  h->prepare_on = false;
+  uv_prepare_stop(p);
+}
+
+void rpc_host_init(rpc_host_t *h, uv_loop_t *loop) {
+  memset(h, 0, sizeof *h);
+  h->loop = loop;
+  rpc_list_init(&h->dirty);
+  uv_prepare_init(loop, &h->prepare);
+  h->prepare.data = h;
+}

@@ -1,0 +1,163 @@
+#!/usr/bin/python3
+"""grpcio peer for cohort's interop tests (tests/rpc/test_rpc_interop.c).
+
+Run with Debian's interpreter (/usr/bin/python3, which sees python3-grpcio).
+Messages are raw bytes (identity (de)serializers): no generated code.
+
+  interop_peer.py server         serve on 127.0.0.1:0, print the port, run
+                                 until stdin closes
+  interop_peer.py client PORT    call cohort's test server on PORT, check
+                                 every answer; exit 0 when all pass
+Exit status 77 (meson's "skipped") when grpcio cannot be imported.
+"""
+import sys
+import threading
+import time
+
+try:
+    import grpc
+except ImportError:  # pragma: no cover
+    print("grpcio not available for", sys.executable, file=sys.stderr)
+    sys.exit(77)
+
+BIN = bytes([0, 1, 2, 0xFF, 0xFE, 0x61])
+MSG = "bad \u2713 100%\nthing"
+
+
+# ---- server -------------------------------------------------------------------
+
+def echo_md(context):
+    md = dict(context.invocation_metadata())
+    out = []
+    for key in ("x-ascii", "x-data-bin"):
+        if key in md:
+            out.append((key, md[key]))
+    left = context.time_remaining()
+    if left is not None:
+        out.append(("x-time-left-ms", str(int(left * 1000))))
+    return out
+
+
+def unary(request, context):
+    context.set_trailing_metadata(echo_md(context))
+    if request == b"sleep":
+        while context.is_active():
+            time.sleep(0.005)
+        return b""
+    if request.startswith(b"fail:"):
+        code = int(request[5:])
+        status = [c for c in grpc.StatusCode if c.value[0] == code][0]
+        context.abort(status, MSG)
+    return request
+
+
+def server_stream(request, context):
+    n = request[0] if request else 0
+    for i in range(n):
+        yield bytes([i]) + b"xy"
+
+
+def client_stream(request_iterator, context):
+    count = total = 0
+    for m in request_iterator:
+        count += 1
+        total += len(m)
+    return b"%d/%d" % (count, total)
+
+
+def bidi(request_iterator, context):
+    for m in request_iterator:
+        yield m
+
+
+def serve():
+    from concurrent import futures
+    ident = dict(request_deserializer=None, response_serializer=None)
+    handlers = {
+        "Unary": grpc.unary_unary_rpc_method_handler(unary, **ident),
+        "ServerStream": grpc.unary_stream_rpc_method_handler(server_stream, **ident),
+        "ClientStream": grpc.stream_unary_rpc_method_handler(client_stream, **ident),
+        "Bidi": grpc.stream_stream_rpc_method_handler(bidi, **ident),
+    }
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler("interop.Test", handlers),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    print(port, flush=True)
+    sys.stdin.read()  # until the test closes our stdin (or kills us)
+    server.stop(0)
+
+
+# ---- client -------------------------------------------------------------------
+
+FAILS = []
+
+
+def check(cond, what):
+    if not cond:
+        FAILS.append(what)
+        print("FAIL:", what, file=sys.stderr, flush=True)
+
+
+def run_client(port):
+    ch = grpc.insecure_channel("127.0.0.1:%d" % port)
+    grpc.channel_ready_future(ch).result(timeout=5)
+    uu = lambda m: ch.unary_unary(m)
+    # unary with ASCII and binary metadata round trips
+    md = (("x-ascii", "hello world"), ("x-data-bin", BIN))
+    resp, call = uu("/t.S/Echo").with_call(b"ping", metadata=md, timeout=5)
+    check(resp == b"ping", "unary echo")
+    tr = dict(call.trailing_metadata())
+    check(tr.get("x-ascii") == "hello world", "ascii trailer %r" % tr)
+    check(tr.get("x-data-bin") == BIN, "binary trailer %r" % tr)
+    check(call.code() == grpc.StatusCode.OK, "unary status")
+    # status code and percent-encoded message
+    try:
+        uu("/t.S/Fail")(b"", timeout=5)
+        check(False, "Fail must raise")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.FAILED_PRECONDITION, "fail code %s" % e.code())
+        check(e.details() == MSG, "fail message %r" % e.details())
+    # unknown method
+    try:
+        uu("/t.S/Nope")(b"", timeout=5)
+        check(False, "Nope must raise")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.UNIMPLEMENTED, "unimplemented %s" % e.code())
+    # deadline expiring on cohort's server (the handler never answers)
+    t0 = time.monotonic()
+    try:
+        uu("/t.S/Hold")(b"x", timeout=0.2)
+        check(False, "Hold must time out")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.DEADLINE_EXCEEDED, "deadline %s" % e.code())
+    check(time.monotonic() - t0 < 2, "deadline took too long")
+    # server streaming
+    got = list(ch.unary_stream("/t.S/Stream")(bytes([30]), timeout=5))
+    check(len(got) == 30 and got[-1] == bytes([29]) + b"xy", "server stream %d" % len(got))
+    # client streaming, including a message > 64 KiB split over DATA frames
+    msgs = [b"a" * i for i in range(50)] + [b"b" * 100000]
+    resp = ch.stream_unary("/t.S/Sum")(iter(msgs), timeout=5)
+    check(resp == b"%d/%d" % (len(msgs), sum(map(len, msgs))), "client stream %r" % resp)
+    # bidi
+    out = list(ch.stream_stream("/t.S/Bidi")(iter([bytes([i]) for i in range(20)]), timeout=5))
+    check(out == [bytes([i]) for i in range(20)], "bidi %r" % out[:3])
+    # cancellation from the client reaches the handler (checked on the C side)
+    fut = uu("/t.S/Hold").future(b"x")
+    time.sleep(0.1)
+    fut.cancel()
+    time.sleep(0.1)
+    ch.close()
+    print("client checks done, %d failure(s)" % len(FAILS), file=sys.stderr)
+    return 1 if FAILS else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "server":
+        serve()
+    elif len(sys.argv) >= 3 and sys.argv[1] == "client":
+        sys.exit(run_client(int(sys.argv[2])))
+    else:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
