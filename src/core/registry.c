@@ -9,10 +9,20 @@
 
 extern const cohort_proto_factory_t cohort_fd_factory;      /* src/detect */
 extern const cohort_proto_factory_t cohort_chatter_factory; /* src/clock */
+extern const cohort_proto_factory_t cohort_ntp_factory;     /* src/timesync */
+extern const cohort_proto_factory_t cohort_ptp_factory;     /* src/timesync */
+extern const cohort_proto_factory_t cohort_cristian_factory; /* src/timesync */
+extern const cohort_proto_factory_t cohort_bully_factory;   /* src/coord */
+extern const cohort_proto_factory_t cohort_ring_election_factory; /* src/coord */
 
 static const cohort_proto_factory_t *const factories[] = {
     &cohort_fd_factory,
     &cohort_chatter_factory,
+    &cohort_ntp_factory,
+    &cohort_ptp_factory,
+    &cohort_cristian_factory,
+    &cohort_bully_factory,
+    &cohort_ring_election_factory,
 };
 
 const cohort_proto_factory_t *cohort_proto_factory_find(const char *name) {

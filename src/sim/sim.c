@@ -1,1 +1,1080 @@
-/* src/sim/sim.c: being written */
+/*
+ * src/sim/sim.c — the deterministic simulator: one thread, virtual true
+ * time in ns, an event queue, and the host side of every simulated node.
+ *
+ * The queue is a binary min-heap of small value entries keyed by (true
+ * time, insertion sequence), so simultaneous events run in the order they
+ * were scheduled. A node has at most one wake-up entry; its heap position
+ * is tracked so re-arming is an in-place key change, never a stale entry.
+ * Datagrams in flight live in a slot pool whose buffers are reused, so the
+ * steady state allocates nothing per event.
+ *
+ * Invariants:
+ *  - the run is a function of (scenario, seed) only: every draw comes from
+ *    a stream keyed by (seed, concern, ids) — see models.c;
+ *  - a datagram is delivered only to the life of the node it was sent to:
+ *    a crash in between drops it as "crashed";
+ *  - the heap keeps room for every wake-up and fault event (2n + 16
+ *    entries), so only datagrams can be refused when the queue is full;
+ *  - links are FIFO unless a datagram is picked for reordering.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_internal.h"
+
+#define HEAP_NONE UINT32_MAX
+#define SLOT_NONE UINT32_MAX
+#define CUT_NEW 0x80 /* link bit: changed by the fault being traced */
+#define CUT_SCRIPT 0x01
+#define CUT_RANDOM 0x02
+
+typedef enum sim_ev_type {
+  EV_WAKE = 0,  /* ref: node id */
+  EV_DGRAM,     /* ref: datagram slot */
+  EV_FAULT,     /* ref: scenario fault index */
+  EV_SLEW_END,  /* ref: scenario fault index */
+  EV_RCRASH,    /* random crash process */
+  EV_RRESTART,  /* ref: node id */
+  EV_RPART,     /* random partition starts */
+  EV_RHEAL      /* random partition heals */
+} sim_ev_type_t;
+
+typedef struct sim_event {
+  int64_t time;
+  uint64_t seq;
+  uint32_t ref;
+  uint32_t type;
+} sim_event_t;
+
+typedef struct sim_dgram {
+  uint8_t *buf;
+  uint32_t len, cap;
+  cohort_node_id_t from, to;
+  uint32_t life;      /* the destination's life when sent */
+  uint32_t next_free; /* free list link */
+} sim_dgram_t;
+
+typedef struct sim_link {
+  int64_t last_ns; /* latest delivery time scheduled (FIFO) */
+  uint64_t rng;    /* splitmix64 stream of this link */
+  uint32_t net;    /* index into sim->nets */
+  uint8_t blocked; /* CUT_* bits */
+} sim_link_t;
+
+typedef struct sim_host {
+  cohort_sim_t *sim;
+  cohort_node_id_t id;
+  bool up, random_down, stable_has;
+  cohort_incarnation_t inc;
+  uint32_t life; /* bumped at every crash */
+  cohort_node_t *node;
+  cohort_proto_t *protos[COHORT_PROTOS_PER_NODE_MAX];
+  size_t protos_len;
+  int64_t wake_local; /* armed deadline, COHORT_TIME_NEVER if none */
+  uint32_t heap_pos;
+  sim_clock_t clock;
+  sim_xoshiro_t rng;
+  uint8_t *stable;
+  size_t stable_len;
+} sim_host_t;
+
+struct cohort_sim {
+  const cohort_scenario_t *sc;
+  const cohort_allocator_t *alloc;
+  uint64_t seed;
+  int64_t now;
+  uint64_t seq;
+  uint32_t n;
+  sim_host_t *hosts; /* n + 1, index = node id */
+  sim_link_t *links; /* (n + 1)², index = from · (n + 1) + to */
+  sim_net_t *nets;
+  size_t nets_len, nets_cap;
+  sim_event_t *heap;
+  uint32_t heap_len, heap_cap, heap_reserve;
+  sim_dgram_t *dgrams;
+  uint32_t dgrams_len, dgrams_cap, dgram_free;
+  uint64_t fault_rng;
+  cohort_node_id_t *scratch; /* n + 1 ids */
+  uint16_t *side;            /* n + 1 */
+  const cohort_proto_ops_t *proto_ops[COHORT_PROTO_ID_MAX + 1];
+  const cohort_host_ops_t *ops;
+  /* trace */
+  bool tracing, keep;
+  FILE *file;
+  char *file_buf;
+  cohort_sim_trace_fn trace_fn;
+  void *trace_ud;
+  cohort_trace_t trace;
+  uint64_t trace_bad;
+  char trace_err[256];
+  char line[COHORT_TRACE_LINE_MAX];
+  char data[COHORT_TRACE_LINE_MAX / 2];
+  cohort_sim_results_t r;
+};
+
+static _Thread_local cohort_sim_t *current_sim;
+
+cohort_sim_t *cohort_sim_current(void) { return current_sim; }
+
+/* ---- event queue --------------------------------------------------------------- */
+
+static inline bool ev_less(const sim_event_t *a, const sim_event_t *b) {
+  return a->time < b->time || (a->time == b->time && a->seq < b->seq);
+}
+
+static inline void heap_place(cohort_sim_t *sim, uint32_t i, sim_event_t ev) {
+  sim->heap[i] = ev;
+  if (ev.type == EV_WAKE) sim->hosts[ev.ref].heap_pos = i;
+}
+
+static void heap_sift_up(cohort_sim_t *sim, uint32_t i) {
+  sim_event_t ev = sim->heap[i];
+  while (i > 0) {
+    uint32_t parent = (i - 1) / 2;
+    if (!ev_less(&ev, &sim->heap[parent])) break;
+    heap_place(sim, i, sim->heap[parent]);
+    i = parent;
+  }
+  heap_place(sim, i, ev);
+}
+
+static void heap_sift_down(cohort_sim_t *sim, uint32_t i) {
+  sim_event_t ev = sim->heap[i];
+  uint32_t len = sim->heap_len;
+  for (;;) {
+    uint32_t c = 2 * i + 1;
+    if (c >= len) break;
+    if (c + 1 < len && ev_less(&sim->heap[c + 1], &sim->heap[c])) c++;
+    if (!ev_less(&sim->heap[c], &ev)) break;
+    heap_place(sim, i, sim->heap[c]);
+    i = c;
+  }
+  heap_place(sim, i, ev);
+}
+
+/* Make room for `extra` more entries beyond the reserve. */
+static int heap_room(cohort_sim_t *sim, uint32_t extra) {
+  uint64_t need = (uint64_t)sim->heap_len + extra + sim->heap_reserve;
+  if (need <= sim->heap_cap) return 0;
+  if (need > COHORT_SIM_EVENTS_MAX) return COHORT_EFULL;
+  uint64_t cap = (uint64_t)sim->heap_cap * 2;
+  if (cap < need) cap = need;
+  if (cap > COHORT_SIM_EVENTS_MAX) cap = COHORT_SIM_EVENTS_MAX;
+  sim_event_t *h = cohort_realloc(sim->alloc, sim->heap, (size_t)cap * sizeof *h);
+  if (!h) return COHORT_ENOMEM;
+  sim->heap = h;
+  sim->heap_cap = (uint32_t)cap;
+  return 0;
+}
+
+/* Push into the reserved room: wake-ups and faults never fail. */
+static void heap_push(cohort_sim_t *sim, int64_t time, sim_ev_type_t type, uint32_t ref) {
+  COHORT_ASSERT(sim->heap_len < sim->heap_cap);
+  uint32_t i = sim->heap_len++;
+  sim->heap[i] = (sim_event_t){time, sim->seq++, ref, (uint32_t)type};
+  heap_sift_up(sim, i);
+}
+
+static sim_event_t heap_pop(cohort_sim_t *sim) {
+  sim_event_t top = sim->heap[0];
+  sim_event_t last = sim->heap[--sim->heap_len];
+  if (sim->heap_len) {
+    sim->heap[0] = last;
+    heap_sift_down(sim, 0);
+  }
+  if (top.type == EV_WAKE) sim->hosts[top.ref].heap_pos = HEAP_NONE;
+  return top;
+}
+
+static void heap_remove(cohort_sim_t *sim, uint32_t i) {
+  sim_event_t gone = sim->heap[i];
+  sim_event_t last = sim->heap[--sim->heap_len];
+  if (gone.type == EV_WAKE) sim->hosts[gone.ref].heap_pos = HEAP_NONE;
+  if (i == sim->heap_len) return;
+  heap_place(sim, i, last);
+  if (i > 0 && ev_less(&last, &sim->heap[(i - 1) / 2])) heap_sift_up(sim, i);
+  else heap_sift_down(sim, i);
+}
+
+/* Re-key entry i (a wake-up) to `time`, as if scheduled now. */
+static void heap_rekey(cohort_sim_t *sim, uint32_t i, int64_t time) {
+  sim->heap[i].time = time;
+  sim->heap[i].seq = sim->seq++;
+  if (i > 0 && ev_less(&sim->heap[i], &sim->heap[(i - 1) / 2])) heap_sift_up(sim, i);
+  else heap_sift_down(sim, i);
+}
+
+/* ---- tracing ------------------------------------------------------------------------ */
+
+static void sim_emit(cohort_sim_t *sim, const char *line, size_t len) {
+  sim->r.trace_records++;
+  if (sim->trace_fn) sim->trace_fn(sim->trace_ud, line, len);
+  if (sim->file) {
+    fwrite(line, 1, len, sim->file);
+    putc('\n', sim->file);
+  }
+  if (sim->keep) {
+    char e[200];
+    if (cohort_trace_parse_line(&sim->trace, line, len, (size_t)sim->r.trace_records, e,
+                                sizeof e) &&
+        sim->trace_bad++ == 0)
+      snprintf(sim->trace_err, sizeof sim->trace_err, "record %llu: %s",
+               (unsigned long long)sim->r.trace_records, e);
+  }
+}
+
+static void host_trace(void *host, const char *line, size_t len) {
+  sim_emit(((sim_host_t *)host)->sim, line, len);
+}
+
+static void emit_event(cohort_sim_t *sim, const cohort_trace_event_t *ev) {
+  int len = cohort_trace_format(ev, sim->line, sizeof sim->line);
+  if (len > 0) sim_emit(sim, sim->line, (size_t)len);
+}
+
+/* A fault's state event: proto "sim", outside the node (no stamps). */
+static void trace_fault(cohort_sim_t *sim, const sim_host_t *h, const char *what,
+                        const char *data_json) {
+  if (!sim->tracing) return;
+  cohort_trace_event_t ev = {
+      .type = COHORT_EV_STATE, .node = h->id, .inc = h->inc,
+      .local_ns = sim_clock_wall(&h->clock, sim->now),
+      .true_ns = COHORT_SIM_EPOCH_NS + sim->now, .proto = "sim", .peer = COHORT_NODE_NONE,
+      .what = what, .data_json = data_json};
+  emit_event(sim, &ev);
+}
+
+/* What the simulator can tell about a datagram it drops: the envelope's
+ * sender, incarnation, sequence, protocol and kind (proto/cohort.proto).
+ * A hand-rolled scan of the protobuf fields: no allocation, and bytes
+ * that are not an envelope simply yield nothing. */
+typedef struct env_info {
+  bool has_sender;
+  uint64_t f[16]; /* varint fields by number */
+} env_info_t;
+
+static bool scan_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+  uint64_t x = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+    uint8_t b = *(*p)++;
+    x |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *v = x;
+      return true;
+    }
+  }
+  return false;
+}
+
+static void scan_envelope(const uint8_t *buf, size_t len, env_info_t *e) {
+  memset(e, 0, sizeof *e);
+  if (len < 2 || buf[0] != 0xC0) return;
+  size_t body = (buf[1] & 1) ? (len >= 2 + COHORT_AUTH_TAG_LEN ? len - COHORT_AUTH_TAG_LEN : 0)
+                             : len;
+  const uint8_t *p = buf + 2, *end = buf + (body < 2 ? 2 : body);
+  while (p < end) {
+    uint64_t tag, v;
+    if (!scan_varint(&p, end, &tag)) return;
+    uint64_t field = tag >> 3;
+    switch (tag & 7) {
+    case 0:
+      if (!scan_varint(&p, end, &v)) return;
+      if (field < 16) e->f[field] = v;
+      if (field == 4) e->has_sender = true;
+      break;
+    case 1: if ((size_t)(end - p) < 8) return; p += 8; break;
+    case 5: if ((size_t)(end - p) < 4) return; p += 4; break;
+    case 2:
+      if (!scan_varint(&p, end, &v) || v > (uint64_t)(end - p)) return;
+      p += v;
+      break;
+    default: return;
+    }
+  }
+}
+
+static void trace_drop(cohort_sim_t *sim, cohort_node_id_t from, cohort_node_id_t to,
+                       const uint8_t *buf, size_t len, const char *reason) {
+  if (!sim->tracing) return;
+  const sim_host_t *h = &sim->hosts[to];
+  env_info_t e;
+  scan_envelope(buf, len, &e);
+  cohort_trace_event_t ev = {
+      .type = COHORT_EV_DROP, .node = to, .inc = h->inc,
+      .local_ns = sim_clock_wall(&h->clock, sim->now),
+      .true_ns = COHORT_SIM_EPOCH_NS + sim->now, .peer = from, .bytes = len,
+      .reason = reason};
+  if (e.has_sender) {
+    ev.has_msg = true;
+    ev.msg = (cohort_msg_id_t){(cohort_node_id_t)e.f[4], e.f[5], e.f[9]};
+    const cohort_proto_ops_t *ops = e.f[7] <= COHORT_PROTO_ID_MAX ? sim->proto_ops[e.f[7]] : NULL;
+    ev.kind_num = (uint32_t)e.f[8];
+    if (ops) {
+      ev.proto = ops->name;
+      ev.kind = ops->kind_name ? ops->kind_name(ev.kind_num) : NULL;
+    }
+  }
+  emit_event(sim, &ev);
+}
+
+/* ---- host ops: what each simulated node sees ----------------------------------------- */
+
+static int64_t host_now(void *host) {
+  sim_host_t *h = host;
+  return sim_clock_mono(&h->clock, h->sim->now);
+}
+
+static int64_t host_wall(void *host) {
+  sim_host_t *h = host;
+  return sim_clock_wall(&h->clock, h->sim->now);
+}
+
+static int64_t host_true_time(void *host) {
+  return COHORT_SIM_EPOCH_NS + ((sim_host_t *)host)->sim->now;
+}
+
+static uint64_t host_random(void *host) {
+  return sim_xoshiro_next(&((sim_host_t *)host)->rng);
+}
+
+static void host_wake(void *host, int64_t deadline) {
+  sim_host_t *h = host;
+  cohort_sim_t *sim = h->sim;
+  if (!h->up || deadline == h->wake_local) return;
+  h->wake_local = deadline;
+  if (deadline == COHORT_TIME_NEVER) {
+    if (h->heap_pos != HEAP_NONE) heap_remove(sim, h->heap_pos);
+    return;
+  }
+  int64_t t = sim_clock_mono_inverse(&h->clock, deadline);
+  if (t < sim->now) t = sim->now;
+  if (h->heap_pos != HEAP_NONE) heap_rekey(sim, h->heap_pos, t);
+  else heap_push(sim, t, EV_WAKE, h->id);
+}
+
+/* ---- network --------------------------------------------------------------------------- */
+
+static int dgram_alloc(cohort_sim_t *sim, uint32_t *out) {
+  if (sim->dgram_free != SLOT_NONE) {
+    *out = sim->dgram_free;
+    sim->dgram_free = sim->dgrams[*out].next_free;
+    return 0;
+  }
+  if (sim->dgrams_len == sim->dgrams_cap) {
+    uint32_t cap = sim->dgrams_cap ? 2 * sim->dgrams_cap : 1024;
+    if (cap > COHORT_SIM_EVENTS_MAX) return COHORT_EFULL;
+    sim_dgram_t *d = cohort_realloc(sim->alloc, sim->dgrams, cap * sizeof *d);
+    if (!d) return COHORT_ENOMEM;
+    memset(d + sim->dgrams_cap, 0, (cap - sim->dgrams_cap) * sizeof *d);
+    sim->dgrams = d;
+    sim->dgrams_cap = cap;
+  }
+  *out = sim->dgrams_len++;
+  return 0;
+}
+
+static void dgram_release(cohort_sim_t *sim, uint32_t slot) {
+  sim->dgrams[slot].next_free = sim->dgram_free;
+  sim->dgram_free = slot;
+}
+
+/* Schedule one copy of a datagram for delivery at true time `at`. */
+static int dgram_push(cohort_sim_t *sim, int64_t at, cohort_node_id_t from,
+                      cohort_node_id_t to, const uint8_t *buf, size_t len) {
+  uint32_t slot;
+  int rc = heap_room(sim, 1);
+  if (!rc) rc = dgram_alloc(sim, &slot);
+  if (rc) return rc;
+  sim_dgram_t *d = &sim->dgrams[slot];
+  if (d->cap < len) {
+    uint32_t cap = 128;
+    while (cap < len) cap *= 2;
+    uint8_t *b = cohort_realloc(sim->alloc, d->buf, cap);
+    if (!b) {
+      dgram_release(sim, slot);
+      return COHORT_ENOMEM;
+    }
+    d->buf = b;
+    d->cap = cap;
+  }
+  memcpy(d->buf, buf, len);
+  d->len = (uint32_t)len;
+  d->from = from;
+  d->to = to;
+  d->life = sim->hosts[to].life;
+  heap_push(sim, at, EV_DGRAM, slot);
+  return 0;
+}
+
+static inline bool chance(uint64_t *rng, double p) {
+  return p > 0 && sim_unit(sim_splitmix_next(rng)) < p;
+}
+
+static int64_t link_delay(const sim_net_t *net, sim_link_t *l) {
+  int64_t d = sim_dist_sample(&net->latency, &l->rng);
+  if (net->jitter_ns > 0) d += (int64_t)sim_below(&l->rng, (uint64_t)net->jitter_ns + 1);
+  return d;
+}
+
+static int host_send(void *host, cohort_node_id_t to, const uint8_t *buf, size_t len) {
+  sim_host_t *h = host;
+  cohort_sim_t *sim = h->sim;
+  if (to == 0 || to > sim->n || to == h->id) return COHORT_EUNKNOWN;
+  if (len > COHORT_DATAGRAM_MAX) return COHORT_EINVAL;
+  sim_link_t *l = &sim->links[(size_t)h->id * (sim->n + 1) + to];
+  const sim_net_t *net = &sim->nets[l->net];
+  sim->r.datagrams_sent++;
+  if (l->blocked) {
+    sim->r.drop_partition++;
+    trace_drop(sim, h->id, to, buf, len, "partition");
+    return 0;
+  }
+  if (chance(&l->rng, net->loss)) {
+    sim->r.drop_loss++;
+    trace_drop(sim, h->id, to, buf, len, "loss");
+    return 0;
+  }
+  int64_t at = sim->now + link_delay(net, l);
+  if (chance(&l->rng, net->reorder)) {
+    at += (int64_t)sim_below(&l->rng, (uint64_t)net->reorder_ns + 1);
+    sim->r.datagrams_reordered++;
+  } else {
+    if (at < l->last_ns) at = l->last_ns;
+    l->last_ns = at;
+  }
+  int rc = dgram_push(sim, at, h->id, to, buf, len);
+  if (!rc && chance(&l->rng, net->dup)) {
+    sim->r.datagrams_duplicated++;
+    rc = dgram_push(sim, sim->now + link_delay(net, l), h->id, to, buf, len);
+  }
+  if (rc) sim->r.drop_full++;
+  return rc;
+}
+
+static const cohort_host_ops_t ops_traced = {host_now, host_wall, host_true_time,
+                                             host_random, host_send, host_wake, host_trace};
+static const cohort_host_ops_t ops_quiet = {host_now, host_wall, host_true_time,
+                                            host_random, host_send, host_wake, NULL};
+
+static void deliver(cohort_sim_t *sim, uint32_t slot) {
+  sim_dgram_t *d = &sim->dgrams[slot];
+  sim_host_t *h = &sim->hosts[d->to];
+  if (!h->up || d->life != h->life) {
+    sim->r.drop_crashed++;
+    trace_drop(sim, d->from, d->to, d->buf, d->len, "crashed");
+  } else {
+    sim->r.datagrams_delivered++;
+    /* d may move if the node sends and the pool grows; the buffer does not. */
+    cohort_node_on_datagram(h->node, d->buf, d->len);
+  }
+  dgram_release(sim, slot);
+}
+
+/* ---- node lifecycle -------------------------------------------------------------------- */
+
+static void host_teardown(cohort_sim_t *sim, sim_host_t *h) {
+  h->up = false;
+  if (h->heap_pos != HEAP_NONE) heap_remove(sim, h->heap_pos);
+  h->wake_local = COHORT_TIME_NEVER;
+  for (size_t i = h->protos_len; i-- > 0;) {
+    cohort_node_detach(h->node, h->protos[i]);
+    sim->sc->protos[i].factory->destroy(h->protos[i]);
+  }
+  h->protos_len = 0;
+  cohort_node_free(h->node);
+  h->node = NULL;
+  h->life++;
+}
+
+/* Create node h with incarnation inc and its protocols (not started). */
+static int host_boot(cohort_sim_t *sim, sim_host_t *h, cohort_incarnation_t inc,
+                     char *err, size_t errcap) {
+  const cohort_scenario_t *sc = sim->sc;
+  size_t np = 0;
+  for (cohort_node_id_t i = 1; i <= sim->n; i++)
+    if (i != h->id) sim->scratch[np++] = i;
+  cohort_node_config_t cfg = {
+      .cluster_id = sc->cluster_id, .id = h->id, .incarnation = inc,
+      .peers = sim->scratch, .peers_len = np, .key = sc->key_len ? sc->key : NULL,
+      .key_len = sc->key_len, .vector_clock = sc->vector_clock,
+      .hlc_max_offset_ns = sc->hlc_max_offset_ns, .alloc = sim->alloc};
+  int rc = cohort_node_new(&cfg, sim->ops, h, &h->node);
+  if (rc) {
+    if (err) snprintf(err, errcap, "node %u: %s", h->id, cohort_strerror(rc));
+    return rc;
+  }
+  h->up = true;
+  h->inc = inc;
+  h->wake_local = COHORT_TIME_NEVER;
+  for (size_t i = 0; i < sc->protos_len && !rc; i++) {
+    const sim_proto_spec_t *ps = &sc->protos[i];
+    cohort_proto_t *p = NULL;
+    char e[256] = "";
+    rc = ps->factory->create(h->node, ps->params, ps->params_len, &p, e, sizeof e);
+    if (!rc && (rc = cohort_node_attach(h->node, p))) {
+      p->node = h->node; /* for a destroy that reads it */
+      ps->factory->destroy(p);
+    }
+    if (rc) {
+      if (err)
+        snprintf(err, errcap, "%s:%u: %s", sc->name, ps->line, e[0] ? e : cohort_strerror(rc));
+      break;
+    }
+    h->protos[h->protos_len++] = p;
+    if (p->ops->proto_id <= COHORT_PROTO_ID_MAX) sim->proto_ops[p->ops->proto_id] = p->ops;
+  }
+  if (rc) host_teardown(sim, h);
+  return rc;
+}
+
+static int do_crash(cohort_sim_t *sim, sim_host_t *h) {
+  if (!h->up) return COHORT_ESTATE;
+  trace_fault(sim, h, "crash", NULL);
+  host_teardown(sim, h);
+  sim->r.crashes++;
+  return 0;
+}
+
+static int do_restart(cohort_sim_t *sim, sim_host_t *h, bool stable) {
+  if (h->up) return COHORT_ESTATE;
+  if (!stable) {
+    cohort_free(sim->alloc, h->stable);
+    h->stable = NULL;
+    h->stable_len = 0;
+    h->stable_has = false;
+  }
+  h->random_down = false;
+  int rc = host_boot(sim, h, h->inc + 1, NULL, 0);
+  if (rc) return rc;
+  trace_fault(sim, h, "restart", stable ? "{\"stable\":true}" : "{\"stable\":false}");
+  sim->r.restarts++;
+  cohort_node_start(h->node);
+  return 0;
+}
+
+/* ---- partitions --------------------------------------------------------------------- */
+
+static inline sim_link_t *link_at(cohort_sim_t *sim, cohort_node_id_t a, cohort_node_id_t b) {
+  return &sim->links[(size_t)a * (sim->n + 1) + b];
+}
+
+/* Append "[i,j,...]" of the peers whose link to/from node a carries
+ * CUT_NEW (out: a -> peer; in: peer -> a). */
+static size_t cut_list(cohort_sim_t *sim, cohort_node_id_t a, bool out, char *buf, size_t cap,
+                       size_t pos, bool *any) {
+  pos += (size_t)snprintf(buf + pos, cap - pos, "[");
+  bool first = true;
+  for (cohort_node_id_t b = 1; b <= sim->n && pos + 16 < cap; b++) {
+    if (b == a || !((out ? link_at(sim, a, b) : link_at(sim, b, a))->blocked & CUT_NEW)) continue;
+    pos += (size_t)snprintf(buf + pos, cap - pos, first ? "%u" : ",%u", b);
+    first = false;
+    *any = true;
+  }
+  return pos + (size_t)snprintf(buf + pos, cap - pos, "]");
+}
+
+/* Trace `what` on every node with a CUT_NEW link, then clear the marks. */
+static void trace_cuts(cohort_sim_t *sim, const char *what) {
+  if (sim->tracing) {
+    for (cohort_node_id_t a = 1; a <= sim->n; a++) {
+      bool any = false;
+      size_t cap = sizeof sim->data, pos = (size_t)snprintf(sim->data, cap, "{\"out\":");
+      pos = cut_list(sim, a, true, sim->data, cap, pos, &any);
+      pos += (size_t)snprintf(sim->data + pos, cap - pos, ",\"in\":");
+      pos = cut_list(sim, a, false, sim->data, cap, pos, &any);
+      snprintf(sim->data + pos, cap - pos, "}");
+      if (any) trace_fault(sim, &sim->hosts[a], what, sim->data);
+    }
+  }
+  size_t links = (size_t)(sim->n + 1) * (sim->n + 1);
+  for (size_t i = 0; i < links; i++) sim->links[i].blocked &= (uint8_t)~CUT_NEW;
+}
+
+/* Block a -> b for every pair the sides select. groups: side[] are group
+ * numbers and links between different groups are cut both ways; else
+ * side bit 1 marks senders and bit 2 receivers (one way). */
+static void apply_cut(cohort_sim_t *sim, const uint16_t *side, bool groups, uint8_t bit) {
+  bool changed = false;
+  for (cohort_node_id_t a = 1; a <= sim->n; a++)
+    for (cohort_node_id_t b = 1; b <= sim->n; b++) {
+      bool cut = groups ? side[a] && side[b] && side[a] != side[b]
+                        : (side[a] & 1) && (side[b] & 2) && a != b;
+      sim_link_t *l = link_at(sim, a, b);
+      if (!cut) continue;
+      if (!(l->blocked & (CUT_SCRIPT | CUT_RANDOM))) l->blocked |= CUT_NEW;
+      l->blocked |= bit;
+      changed = true;
+    }
+  if (changed) sim->r.partitions++;
+  trace_cuts(sim, "partition");
+}
+
+/* Clear `bits` on every link; trace "heal" for links that reopen. */
+static void apply_heal(cohort_sim_t *sim, uint8_t bits) {
+  size_t links = (size_t)(sim->n + 1) * (sim->n + 1);
+  bool any = false;
+  for (size_t i = 0; i < links; i++) {
+    sim_link_t *l = &sim->links[i];
+    if (!(l->blocked & bits)) continue;
+    l->blocked &= (uint8_t)~bits;
+    if (!l->blocked) l->blocked = CUT_NEW, any = true;
+  }
+  if (any) sim->r.heals++;
+  trace_cuts(sim, "heal");
+}
+
+/* ---- faults ------------------------------------------------------------------------------ */
+
+static void apply_fault(cohort_sim_t *sim, const sim_fault_t *f) {
+  sim_host_t *h = &sim->hosts[f->node];
+  switch (f->kind) {
+  case SIM_FAULT_CRASH:
+    do_crash(sim, h);
+    break;
+  case SIM_FAULT_RESTART:
+    do_restart(sim, h, f->stable);
+    break;
+  case SIM_FAULT_PARTITION:
+  case SIM_FAULT_BLOCK:
+    apply_cut(sim, f->side, f->kind == SIM_FAULT_PARTITION, CUT_SCRIPT);
+    break;
+  case SIM_FAULT_HEAL:
+    apply_heal(sim, CUT_SCRIPT | CUT_RANDOM);
+    break;
+  case SIM_FAULT_STEP:
+    sim_clock_step(&h->clock, sim->now, f->amount_ns);
+    sim->r.steps++;
+    snprintf(sim->data, sizeof sim->data, "{\"by_ns\":%lld}", (long long)f->amount_ns);
+    trace_fault(sim, h, "step", sim->data);
+    break;
+  case SIM_FAULT_SLEW:
+    sim_clock_slew(&h->clock, sim->now, f->rate_ppb);
+    sim->r.slews++;
+    snprintf(sim->data, sizeof sim->data, "{\"rate_ppb\":%lld,\"for_ns\":%lld}",
+             (long long)f->rate_ppb, (long long)f->for_ns);
+    trace_fault(sim, h, "slew", sim->data);
+    break;
+  }
+}
+
+static int64_t draw_between(cohort_sim_t *sim, int64_t lo, int64_t hi) {
+  return lo + (int64_t)sim_below(&sim->fault_rng, (uint64_t)(hi - lo) + 1);
+}
+
+static int64_t draw_exp(cohort_sim_t *sim, int64_t mean) {
+  sim_dist_t d = {.kind = SIM_DIST_EXP, .a = mean};
+  return 1 + sim_dist_sample(&d, &sim->fault_rng);
+}
+
+/* Schedule a random process's next event if it falls before its end. */
+static void random_next(cohort_sim_t *sim, sim_ev_type_t type, int64_t mtbf) {
+  int64_t at = sim->now + draw_exp(sim, mtbf);
+  if (at < sim->sc->random.end_ns) heap_push(sim, at, type, 0);
+}
+
+static void random_crash(cohort_sim_t *sim) {
+  const sim_random_faults_t *r = &sim->sc->random;
+  uint32_t down = 0, up = 0;
+  for (cohort_node_id_t i = 1; i <= sim->n; i++)
+    if (sim->hosts[i].up) sim->scratch[up++] = i;
+    else down++;
+  if (up > 0 && down < r->max_down) {
+    sim_host_t *h = &sim->hosts[sim->scratch[sim_below(&sim->fault_rng, up)]];
+    do_crash(sim, h);
+    h->random_down = true;
+    heap_push(sim, sim->now + draw_between(sim, r->down_min_ns, r->down_max_ns), EV_RRESTART,
+              h->id);
+  }
+  random_next(sim, EV_RCRASH, r->crash_mtbf_ns);
+}
+
+static void random_partition(cohort_sim_t *sim) {
+  const sim_random_faults_t *r = &sim->sc->random;
+  uint32_t n = sim->n;
+  if (n >= 2) {
+    /* k nodes (1..n/2) picked by a partial Fisher-Yates shuffle. */
+    uint32_t k = 1 + (uint32_t)sim_below(&sim->fault_rng, n / 2);
+    for (uint32_t i = 0; i < n; i++) sim->scratch[i] = i + 1;
+    for (uint32_t i = 0; i < k; i++) {
+      uint32_t j = i + (uint32_t)sim_below(&sim->fault_rng, n - i);
+      cohort_node_id_t t = sim->scratch[i];
+      sim->scratch[i] = sim->scratch[j];
+      sim->scratch[j] = t;
+    }
+    bool oneway = chance(&sim->fault_rng, r->oneway);
+    for (uint32_t i = 0; i < n; i++) sim->side[sim->scratch[i]] = i < k ? 1 : 2;
+    apply_cut(sim, sim->side, !oneway, CUT_RANDOM);
+  }
+  heap_push(sim, sim->now + draw_between(sim, r->part_min_ns, r->part_max_ns), EV_RHEAL, 0);
+}
+
+static void dispatch(cohort_sim_t *sim, sim_event_t ev) {
+  const cohort_scenario_t *sc = sim->sc;
+  switch ((sim_ev_type_t)ev.type) {
+  case EV_WAKE: {
+    sim_host_t *h = &sim->hosts[ev.ref];
+    h->wake_local = COHORT_TIME_NEVER;
+    cohort_node_on_wake(h->node);
+    break;
+  }
+  case EV_DGRAM:
+    deliver(sim, ev.ref);
+    break;
+  case EV_FAULT:
+    apply_fault(sim, &sc->faults[ev.ref]);
+    break;
+  case EV_SLEW_END:
+    sim_clock_slew(&sim->hosts[sc->faults[ev.ref].node].clock, sim->now,
+                   -sc->faults[ev.ref].rate_ppb);
+    break;
+  case EV_RCRASH:
+    random_crash(sim);
+    break;
+  case EV_RRESTART:
+    if (sim->hosts[ev.ref].random_down) do_restart(sim, &sim->hosts[ev.ref], sc->random.stable);
+    break;
+  case EV_RPART:
+    random_partition(sim);
+    break;
+  case EV_RHEAL:
+    apply_heal(sim, CUT_RANDOM);
+    random_next(sim, EV_RPART, sc->random.part_mtbf_ns);
+    break;
+  }
+}
+
+/* ---- running ---------------------------------------------------------------------------- */
+
+int cohort_sim_run_until(cohort_sim_t *sim, int64_t t_ns) {
+  cohort_sim_t *outer = current_sim;
+  current_sim = sim;
+  uint64_t events = 0;
+  while (sim->heap_len && sim->heap[0].time <= t_ns) {
+    sim_event_t ev = heap_pop(sim);
+    sim->now = ev.time;
+    dispatch(sim, ev);
+    events++;
+  }
+  if (t_ns > sim->now) sim->now = t_ns;
+  sim->r.events += events;
+  sim->r.virtual_ns = sim->now;
+  current_sim = outer;
+  if (sim->file && ferror(sim->file)) return COHORT_EIO;
+  return 0;
+}
+
+int cohort_sim_check(cohort_sim_t *sim) {
+  if (!sim->keep) return COHORT_ESTATE;
+  const cohort_scenario_t *sc = sim->sc;
+  cohort_sim_results_t *r = &sim->r;
+  cohort_trace_sort(&sim->trace);
+  r->violations = 0;
+  r->checks_len = 0;
+  for (size_t i = 0; i < sc->checks_len; i++) {
+    const sim_check_spec_t *c = &sc->checks[i];
+    cohort_sim_check_outcome_t *o = &r->checks[r->checks_len++];
+    memset(o, 0, sizeof *o);
+    o->text = c->text;
+    const cohort_checker_t *ck = cohort_checker_find(c->name);
+    o->rc = ck ? ck->run(&sim->trace, c->params, c->params_len, &o->result, o->err,
+                         sizeof o->err)
+               : COHORT_ENOTFOUND;
+    if (o->rc) r->violations++;
+    else r->violations += o->result.violations;
+  }
+  if (sim->trace_bad) {
+    /* The trace we wrote does not parse back: a defect worth failing on. */
+    r->violations += sim->trace_bad;
+    if (r->checks_len < COHORT_SIM_CHECKS_MAX) {
+      cohort_sim_check_outcome_t *o = &r->checks[r->checks_len++];
+      memset(o, 0, sizeof *o);
+      o->text = "trace-parse";
+      o->rc = COHORT_EPROTO;
+      snprintf(o->err, sizeof o->err, "%s", sim->trace_err);
+    }
+  }
+  r->checked = true;
+  return 0;
+}
+
+int cohort_sim_run(cohort_sim_t *sim) {
+  int rc = cohort_sim_run_until(sim, sim->sc->duration_ns);
+  if (sim->file && fflush(sim->file)) rc = COHORT_EIO;
+  if (!rc && sim->keep) rc = cohort_sim_check(sim);
+  return rc;
+}
+
+/* ---- construction ------------------------------------------------------------------------ */
+
+static bool net_equal(const sim_net_t *a, const sim_net_t *b) {
+  return a->latency.kind == b->latency.kind && a->latency.a == b->latency.a &&
+         a->latency.b == b->latency.b && a->latency.x == b->latency.x &&
+         a->jitter_ns == b->jitter_ns && a->loss == b->loss && a->dup == b->dup &&
+         a->reorder == b->reorder && a->reorder_ns == b->reorder_ns;
+}
+
+/* Resolve every link's parameters (defaults, then matching `link` lines
+ * in order) into a small table of distinct parameter sets. */
+static int setup_links(cohort_sim_t *sim) {
+  const cohort_scenario_t *sc = sim->sc;
+  uint32_t n1 = sim->n + 1;
+  for (cohort_node_id_t a = 0; a < n1; a++)
+    for (cohort_node_id_t b = 0; b < n1; b++) {
+      sim_link_t *l = link_at(sim, a, b);
+      l->rng = sim_stream_seed(sim->seed, SIM_STREAM_NET, a, b);
+      sim_net_t net = sc->net;
+      for (size_t i = 0; i < sc->links_len; i++) {
+        const sim_link_spec_t *ls = &sc->links[i];
+        if ((!ls->from || ls->from == a) && (!ls->to || ls->to == b)) sim_net_merge(&net, &ls->net);
+      }
+      size_t k = 0;
+      while (k < sim->nets_len && !net_equal(&sim->nets[k], &net)) k++;
+      if (k == sim->nets_len) {
+        if (sim->nets_len == sim->nets_cap) {
+          size_t cap = sim->nets_cap ? 2 * sim->nets_cap : 4;
+          sim_net_t *t = cohort_realloc(sim->alloc, sim->nets, cap * sizeof *t);
+          if (!t) return COHORT_ENOMEM;
+          sim->nets = t;
+          sim->nets_cap = cap;
+        }
+        sim->nets[sim->nets_len++] = net;
+      }
+      l->net = (uint32_t)k;
+    }
+  return 0;
+}
+
+/* Random value in [-max, max] from a node's clock stream. */
+static int64_t draw_sym(uint64_t *rng, int64_t max) {
+  return max > 0 ? (int64_t)sim_below(rng, 2 * (uint64_t)max + 1) - max : 0;
+}
+
+static void setup_hosts(cohort_sim_t *sim) {
+  const cohort_scenario_t *sc = sim->sc;
+  for (cohort_node_id_t i = 0; i <= sim->n; i++) {
+    sim_host_t *h = &sim->hosts[i];
+    const sim_clock_spec_t *cs = &sc->clocks[i];
+    uint64_t crng = sim_stream_seed(sim->seed, SIM_STREAM_CLOCK, i, 0);
+    int64_t drift = draw_sym(&crng, sc->random_drift_ppb);
+    int64_t offset = draw_sym(&crng, sc->random_offset_ns);
+    sim_clock_init(&h->clock, cs->drift_set ? cs->drift_ppb : drift,
+                   cs->offset_set ? cs->offset_ns : offset);
+    sim_xoshiro_seed(&h->rng, sim_stream_seed(sim->seed, SIM_STREAM_NODE, i, 0));
+    h->sim = sim;
+    h->id = i;
+    h->heap_pos = HEAP_NONE;
+    h->wake_local = COHORT_TIME_NEVER;
+  }
+}
+
+static int setup_trace(cohort_sim_t *sim, const cohort_sim_config_t *cfg, char *err,
+                       size_t errcap) {
+  sim->trace_fn = cfg->trace_fn;
+  sim->trace_ud = cfg->trace_ud;
+  sim->keep = cfg->run_checks;
+  cohort_trace_init(&sim->trace);
+  if (cfg->trace_path) {
+    sim->file = fopen(cfg->trace_path, "w");
+    if (!sim->file) {
+      if (err) snprintf(err, errcap, "%s: cannot write: %s", cfg->trace_path, strerror(errno));
+      return COHORT_EIO;
+    }
+    sim->file_buf = cohort_alloc(sim->alloc, 1 << 20);
+    if (sim->file_buf) setvbuf(sim->file, sim->file_buf, _IOFBF, 1 << 20);
+  }
+  sim->tracing = sim->file || sim->trace_fn || sim->keep;
+  sim->ops = sim->tracing ? &ops_traced : &ops_quiet;
+  return 0;
+}
+
+/* Queue the scripted faults and the first events of the random ones. */
+static void setup_faults(cohort_sim_t *sim) {
+  const cohort_scenario_t *sc = sim->sc;
+  for (size_t i = 0; i < sc->faults_len; i++) {
+    heap_push(sim, sc->faults[i].at_ns, EV_FAULT, (uint32_t)i);
+    if (sc->faults[i].kind == SIM_FAULT_SLEW)
+      heap_push(sim, sc->faults[i].at_ns + sc->faults[i].for_ns, EV_SLEW_END, (uint32_t)i);
+  }
+  sim->fault_rng = sim_stream_seed(sim->seed, SIM_STREAM_FAULT, 0, 0);
+  const sim_random_faults_t *r = &sc->random;
+  if (!r->on) return;
+  sim->now = r->start_ns;
+  if (r->crash_mtbf_ns) random_next(sim, EV_RCRASH, r->crash_mtbf_ns);
+  if (r->part_mtbf_ns) random_next(sim, EV_RPART, r->part_mtbf_ns);
+  sim->now = 0;
+}
+
+static int sim_alloc_tables(cohort_sim_t *sim) {
+  const cohort_scenario_t *sc = sim->sc;
+  size_t n1 = (size_t)sim->n + 1;
+  sim->hosts = cohort_calloc(sim->alloc, n1, sizeof *sim->hosts);
+  sim->links = cohort_calloc(sim->alloc, n1 * n1, sizeof *sim->links);
+  sim->scratch = cohort_calloc(sim->alloc, n1, sizeof *sim->scratch);
+  sim->side = cohort_calloc(sim->alloc, n1, sizeof *sim->side);
+  if (!sim->hosts || !sim->links || !sim->scratch || !sim->side) return COHORT_ENOMEM;
+  sim->heap_reserve = 2 * sim->n + 16;
+  sim->dgram_free = SLOT_NONE;
+  uint64_t faults = 2 * (uint64_t)sc->faults_len;
+  if (faults + sim->heap_reserve + 1024 > COHORT_SIM_EVENTS_MAX) return COHORT_EFULL;
+  return heap_room(sim, (uint32_t)faults + 1024);
+}
+
+int cohort_sim_new(const cohort_scenario_t *s, const cohort_sim_config_t *cfg,
+                   cohort_sim_t **out, char *err, size_t errcap) {
+  if (!s || !cfg || !out) return COHORT_EINVAL;
+  const cohort_allocator_t *a = cfg->alloc ? cfg->alloc : s->alloc;
+  cohort_sim_t *sim = cohort_calloc(a, 1, sizeof *sim);
+  if (!sim) return COHORT_ENOMEM;
+  sim->sc = s;
+  sim->alloc = a;
+  sim->seed = cfg->seed;
+  sim->n = s->nodes;
+  int rc = sim_alloc_tables(sim);
+  if (!rc) rc = setup_links(sim);
+  if (!rc) rc = setup_trace(sim, cfg, err, errcap);
+  if (rc) goto fail;
+  setup_hosts(sim);
+  setup_faults(sim);
+  cohort_sim_t *outer = current_sim;
+  current_sim = sim;
+  for (cohort_node_id_t i = 1; i <= sim->n && !rc; i++)
+    rc = host_boot(sim, &sim->hosts[i], 1, err, errcap);
+  for (cohort_node_id_t i = 1; i <= sim->n && !rc; i++) cohort_node_start(sim->hosts[i].node);
+  current_sim = outer;
+  if (rc) goto fail;
+  *out = sim;
+  return 0;
+fail:
+  if (err && errcap && rc == COHORT_ENOMEM) snprintf(err, errcap, "out of memory");
+  if (err && errcap && rc == COHORT_EFULL) snprintf(err, errcap, "too many events");
+  cohort_sim_free(sim);
+  return rc;
+}
+
+void cohort_sim_free(cohort_sim_t *sim) {
+  if (!sim) return;
+  const cohort_allocator_t *a = sim->alloc;
+  sim->tracing = false;
+  for (cohort_node_id_t i = 1; sim->hosts && i <= sim->n; i++) {
+    if (sim->hosts[i].up) host_teardown(sim, &sim->hosts[i]);
+    cohort_free(a, sim->hosts[i].stable);
+  }
+  for (uint32_t i = 0; i < sim->dgrams_len; i++) cohort_free(a, sim->dgrams[i].buf);
+  if (sim->file) fclose(sim->file);
+  cohort_free(a, sim->file_buf);
+  cohort_trace_close(&sim->trace);
+  cohort_free(a, sim->dgrams);
+  cohort_free(a, sim->heap);
+  cohort_free(a, sim->nets);
+  cohort_free(a, sim->links);
+  cohort_free(a, sim->hosts);
+  cohort_free(a, sim->scratch);
+  cohort_free(a, sim->side);
+  cohort_free(a, sim);
+}
+
+/* ---- accessors ---------------------------------------------------------------------------- */
+
+int64_t cohort_sim_now(const cohort_sim_t *sim) { return sim->now; }
+const cohort_sim_results_t *cohort_sim_results(const cohort_sim_t *sim) { return &sim->r; }
+const cohort_scenario_t *cohort_sim_scenario(const cohort_sim_t *sim) { return sim->sc; }
+
+static sim_host_t *host_get(const cohort_sim_t *sim, cohort_node_id_t id) {
+  return id >= 1 && id <= sim->n ? &sim->hosts[id] : NULL;
+}
+
+cohort_node_t *cohort_sim_node(cohort_sim_t *sim, cohort_node_id_t id) {
+  sim_host_t *h = host_get(sim, id);
+  return h && h->up ? h->node : NULL;
+}
+
+cohort_proto_t *cohort_sim_proto(cohort_sim_t *sim, cohort_node_id_t id, const char *name) {
+  sim_host_t *h = host_get(sim, id);
+  if (!h || !h->up) return NULL;
+  for (size_t i = 0; i < h->protos_len; i++)
+    if (!strcmp(sim->sc->protos[i].name, name)) return h->protos[i];
+  return NULL;
+}
+
+bool cohort_sim_node_up(const cohort_sim_t *sim, cohort_node_id_t id) {
+  sim_host_t *h = host_get(sim, id);
+  return h && h->up;
+}
+
+cohort_incarnation_t cohort_sim_incarnation(const cohort_sim_t *sim, cohort_node_id_t id) {
+  sim_host_t *h = host_get(sim, id);
+  return h ? h->inc : 0;
+}
+
+int64_t cohort_sim_node_now(const cohort_sim_t *sim, cohort_node_id_t id) {
+  sim_host_t *h = host_get(sim, id);
+  return h ? sim_clock_mono(&h->clock, sim->now) : 0;
+}
+
+int64_t cohort_sim_node_wall(const cohort_sim_t *sim, cohort_node_id_t id) {
+  sim_host_t *h = host_get(sim, id);
+  return h ? sim_clock_wall(&h->clock, sim->now) : 0;
+}
+
+/* ---- programmatic faults ------------------------------------------------------------------- */
+
+int cohort_sim_crash(cohort_sim_t *sim, cohort_node_id_t id) {
+  sim_host_t *h = host_get(sim, id);
+  return h ? do_crash(sim, h) : COHORT_EINVAL;
+}
+
+int cohort_sim_restart(cohort_sim_t *sim, cohort_node_id_t id, bool stable) {
+  sim_host_t *h = host_get(sim, id);
+  if (!h) return COHORT_EINVAL;
+  cohort_sim_t *outer = current_sim;
+  current_sim = sim;
+  int rc = do_restart(sim, h, stable);
+  current_sim = outer;
+  return rc;
+}
+
+int cohort_sim_block(cohort_sim_t *sim, cohort_node_id_t from, cohort_node_id_t to, bool block) {
+  if (!host_get(sim, from) || !host_get(sim, to) || from == to) return COHORT_EINVAL;
+  sim_link_t *l = link_at(sim, from, to);
+  if (block) {
+    memset(sim->side, 0, ((size_t)sim->n + 1) * sizeof *sim->side);
+    sim->side[from] = 1;
+    sim->side[to] = 2;
+    apply_cut(sim, sim->side, false, CUT_SCRIPT);
+  } else if (l->blocked) {
+    l->blocked = CUT_NEW;
+    sim->r.heals++;
+    trace_cuts(sim, "heal");
+  }
+  return 0;
+}
+
+void cohort_sim_heal(cohort_sim_t *sim) { apply_heal(sim, CUT_SCRIPT | CUT_RANDOM); }
+
+/* ---- stable storage ------------------------------------------------------------------------- */
+
+int cohort_sim_stable_put(cohort_sim_t *sim, cohort_node_id_t id, const void *data, size_t len) {
+  sim_host_t *h = host_get(sim, id);
+  if (!h || len > COHORT_SIM_STABLE_MAX || (len && !data)) return COHORT_EINVAL;
+  uint8_t *b = cohort_alloc(sim->alloc, len);
+  if (!b) return COHORT_ENOMEM;
+  if (len) memcpy(b, data, len);
+  cohort_free(sim->alloc, h->stable);
+  h->stable = b;
+  h->stable_len = len;
+  h->stable_has = true;
+  return 0;
+}
+
+int cohort_sim_stable_get(const cohort_sim_t *sim, cohort_node_id_t id, const void **data,
+                          size_t *len) {
+  sim_host_t *h = host_get(sim, id);
+  if (!h) return COHORT_EINVAL;
+  if (!h->stable_has) return COHORT_ENOTFOUND;
+  *data = h->stable;
+  *len = h->stable_len;
+  return 0;
+}

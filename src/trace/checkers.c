@@ -12,7 +12,16 @@
 
 #include "check_internal.h"
 
-static const char *const causality_params[] = {"hlc_bound", NULL};
+/* Checkers defined by protocol modules (each next to its protocol). */
+extern const cohort_checker_t cohort_checker_clock; /* src/timesync/check_clock.c */
+extern const cohort_checker_t cohort_check_election_unique;    /* src/coord/check_election.c */
+extern const cohort_checker_t cohort_check_election_agreement; /* src/coord/check_election.c */
+extern const cohort_checker_t cohort_check_election_highest;   /* src/coord/check_election.c */
+
+static const char *const causality_params[] = {"hlc_bound", "vc", NULL};
+static const char *const clock_params[] = {"skip", "interval", NULL};
+static const char *const election_unique_params[] = {"proto", NULL};
+static const char *const election_settle_params[] = {"settle", "proto", NULL};
 static const char *const integrity_params[] = {"duplicates", NULL};
 static const char *const fd_params[] = {"bound", "accuracy", "settle", "proto", "crashes",
                                         NULL};
@@ -36,6 +45,16 @@ static bool has_fd(const cohort_trace_t *t) {
   return false;
 }
 
+static bool has_state(const cohort_trace_t *t, const char *what) {
+  for (size_t i = 0; i < t->len; i++)
+    if (t->recs[i].type == COHORT_EV_STATE && t->recs[i].what && !strcmp(t->recs[i].what, what))
+      return true;
+  return false;
+}
+
+static bool has_clock(const cohort_trace_t *t) { return has_state(t, "clock"); }
+static bool has_leader(const cohort_trace_t *t) { return has_state(t, "leader"); }
+
 static bool never(const cohort_trace_t *t) {
   (void)t;
   return false;
@@ -50,6 +69,10 @@ static const struct entry {
     {&cohort_check_integrity, integrity_params, has_recv},
     {&cohort_check_fd, fd_params, has_fd},
     {&cohort_check_fifo, fifo_params, never},
+    {&cohort_checker_clock, clock_params, has_clock},
+    {&cohort_check_election_unique, election_unique_params, has_leader},
+    {&cohort_check_election_agreement, election_settle_params, has_leader},
+    {&cohort_check_election_highest, election_settle_params, never},
 };
 
 static const cohort_checker_t *const checkers[] = {
@@ -57,6 +80,10 @@ static const cohort_checker_t *const checkers[] = {
     &cohort_check_integrity,
     &cohort_check_fd,
     &cohort_check_fifo,
+    &cohort_checker_clock,
+    &cohort_check_election_unique,
+    &cohort_check_election_agreement,
+    &cohort_check_election_highest,
 };
 
 _Static_assert(COHORT_ARRAY_LEN(table) == COHORT_ARRAY_LEN(checkers),
