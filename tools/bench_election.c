@@ -39,17 +39,6 @@
 
 static const uint32_t sizes[SIZES] = {3, 5, 9, 17};
 
-/* Until cohort/node.h offers cohort_node_proto, the election finds the
- * node's failure detector through this weak shim (the simulator knows it);
- * the node layer's definition replaces it. */
-cohort_proto_t *cohort_node_proto(const cohort_node_t *n, uint32_t proto_id)
-    __attribute__((weak));
-cohort_proto_t *cohort_node_proto(const cohort_node_t *n, uint32_t proto_id) {
-  cohort_sim_t *sim = cohort_sim_current();
-  if (!sim || proto_id != COHORT_PROTO_FD) return NULL;
-  return cohort_sim_proto(sim, cohort_node_id(n), "fd");
-}
-
 typedef struct counter {
   bool on;
   const char *proto;

@@ -23,10 +23,10 @@
  * creation, so a scenario or `cohort node` needs only `mutex ...`.
  *
  * Fencing tokens: every grant carries a token that strictly increases over
- * all grants of the cluster, also across coordinator failover (tokens are
- * epoch.round << 43 | leader id << 32 | counter, and a new coordinator
- * starts above every token reported to it) and token regeneration (the
- * regenerated token starts N above the highest fence any live node
+ * all grants of the cluster, also across coordinator failover (a new
+ * coordinator starts above every token reported to it, and above its HLC,
+ * which covers a token only a crashed node knew) and token regeneration
+ * (the regenerated token starts N above the highest fence any live node
  * reported). docs/mutex.md states, per algorithm, what holds under which
  * failures.
  *
@@ -146,9 +146,10 @@ int cohort_mutex_config_parse(cohort_mutex_config_t *cfg,
 
 typedef struct cohort_mutex cohort_mutex_t;
 
-/* Outcome of an acquire: status 0 and the fencing token when granted;
- * COHORT_ECANCELED (cancel), COHORT_ETIMEDOUT (a held lease expired: the
- * application must stop using the resource at once). */
+/* Outcome of an acquire: status 0 and the fencing token when granted, or
+ * COHORT_ECANCELED (cancel). After a grant it runs once more, with
+ * COHORT_ETIMEDOUT, if the lease expires before the release: the
+ * application must stop using the resource at once. */
 typedef void (*cohort_mutex_cb_t)(cohort_mutex_t *m, int status,
                                   uint64_t token, void *ud);
 
@@ -180,8 +181,8 @@ cohort_mutex_t *cohort_mutex_from_proto(cohort_proto_t *p);
 /* The failure detector the mutex uses (its own). */
 cohort_fd_t *cohort_mutex_fd(cohort_mutex_t *m);
 
-/* Ask for the lock; cb runs once with the outcome (possibly from inside
- * this call, e.g. a token ring node holding the token). Returns 0,
+/* Ask for the lock; cb runs with the outcome (possibly from inside this
+ * call, e.g. a token ring node holding the token). Returns 0,
  * COHORT_ESTATE (already pending or held, or not started). */
 int cohort_mutex_acquire(cohort_mutex_t *m, void *ud, cohort_mutex_cb_t cb);
 /* Leave the critical section. 0, or COHORT_ESTATE if not held. */

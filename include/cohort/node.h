@@ -229,6 +229,11 @@ int cohort_node_timer_set(cohort_node_t *n, cohort_proto_t *p,
 void cohort_node_timer_cancel(cohort_node_t *n, cohort_proto_t *p,
                               uint32_t timer_id);
 
+/* The protocol attached with this proto id, or NULL. Borrowed. Lets one
+ * protocol use another on the same node (an election asks the failure
+ * detector whom it suspects). */
+cohort_proto_t *cohort_node_proto(const cohort_node_t *n, uint32_t proto_id);
+
 /* The node's logical clocks, read-only for protocols. */
 uint64_t cohort_node_lamport(const cohort_node_t *n);
 const cohort_vclock_t *cohort_node_vclock(const cohort_node_t *n);

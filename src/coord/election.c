@@ -24,15 +24,6 @@
 #define EL_PAYLOAD_MAX 40
 #define EL_JSON_MAX 160
 
-/*
- * The node layer has no public lookup of a protocol by id yet (requested:
- * `cohort_proto_t *cohort_node_proto(const cohort_node_t *n, uint32_t
- * proto_id)` in cohort/node.h). Until it lands the reference is weak: if
- * the symbol is absent the election runs without a detector, on its leader
- * timeout, unless the owner passed one with cohort_election_set_fd.
- */
-extern cohort_proto_t *cohort_node_proto(const cohort_node_t *n, uint32_t proto_id)
-    __attribute__((weak));
 
 static const cohort_proto_ops_t bully_ops, ring_ops;
 
@@ -326,7 +317,7 @@ static int recv_claim(cohort_election_t *e, const cohort_msg_t *msg, const el_ms
  * suspects it (or, as a backstop, it has not announced for too long). */
 static void check(cohort_election_t *e) {
   int64_t now = el_now(e);
-  if (!e->fd_given && !e->fd && cohort_node_proto) /* looked up late: attach order is free */
+  if (!e->fd_given && !e->fd) /* looked up late: attach order is free */
     e->fd = cohort_fd_from_proto(cohort_node_proto(e->proto.node, COHORT_PROTO_FD));
   if (e->leader == el_self(e) || e->phase != COHORT_ELECTION_IDLE) return;
   if (e->leader == COHORT_NODE_NONE) {

@@ -196,7 +196,7 @@ static int decode(cohort_mutex_t *m, const cohort_msg_t *msg, mx_msg_t *out) {
     return m->stats.rx_malformed++, COHORT_EPROTO;
   }
   mx_msg_t v = {.req = pb->req, .ts = pb->ts, .token = pb->token, .epoch = pb->epoch,
-                .seq = pb->seq, .max_token = pb->max_token, .holder_req = pb->holder_req,
+                .seq = pb->seq, .max_token = pb->max_token, .holder_req = pb->holder_req, .own_ts = pb->own_ts,
                 .state = pb->state, .holder = pb->holder};
   cohort__mutex__mutex__free_unpacked(pb, &d.base);
   if (!msg_valid(msg->kind, &v)) return m->stats.rx_malformed++, COHORT_EPROTO;
@@ -215,6 +215,7 @@ static size_t encode(const mx_msg_t *v, uint8_t *buf) {
   pb.max_token = v->max_token;
   pb.holder = v->holder;
   pb.holder_req = v->holder_req;
+  pb.own_ts = v->own_ts;
   size_t len = cohort__mutex__mutex__get_packed_size(&pb);
   COHORT_ASSERT(len <= MX_PAYLOAD_MAX);
   size_t packed = cohort__mutex__mutex__pack(&pb, buf);
@@ -257,6 +258,12 @@ void mx_trace(cohort_mutex_t *m, const char *what, const char *json) {
   cohort_node_trace_state(m->node, &m->proto, what, json);
 }
 
+uint64_t mx_fresh_token(cohort_mutex_t *m) {
+  int64_t l = cohort_node_hlc(m->node).l;
+  uint64_t hlc = l > 0 ? (uint64_t)l : 0;
+  return m->max_token + 1 > hlc ? m->max_token + 1 : hlc;
+}
+
 void mx_note_token(cohort_mutex_t *m, uint64_t token) {
   if (token > m->max_token) m->max_token = token;
 }
@@ -270,11 +277,15 @@ static void sink_line(cohort_mutex_t *m, const char *what) {
     mx_trace(m, "sink_error", NULL);
 }
 
+/* The grant keeps the callback (a lease may still expire); every other
+ * outcome is the last of its acquire. */
 static void run_cb(cohort_mutex_t *m, int status, uint64_t token) {
   cohort_mutex_cb_t cb = m->cb;
   void *ud = m->cb_ud;
-  m->cb = NULL;
-  m->cb_ud = NULL;
+  if (status != 0) {
+    m->cb = NULL;
+    m->cb_ud = NULL;
+  }
   if (cb) cb(m, status, token, ud);
 }
 
@@ -383,7 +394,8 @@ static int mx_recv(cohort_proto_t *p, const cohort_msg_t *msg) {
   int rc = decode(m, msg, &v);
   if (rc) return rc;
   if (msg->from_incarnation < pe->inc) return m->stats.rx_stale++, 0;
-  if (msg->from_incarnation > pe->inc) peer_reset(m, pe, msg->from_incarnation);
+  if (pe->inc == 0) pe->inc = msg->from_incarnation; /* first contact */
+  else if (msg->from_incarnation > pe->inc) peer_reset(m, pe, msg->from_incarnation);
   m->stats.rx[msg->kind]++;
   mx_note_token(m, v.max_token);
   if (!m->started) return 0;
@@ -445,6 +457,8 @@ int cohort_mutex_acquire(cohort_mutex_t *m, void *ud, cohort_mutex_cb_t cb) {
 int cohort_mutex_release(cohort_mutex_t *m) {
   if (m->state != COHORT_MUTEX_HELD) return COHORT_ESTATE;
   m->state = COHORT_MUTEX_IDLE;
+  m->cb = NULL;
+  m->cb_ud = NULL;
   m->stats.releases++;
   sink_line(m, "exit");
   trace_release(m, "release");

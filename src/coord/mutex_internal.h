@@ -24,13 +24,9 @@ enum {
   MX_TIMER_LEASE = 4     /* centralized: the held lease expires */
 };
 
-/* Token generation / coordinator epoch layout of fencing tokens. */
-#define MX_TOKEN_BASE(round, id) (((uint64_t)(round) << 43) | ((uint64_t)(id) << 32))
-#define MX_ROUND_MAX ((UINT64_C(1) << 21) - 1)
-
 /* A decoded, validated payload. */
 typedef struct mx_msg {
-  uint64_t req, ts, token, epoch, seq, max_token, holder_req;
+  uint64_t req, ts, token, epoch, seq, max_token, holder_req, own_ts;
   uint32_t state;
   cohort_node_id_t holder;
 } mx_msg_t;
@@ -91,7 +87,6 @@ struct cohort_mutex {
     bool active;           /* we are the coordinator of `epoch` */
     bool recovering;       /* waiting for reports */
     uint64_t epoch;
-    uint64_t counter;      /* next token = base | counter */
     cohort_node_id_t holder; /* COHORT_NODE_NONE = free */
     uint64_t holder_req;
     uint64_t holder_token;
@@ -166,6 +161,11 @@ COHORT_INTERNAL void mx_granted(cohort_mutex_t *m, uint64_t token);
 /* A lease ran out while held: state IDLE, traced, callback ETIMEDOUT. */
 COHORT_INTERNAL void mx_expired(cohort_mutex_t *m);
 COHORT_INTERNAL void mx_note_token(cohort_mutex_t *m, uint64_t token);
+/* The token of a new grant here: above every token seen and at least the
+ * node's HLC (ns), so it also stays above a token that only a crashed
+ * node knew, given clocks within the HLC's offset bound and more than
+ * that bound between the two grants. */
+COHORT_INTERNAL uint64_t mx_fresh_token(cohort_mutex_t *m);
 /* Our state as carried in every message (0 idle, 1 pending, 2 held). */
 COHORT_INTERNAL uint32_t mx_wire_state(const cohort_mutex_t *m);
 

@@ -438,6 +438,9 @@ int64_t cohort_node_wall(cohort_node_t *n) { return n->host_ops->wall(n->host); 
 uint64_t cohort_node_random(cohort_node_t *n) { return n->host_ops->random(n->host); }
 const cohort_allocator_t *cohort_node_allocator(const cohort_node_t *n) { return n->alloc; }
 uint64_t cohort_node_lamport(const cohort_node_t *n) { return n->lamport.time; }
+cohort_proto_t *cohort_node_proto(const cohort_node_t *n, uint32_t proto_id) {
+  return proto_by_id(n, proto_id);
+}
 const cohort_vclock_t *cohort_node_vclock(const cohort_node_t *n) { return &n->vc; }
 cohort_hlc_ts_t cohort_node_hlc(const cohort_node_t *n) { return n->hlc.last; }
 
@@ -657,19 +660,24 @@ static void note_incarnation(cohort_node_t *n, size_t peer, const Cohort__Wire__
     if (n->protos[i]->ops->peer) n->protos[i]->ops->peer(n->protos[i], e->sender, COHORT_PEER_RESTARTED);
 }
 
+/* The recv event carries the stamps of the receive itself, so it is traced
+ * right after the clocks moved and before anything the receive causes. */
+static void trace_recv(cohort_node_t *n, const Cohort__Wire__Envelope *e, size_t len) {
+  if (!cohort_node_tracing(n)) return;
+  cohort_proto_t *p = proto_by_id(n, e->proto);
+  cohort_trace_event_t ev = {.type = COHORT_EV_RECV, .proto = p->ops->name,
+                             .kind = kind_name(p, e->kind), .kind_num = e->kind,
+                             .peer = e->sender, .has_msg = true,
+                             .msg = {e->sender, e->incarnation, e->seq}, .bytes = len};
+  stamp(n, &ev);
+  trace_emit(n, &ev);
+}
+
 static int dispatch(cohort_node_t *n, const Cohort__Wire__Envelope *e, size_t len) {
   cohort_proto_t *p = proto_by_id(n, e->proto);
   cohort_msg_t m = {.from = e->sender, .from_incarnation = e->incarnation, .kind = e->kind,
                     .payload = e->payload.data, .payload_len = e->payload.len,
                     .lamport = e->lamport, .hlc = {e->hlc_l, e->hlc_c}, .seq = e->seq};
-  if (cohort_node_tracing(n)) {
-    cohort_trace_event_t ev = {.type = COHORT_EV_RECV, .proto = p->ops->name,
-                               .kind = kind_name(p, e->kind), .kind_num = e->kind,
-                               .peer = e->sender, .has_msg = true,
-                               .msg = {e->sender, e->incarnation, e->seq}, .bytes = len};
-    stamp(n, &ev);
-    trace_emit(n, &ev);
-  }
   int rc = p->ops->recv(p, &m);
   if (rc) {
     n->stats.drop_proto++;
@@ -707,6 +715,7 @@ int cohort_node_on_datagram(cohort_node_t *n, const uint8_t *buf, size_t len) {
     trace_drop(n, reason, e, len);
     rc = map_reason(reason);
   } else {
+    trace_recv(n, e, len);
     note_incarnation(n, peer, e);
     rc = dispatch(n, e, len);
   }

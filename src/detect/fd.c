@@ -162,7 +162,11 @@ static void peer_arrival(cohort_fd_t *fd, cohort_fd_peer_t *p, cohort_incarnatio
   p->last_seq = seq;
   if (p->heard) {
     p->gap_ns = now - p->last_ns;
-    cohort_fd_window_push(&p->window, p->gap_ns);
+    /* The silence that ends a suspicion was an outage (a partition, a
+     * pause), not an inter-arrival time: learning it would inflate the
+     * deviation and slow every later detection (Cassandra likewise drops
+     * intervals above a maximum). */
+    if (!p->suspected) cohort_fd_window_push(&p->window, p->gap_ns);
   }
   p->heard = true;
   p->last_ns = now;

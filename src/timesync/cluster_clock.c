@@ -7,7 +7,9 @@
  * Invariants: est is re-anchored at every update so (L − base_local) stays
  * one poll interval long and the double product keeps ns precision; the
  * output slews at most max_slew (< 1), so it never runs backwards; the
- * monotonic floors only ever rise while synchronized.
+ * monotonic floors only ever rise, also across the first synchronization:
+ * a step backwards (at acquisition or above the step threshold) holds the
+ * output until the estimate catches up, as a monotonic clock must.
  */
 #include <math.h>
 
@@ -149,7 +151,6 @@ int cohort_cluster_clock_update(cohort_cluster_clock_t *c, int64_t local_ns,
   c->dist_ns = distance_ns;
   c->update_local = local_ns;
   c->last_offset_ns = offset_ns;
-  if (!c->synchronized) c->floor_valid = false;
   c->synchronized = true;
   c->updates++;
   if (out) {
@@ -168,7 +169,6 @@ void cohort_cluster_clock_set(cohort_cluster_clock_t *c, int64_t local_ns,
   c->center_ns = 0;
   c->dist_ns = distance_ns < 0 ? 0 : distance_ns;
   c->update_local = local_ns;
-  if (!c->synchronized) c->floor_valid = false;
   c->synchronized = true;
   c->updates++;
 }
@@ -186,15 +186,14 @@ cohort_time_t cohort_cluster_clock_now(cohort_cluster_clock_t *c,
                                        int64_t local_ns) {
   int64_t est = cohort_cluster_clock_estimate(c, local_ns);
   cohort_time_t t = {.time_ns = est - rem_at(c, local_ns),
-                     .synchronized = c->synchronized};
-  if (!c->synchronized) {
-    t.earliest_ns = INT64_MIN;
-    t.latest_ns = INT64_MAX;
-    return t;
+                     .synchronized = c->synchronized,
+                     .earliest_ns = INT64_MIN, .latest_ns = INT64_MAX};
+  if (c->synchronized) {
+    int64_t w = cohort_cluster_clock_error(c, local_ns);
+    t.earliest_ns = est + c->center_ns - w;
+    t.latest_ns = est + c->center_ns + w;
   }
-  int64_t w = cohort_cluster_clock_error(c, local_ns);
-  t.earliest_ns = est + c->center_ns - w;
-  t.latest_ns = est + c->center_ns + w;
+  /* Monotonic output, before and after synchronization alike. */
   if (c->floor_valid) {
     if (t.time_ns < c->last_time_ns) t.time_ns = c->last_time_ns;
     if (t.earliest_ns < c->last_earliest_ns) t.earliest_ns = c->last_earliest_ns;

@@ -13,7 +13,13 @@
  *     suspects X at some instant of [tc, tc + bound] — unless X restarts
  *     within the bound or the trace ends before tc + bound.
  *   accuracy (accuracy=strict, the default): no suspicion of a node that
- *     is up at that instant, once `settle` has passed since the first event.
+ *     is up at that instant, once `settle` has passed since the first event
+ *     — except when the network had cut the suspected node off from the
+ *     suspecting one: the simulator's "partition" / "heal" state events on
+ *     node X list in data.in the peers whose links to X were cut / reopened,
+ *     and a suspicion of Y by X is excused while Y -> X is cut and for
+ *     `heal_grace` (default 1s) after it reopens. Lossy links still make
+ *     false suspicions; scenarios with loss use accuracy=off.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +38,13 @@ typedef struct fd_ev {
   size_t line;
 } fd_ev_t;
 
+/* A period during which the link from -> to was cut (to = X hears nothing
+ * from `from`), as the simulator recorded it. */
+typedef struct fd_cut {
+  cohort_node_id_t from, to;
+  int64_t start, end; /* end = INT64_MAX while never healed */
+} fd_cut_t;
+
 typedef struct fd_check {
   const cohort_trace_t *t;
   cohort_check_result_t *out;
@@ -45,6 +58,9 @@ typedef struct fd_check {
   bool *monitor;           /* per node: runs the detector */
   size_t nnodes;
   int64_t t0, t_end;
+  int64_t heal_grace;
+  fd_cut_t *cuts;
+  size_t ncuts, capcuts;
 } fd_check_t;
 
 static int node_cmp(const void *x, const void *y) {
@@ -126,12 +142,24 @@ static void completeness(fd_check_t *f) {
       completeness_one(f, f->evs[k].who, f->evs[k].tt, f->evs[k].line);
 }
 
+/* Was the link about -> who cut at some instant of [t - heal_grace, t]? */
+static bool cut_off(const fd_check_t *f, cohort_node_id_t who, cohort_node_id_t about,
+                    int64_t t) {
+  for (size_t i = 0; i < f->ncuts; i++) {
+    const fd_cut_t *c = &f->cuts[i];
+    if (c->from != about || c->to != who || c->start > t) continue;
+    if (c->end == INT64_MAX || c->end + f->heal_grace >= t) return true;
+  }
+  return false;
+}
+
 static void accuracy(fd_check_t *f) {
   for (size_t k = 0; k < f->nev; k++) {
     const fd_ev_t *e = &f->evs[k];
     if (e->kind != FD_SUSPECT) continue;
     f->out->checked++;
     if (e->tt - f->t0 < f->settle || !is_up(f, e->about, e->tt)) continue;
+    if (cut_off(f, e->who, e->about, e->tt)) continue;
     check_fail(f->out, "line %zu: node %u suspects node %u, which is up (at %s)", e->line,
                e->who, e->about, check_secs(e->tt - f->t0, 0));
   }
@@ -159,6 +187,67 @@ static bool classify(fd_check_t *f, const cohort_trace_rec_t *r, fd_ev_t *e) {
   }
   e->about = (cohort_node_id_t)peer;
   return true;
+}
+
+/* Parse the integers of the array member `key` ("in":[1,2]) of a data
+ * object; calls fn for each. Returns COHORT_EPROTO if malformed. */
+static int data_ids(const char *json, const char *key, fd_check_t *f, cohort_node_id_t x,
+                    int64_t t, int (*fn)(fd_check_t *, cohort_node_id_t, cohort_node_id_t,
+                                         int64_t)) {
+  char pat[32];
+  snprintf(pat, sizeof pat, "\"%s\":[", key);
+  const char *p = json ? strstr(json, pat) : NULL;
+  if (!p) return 0;
+  p += strlen(pat);
+  while (*p && *p != ']') {
+    char *end;
+    unsigned long v = strtoul(p, &end, 10);
+    if (end == p || v == 0 || v >= COHORT_NODE_NONE) return COHORT_EPROTO;
+    int rc = fn(f, (cohort_node_id_t)v, x, t);
+    if (rc) return rc;
+    p = end;
+    if (*p == ',') p++;
+  }
+  return *p == ']' ? 0 : COHORT_EPROTO;
+}
+
+static int cut_open(fd_check_t *f, cohort_node_id_t from, cohort_node_id_t to, int64_t t) {
+  if (f->ncuts == f->capcuts) {
+    size_t cap = f->capcuts ? 2 * f->capcuts : 16;
+    fd_cut_t *c = cohort_realloc(cohort_allocator_default(), f->cuts, cap * sizeof *c);
+    if (!c) return COHORT_ENOMEM;
+    f->cuts = c;
+    f->capcuts = cap;
+  }
+  f->cuts[f->ncuts++] = (fd_cut_t){from, to, t, INT64_MAX};
+  return 0;
+}
+
+static int cut_close(fd_check_t *f, cohort_node_id_t from, cohort_node_id_t to, int64_t t) {
+  for (size_t i = f->ncuts; i-- > 0;)
+    if (f->cuts[i].from == from && f->cuts[i].to == to && f->cuts[i].end == INT64_MAX) {
+      f->cuts[i].end = t;
+      break;
+    }
+  return 0;
+}
+
+/* The simulator's partition / heal records, as cut periods. */
+static int collect_cuts(fd_check_t *f) {
+  for (size_t i = 0; i < f->t->len; i++) {
+    const cohort_trace_rec_t *r = &f->t->recs[i];
+    if (r->type != COHORT_EV_STATE || !r->proto || strcmp(r->proto, "sim") || !r->what)
+      continue;
+    int rc = 0;
+    if (!strcmp(r->what, "partition")) rc = data_ids(r->data_json, "in", f, r->node, r->true_ns, cut_open);
+    else if (!strcmp(r->what, "heal")) rc = data_ids(r->data_json, "in", f, r->node, r->true_ns, cut_close);
+    if (rc == COHORT_EPROTO) {
+      check_fail(f->out, "line %zu: %s event with a malformed data.in", r->line, r->what);
+      continue;
+    }
+    if (rc) return rc;
+  }
+  return 0;
 }
 
 static int collect(fd_check_t *f, const char *crashes) {
@@ -196,9 +285,11 @@ static int collect(fd_check_t *f, const char *crashes) {
 
 static int parse_params(fd_check_t *f, const cohort_param_t *p, size_t n, const char **crashes,
                         char *err, size_t errcap) {
-  static const char *const known[] = {"bound", "accuracy", "settle", "proto", "crashes", NULL};
+  static const char *const known[] = {"bound", "accuracy", "settle", "proto", "crashes",
+                                      "heal_grace", NULL};
   int rc = cohort_param_check_known(p, n, known, "fd", err, errcap);
   if (!rc) rc = cohort_param_duration(p, n, "bound", &f->bound, "fd", err, errcap);
+  if (!rc) rc = cohort_param_duration(p, n, "heal_grace", &f->heal_grace, "fd", err, errcap);
   if (!rc) rc = cohort_param_duration(p, n, "settle", &f->settle, "fd", err, errcap);
   if (rc) return rc;
   const char *acc = cohort_param_get(p, n, "accuracy");
@@ -218,12 +309,14 @@ static int parse_params(fd_check_t *f, const cohort_param_t *p, size_t n, const 
 
 static int fd_run(const cohort_trace_t *t, const cohort_param_t *params, size_t n,
                   cohort_check_result_t *out, char *err, size_t errcap) {
-  fd_check_t f = {.t = t, .out = out, .proto = "fd", .bound = -1};
+  fd_check_t f = {.t = t, .out = out, .proto = "fd", .bound = -1,
+                  .heal_grace = COHORT_NS_PER_S};
   const char *crashes = "auto";
   int rc = parse_params(&f, params, n, &crashes, err, errcap);
   if (rc) return rc;
   *out = (cohort_check_result_t){0};
   rc = collect(&f, crashes);
+  if (!rc) rc = collect_cuts(&f);
   if (!rc) {
     if (f.strict) accuracy(&f);
     if (f.bound >= 0) completeness(&f);
@@ -239,6 +332,7 @@ static int fd_run(const cohort_trace_t *t, const cohort_param_t *params, size_t 
   cohort_free(a, f.nodes);
   cohort_free(a, f.last_tt);
   cohort_free(a, f.monitor);
+  cohort_free(a, f.cuts);
   if (rc) return check_error(rc, err, errcap, "fd: %s", cohort_strerror(rc));
   return 0;
 }
@@ -246,6 +340,6 @@ static int fd_run(const cohort_trace_t *t, const cohort_param_t *params, size_t 
 const cohort_checker_t cohort_check_fd = {
     "fd",
     "failure detector: completeness within bound after each crash, strict accuracy "
-    "[bound=DURATION accuracy=strict|off settle=DURATION proto=fd "
+    "[bound=DURATION accuracy=strict|off settle=DURATION heal_grace=DURATION proto=fd "
     "crashes=auto|recorded|inferred]",
     fd_run};

@@ -24,7 +24,7 @@ static const char *const election_unique_params[] = {"proto", NULL};
 static const char *const election_settle_params[] = {"settle", "proto", NULL};
 static const char *const integrity_params[] = {"duplicates", NULL};
 static const char *const fd_params[] = {"bound", "accuracy", "settle", "proto", "crashes",
-                                        NULL};
+                                        "heal_grace", NULL};
 static const char *const fifo_params[] = {"proto", "ev", NULL};
 
 static bool has_stamps(const cohort_trace_t *t) {

@@ -45,17 +45,6 @@ static const char *const reasons[] = {"start", "suspect", "silence", "election",
                                       "lower leader", "old epoch", "no leader", "request"};
 static uint64_t reason_count[sizeof reasons / sizeof reasons[0]];
 
-/* Until cohort/node.h offers cohort_node_proto (requested from the lead),
- * the election finds its node's failure detector through this weak shim,
- * which asks the simulator; the node layer's definition replaces it. */
-cohort_proto_t *cohort_node_proto(const cohort_node_t *n, uint32_t proto_id)
-    __attribute__((weak));
-cohort_proto_t *cohort_node_proto(const cohort_node_t *n, uint32_t proto_id) {
-  cohort_sim_t *sim = cohort_sim_current();
-  if (!sim || proto_id != COHORT_PROTO_FD) return NULL;
-  return cohort_sim_proto(sim, cohort_node_id(n), "fd");
-}
-
 static const cohort_checker_t *election_checker(const char *name) {
   const cohort_checker_t *all[] = {&cohort_check_election_unique,
                                    &cohort_check_election_agreement,

@@ -121,8 +121,49 @@ static void test_restart_and_inference(void **state) {
   cohort_trace_close(&t);
 }
 
+/* A suspicion of a node the network cut off is excused while the cut lasts
+ * and for heal_grace after it; later, or of a node not cut off, it is not. */
+static void test_partition_excuses(void **state) {
+  (void)state;
+  cohort_trace_t t;
+  char first[512];
+  for (int variant = 0; variant < 4; variant++) {
+    cohort_trace_init(&t);
+    for (cohort_node_id_t n = 1; n <= 3; n++) st(&t, n, 0, "fd", "start", NULL);
+    st(&t, 2, 1000, "sim", "partition", "{\"out\":[1],\"in\":[1]}");
+    st(&t, 1, 1000, "sim", "partition", "{\"out\":[2],\"in\":[2]}");
+    st(&t, 2, 3000, "sim", "heal", "{\"out\":[1],\"in\":[1]}");
+    st(&t, 1, 3000, "sim", "heal", "{\"out\":[2],\"in\":[2]}");
+    int64_t when[] = {1500, 3800, 5000, 1500};
+    const char *about = variant == 3 ? "{\"peer\":3}" : "{\"peer\":1}";
+    st(&t, 2, when[variant], "fd", "suspect", about);
+    st(&t, 1, 6000, "fd", "tick", NULL);
+    st(&t, 3, 6000, "fd", "tick", NULL);
+    cohort_trace_sort(&t);
+    uint64_t v = run(&t, NULL, first);
+    if (variant < 2) { /* during the cut; within the 1 s grace after it */
+      assert_int_equal(v, 0);
+    } else { /* 2 s after the heal; or a node never cut off */
+      assert_int_equal(v, 1);
+      assert_non_null(strstr(first, "which is up"));
+    }
+    if (variant == 1) {
+      const char *const tight[] = {"heal_grace=500ms", NULL};
+      assert_int_equal(run(&t, tight, NULL), 1);
+    }
+    cohort_trace_close(&t);
+  }
+  cohort_trace_init(&t);
+  st(&t, 2, 1000, "sim", "partition", "{\"in\":[0]}");
+  st(&t, 2, 1000, "fd", "start", NULL);
+  assert_int_equal(run(&t, NULL, first), 1);
+  assert_non_null(strstr(first, "malformed data.in"));
+  cohort_trace_close(&t);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_completeness),
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_partition_excuses),
+                                     cmocka_unit_test(test_completeness),
                                      cmocka_unit_test(test_accuracy),
                                      cmocka_unit_test(test_restart_and_inference)};
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,330 @@
+/*
+ * src/coord/check_mutex.c — trace checkers for mutual exclusion, from the
+ * trace alone (cohort/check.h, cohort/mutex.h):
+ *
+ *   mutex-safety    no two nodes in the critical section at any true
+ *                   instant. A node's CS is the half-open interval from its
+ *                   "lock_grant" to its "lock_release", or to its crash
+ *                   (simulator "crash" event); a grant while the same node
+ *                   is already inside is a violation too;
+ *   mutex-fencing   fencing tokens strictly increase in grant order (true
+ *                   time); a grant without a positive token is a violation;
+ *   mutex-liveness  (bound=D default 10s, until=D, stall_after=D) every
+ *                   "lock_request" is followed by its grant or cancel (same
+ *                   node, incarnation and request id) within `bound`,
+ *                   unless the node crashes first or the trace ends sooner
+ *                   than `bound` after it; requests after `until` (from
+ *                   the trace's start) are not checked. stall_after=D
+ *                   instead demands that no grant happens after D: the
+ *                   expected outcome of a run that must block;
+ *   mutex-bypass    (bound=K, default nodes-1) while a request waits,
+ *                   other nodes are granted the lock at most K times.
+ *
+ * Events are the state events of proto "mutex" (or proto=NAME). Events at
+ * the same true time are taken releases and crashes first, so intervals
+ * that touch do not overlap. Invariant: a checker never trusts the trace —
+ * a malformed lock event is a violation, not a crash.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cohort/check.h"
+#include "cohort/mutex.h"
+#include "cohort/trace_util.h"
+
+#define FAIL(out, ...)                                                                     \
+  do {                                                                                     \
+    if (!(out)->violations++) cohort_fmt((out)->first, sizeof(out)->first, __VA_ARGS__); \
+  } while (0)
+
+typedef enum { EV_CRASH = 0, EV_RELEASE = 1, EV_CANCEL = 2, EV_REQUEST = 3, EV_GRANT = 4 } evk_t;
+
+typedef struct mev {
+  int64_t tt;
+  cohort_node_id_t node;
+  cohort_incarnation_t inc;
+  evk_t kind;
+  uint64_t req, token;
+  size_t line, order;
+} mev_t;
+
+typedef struct mctx {
+  const cohort_trace_t *t;
+  cohort_check_result_t *out;
+  const char *proto;
+  mev_t *evs;
+  size_t nev;
+  cohort_node_id_t max_node;
+  size_t nodes; /* distinct nodes with lock events */
+  int64_t t0, t_end;
+} mctx_t;
+
+static int cmp_ev(const void *a, const void *b) {
+  const mev_t *x = a, *y = b;
+  if (x->tt != y->tt) return x->tt < y->tt ? -1 : 1;
+  if (x->kind != y->kind) return x->kind < y->kind ? -1 : 1;
+  return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static bool kind_of(const char *what, evk_t *k) {
+  static const struct {
+    const char *what;
+    evk_t kind;
+  } map[] = {{"lock_request", EV_REQUEST}, {"lock_grant", EV_GRANT},
+             {"lock_release", EV_RELEASE}, {"lock_cancel", EV_CANCEL}};
+  for (size_t i = 0; i < COHORT_ARRAY_LEN(map); i++)
+    if (!strcmp(what, map[i].what)) return *k = map[i].kind, true;
+  return false;
+}
+
+/* One record to an event; false if it is none (or malformed: counted). */
+static bool classify(mctx_t *c, const cohort_trace_rec_t *r, mev_t *e) {
+  if (r->type != COHORT_EV_STATE || !r->proto || !r->what) return false;
+  *e = (mev_t){.tt = r->true_ns, .node = r->node, .inc = r->inc, .line = r->line};
+  if (!strcmp(r->proto, "sim")) {
+    if (strcmp(r->what, "crash")) return false;
+    e->kind = EV_CRASH;
+    return true;
+  }
+  if (strcmp(r->proto, c->proto) || !kind_of(r->what, &e->kind)) return false;
+  int64_t req = 0, token = 0;
+  if (cohort_trace_data_i64(r->data_json, "req", &req) || req <= 0) {
+    FAIL(c->out, "line %zu: %s without a valid data.req", r->line, r->what);
+    return false;
+  }
+  e->req = (uint64_t)req;
+  if (e->kind == EV_GRANT && cohort_trace_data_i64(r->data_json, "token", &token)) {
+    /* tokens above INT64_MAX do not parse as i64: read as a double */
+    double d;
+    if (!cohort_trace_data_double(r->data_json, "token", &d) && d > 0) token = INT64_MAX;
+    else token = 0;
+  }
+  e->token = (uint64_t)token;
+  return true;
+}
+
+static int collect(mctx_t *c) {
+  const cohort_trace_t *t = c->t;
+  c->evs = cohort_alloc(cohort_allocator_default(), (t->len + 1) * sizeof *c->evs);
+  if (!c->evs) return COHORT_ENOMEM;
+  for (size_t i = 0; i < t->len; i++) {
+    const cohort_trace_rec_t *r = &t->recs[i];
+    if (!i || r->true_ns < c->t0) c->t0 = r->true_ns;
+    if (!i || r->true_ns > c->t_end) c->t_end = r->true_ns;
+    mev_t e;
+    if (!classify(c, r, &e)) continue;
+    e.order = c->nev;
+    c->evs[c->nev++] = e;
+    if (e.kind != EV_CRASH && e.node > c->max_node) c->max_node = e.node;
+  }
+  qsort(c->evs, c->nev, sizeof *c->evs, cmp_ev);
+  return 0;
+}
+
+/* Parse the common parameters, collect the events. */
+static int setup(mctx_t *c, const cohort_trace_t *t, const cohort_param_t *p, size_t n,
+                 const char *const *known, const char *who, cohort_check_result_t *out,
+                 char *err, size_t errcap) {
+  memset(out, 0, sizeof *out);
+  *c = (mctx_t){.t = t, .out = out, .proto = "mutex"};
+  int rc = cohort_param_check_known(p, n, known, who, err, errcap);
+  if (rc) return rc;
+  const char *proto = cohort_param_get(p, n, "proto");
+  if (proto) c->proto = proto;
+  if ((rc = collect(c))) {
+    if (err && errcap) cohort_fmt(err, errcap, "%s: out of memory", who);
+    return rc;
+  }
+  return 0;
+}
+
+static void teardown(mctx_t *c) { cohort_free(cohort_allocator_default(), c->evs); }
+
+/* ---- mutex-safety ------------------------------------------------------------- */
+
+typedef struct inside {
+  bool in;
+  int64_t since;
+  uint64_t token;
+  size_t line;
+} inside_t;
+
+static int run_safety(const cohort_trace_t *t, const cohort_param_t *p, size_t n,
+                      cohort_check_result_t *out, char *err, size_t errcap) {
+  static const char *const known[] = {"proto", NULL};
+  mctx_t c;
+  int rc = setup(&c, t, p, n, known, "mutex-safety", out, err, errcap);
+  if (rc) return rc;
+  inside_t *in = cohort_calloc(cohort_allocator_default(), (size_t)c.max_node + 2, sizeof *in);
+  if (!in) return teardown(&c), COHORT_ENOMEM;
+  size_t inside_count = 0;
+  for (size_t i = 0; i < c.nev; i++) {
+    const mev_t *e = &c.evs[i];
+    if (e->node > c.max_node) continue; /* a crash of a node without lock events */
+    inside_t *me = &in[e->node];
+    if (e->kind == EV_CRASH || e->kind == EV_RELEASE) {
+      if (me->in) inside_count--;
+      me->in = false;
+      continue;
+    }
+    if (e->kind != EV_GRANT) continue;
+    out->checked++;
+    if (me->in) FAIL(out, "line %zu: node %u granted again while inside since line %zu",
+                     e->line, e->node, me->line);
+    else if (inside_count > 0) {
+      for (cohort_node_id_t k = 0; k <= c.max_node; k++) {
+        if (!in[k].in) continue;
+        FAIL(out, "line %zu: node %u entered (token %llu) while node %u is inside since "
+             "line %zu (token %llu)", e->line, e->node, (unsigned long long)e->token, k,
+             in[k].line, (unsigned long long)in[k].token);
+        break;
+      }
+    }
+    if (!me->in) inside_count++;
+    *me = (inside_t){.in = true, .since = e->tt, .token = e->token, .line = e->line};
+  }
+  cohort_fmt(out->summary, sizeof out->summary, "%llu grants, %llu overlapping",
+             (unsigned long long)out->checked, (unsigned long long)out->violations);
+  cohort_free(cohort_allocator_default(), in);
+  teardown(&c);
+  return 0;
+}
+
+/* ---- mutex-fencing ---------------------------------------------------------------- */
+
+static int run_fencing(const cohort_trace_t *t, const cohort_param_t *p, size_t n,
+                       cohort_check_result_t *out, char *err, size_t errcap) {
+  static const char *const known[] = {"proto", NULL};
+  mctx_t c;
+  int rc = setup(&c, t, p, n, known, "mutex-fencing", out, err, errcap);
+  if (rc) return rc;
+  uint64_t last = 0;
+  size_t last_line = 0;
+  for (size_t i = 0; i < c.nev; i++) {
+    const mev_t *e = &c.evs[i];
+    if (e->kind != EV_GRANT) continue;
+    out->checked++;
+    if (!e->token) FAIL(out, "line %zu: grant without a positive token", e->line);
+    else if (e->token <= last)
+      FAIL(out, "line %zu: node %u granted token %llu, not above %llu (line %zu)", e->line,
+           e->node, (unsigned long long)e->token, (unsigned long long)last, last_line);
+    if (e->token > last) last = e->token, last_line = e->line;
+  }
+  cohort_fmt(out->summary, sizeof out->summary, "%llu grants, %llu out of order",
+             (unsigned long long)out->checked, (unsigned long long)out->violations);
+  teardown(&c);
+  return 0;
+}
+
+/* ---- mutex-liveness and mutex-bypass ----------------------------------------------- */
+
+/* Index of the event ending request i (grant/cancel of the same request,
+ * or a crash of its node), or c->nev. */
+static size_t outcome_of(const mctx_t *c, size_t i) {
+  const mev_t *r = &c->evs[i];
+  for (size_t j = i + 1; j < c->nev; j++) {
+    const mev_t *e = &c->evs[j];
+    if (e->node != r->node) continue;
+    if (e->kind == EV_CRASH) return j;
+    if ((e->kind == EV_GRANT || e->kind == EV_CANCEL) && e->inc == r->inc && e->req == r->req)
+      return j;
+  }
+  return c->nev;
+}
+
+static int get_durations(const cohort_param_t *p, size_t n, const char *who, int64_t *bound,
+                         int64_t *until, int64_t *stall, char *err, size_t errcap) {
+  int rc = cohort_param_duration(p, n, "bound", bound, who, err, errcap);
+  if (!rc) rc = cohort_param_duration(p, n, "until", until, who, err, errcap);
+  if (!rc) rc = cohort_param_duration(p, n, "stall_after", stall, who, err, errcap);
+  if (!rc && *bound <= 0) {
+    if (err && errcap) cohort_fmt(err, errcap, "%s: bound: must be > 0", who);
+    rc = COHORT_EINVAL;
+  }
+  return rc;
+}
+
+static int run_liveness(const cohort_trace_t *t, const cohort_param_t *p, size_t n,
+                        cohort_check_result_t *out, char *err, size_t errcap) {
+  static const char *const known[] = {"proto", "bound", "until", "stall_after", NULL};
+  static const char *const who = "mutex-liveness";
+  int64_t bound = 10 * COHORT_NS_PER_S, until = INT64_MAX, stall = -1;
+  memset(out, 0, sizeof *out);
+  int rc = get_durations(p, n, who, &bound, &until, &stall, err, errcap);
+  mctx_t c;
+  if (rc || (rc = setup(&c, t, p, n, known, who, out, err, errcap))) return rc;
+  uint64_t late_grants = 0;
+  for (size_t i = 0; i < c.nev; i++) {
+    const mev_t *e = &c.evs[i];
+    if (stall >= 0 && e->kind == EV_GRANT && e->tt - c.t0 > stall) {
+      if (!late_grants++)
+        FAIL(out, "line %zu: node %u granted %.3fs into the run, after stall_after", e->line,
+             e->node, (double)(e->tt - c.t0) / 1e9);
+      continue;
+    }
+    if (e->kind != EV_REQUEST || e->tt - c.t0 > until || stall >= 0) continue;
+    size_t j = outcome_of(&c, i);
+    int64_t end = j < c.nev ? c.evs[j].tt : c.t_end;
+    if (j < c.nev && c.evs[j].kind == EV_CRASH) continue;
+    if (j == c.nev && c.t_end - e->tt < bound) continue;
+    out->checked++;
+    if (end - e->tt > bound)
+      FAIL(out, "line %zu: node %u request %llu %s after %.3fs (bound %.3fs)", e->line, e->node,
+           (unsigned long long)e->req, j < c.nev ? "granted only" : "still waiting",
+           (double)(end - e->tt) / 1e9, (double)bound / 1e9);
+  }
+  if (stall >= 0)
+    cohort_fmt(out->summary, sizeof out->summary, "%llu grants after %.3fs",
+               (unsigned long long)late_grants, (double)stall / 1e9);
+  else
+    cohort_fmt(out->summary, sizeof out->summary, "%llu requests, %llu late",
+               (unsigned long long)out->checked, (unsigned long long)out->violations);
+  teardown(&c);
+  return 0;
+}
+
+static int run_bypass(const cohort_trace_t *t, const cohort_param_t *p, size_t n,
+                      cohort_check_result_t *out, char *err, size_t errcap) {
+  static const char *const known[] = {"proto", "bound", NULL};
+  mctx_t c;
+  int rc = setup(&c, t, p, n, known, "mutex-bypass", out, err, errcap);
+  if (rc) return rc;
+  uint64_t bound = c.max_node ? c.max_node - 1 : 0, worst = 0;
+  if ((rc = cohort_param_u64(p, n, "bound", &bound, "mutex-bypass", err, errcap)))
+    return teardown(&c), rc;
+  for (size_t i = 0; i < c.nev; i++) {
+    const mev_t *e = &c.evs[i];
+    if (e->kind != EV_REQUEST) continue;
+    size_t j = outcome_of(&c, i);
+    if (j == c.nev || c.evs[j].kind != EV_GRANT) continue;
+    uint64_t others = 0;
+    for (size_t k = i + 1; k < j; k++)
+      if (c.evs[k].kind == EV_GRANT && c.evs[k].node != e->node) others++;
+    out->checked++;
+    if (others > worst) worst = others;
+    if (others > bound)
+      FAIL(out, "line %zu: node %u request %llu waited while others entered %llu times "
+           "(bound %llu)", e->line, e->node, (unsigned long long)e->req,
+           (unsigned long long)others, (unsigned long long)bound);
+  }
+  cohort_fmt(out->summary, sizeof out->summary, "%llu granted requests, worst bypass %llu",
+             (unsigned long long)out->checked, (unsigned long long)worst);
+  teardown(&c);
+  return 0;
+}
+
+const cohort_checker_t cohort_check_mutex_safety = {
+    "mutex-safety", "at most one node in the critical section at any true instant [proto=mutex]",
+    run_safety};
+const cohort_checker_t cohort_check_mutex_fencing = {
+    "mutex-fencing", "fencing tokens strictly increase in grant order [proto=mutex]",
+    run_fencing};
+const cohort_checker_t cohort_check_mutex_liveness = {
+    "mutex-liveness",
+    "every request granted within bound=10s (until=D: only requests before D; "
+    "stall_after=D: no grant after D) [proto=mutex]",
+    run_liveness};
+const cohort_checker_t cohort_check_mutex_bypass = {
+    "mutex-bypass", "others enter at most bound=K (default nodes-1) times while a request "
+                    "waits [proto=mutex]",
+    run_bypass};
