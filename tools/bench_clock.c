@@ -9,7 +9,7 @@
  * often true time lay inside it, and writes one SVG plot per experiment
  * (error against time, one line per client).
  *
- *   cohort bench clock [--out DIR] [--seed N] [--duration DUR] [--quick]
+ *   cohort bench clock [--out DIR] [--seeds A-B] [--duration DUR] [--only NAMES] [--quick]
  *
  * The protocols are the same object code `cohort node` runs; only the
  * scenario differs.
@@ -35,6 +35,7 @@ typedef struct experiment {
   double expect_us;      /* theory's signed error (asymmetry / 2), or NAN */
   const char *target;    /* the target, for the table */
   double target_p99_us;  /* 0 = none */
+  bool falseticker;      /* a falseticker server the clients must reject */
 } experiment_t;
 
 /* LAN: one-way delay 100 µs ± 50 µs (uniform), clients drift within
@@ -47,40 +48,41 @@ static const experiment_t experiments[] = {
      "nodes 8\nhlc-max-offset 10s\n" LAN CLIENT_CLOCKS "clock 1-3 drift=0ppm offset=0ms\n"
      "clock 4 drift=0ppm offset=+1s\n"
      "protocol ntp ref=1-4 servers=1-4 poll=500ms maxpoll=500ms"
-     " sample=0s phase_gain=0.5 freq_gain=0.1\n",
-     {5, 6, 7, 8}, 4, NAN, "p99 <= 20 us", 20.0},
+     " sample=0s phase_gain=0.15\n",
+     {5, 6, 7, 8}, 4, NAN, "p99 <= 20 us", 20.0, true},
     {"ntp-asym", "NTP, asymmetric paths: client->server +100 us", "ntp",
      "nodes 6\n" LAN CLIENT_CLOCKS "clock 1-3 drift=0ppm offset=0ms\n"
      "link 4->1 latency=uniform(150us,250us)\nlink 4->2 latency=uniform(150us,250us)\n"
      "link 4->3 latency=uniform(150us,250us)\nlink 5->1 latency=uniform(150us,250us)\n"
      "link 5->2 latency=uniform(150us,250us)\nlink 5->3 latency=uniform(150us,250us)\n"
      "protocol ntp ref=1-3 servers=1-3 poll=500ms maxpoll=500ms"
-     " sample=0s phase_gain=0.5 freq_gain=0.1\n",
-     {4, 5}, 2, 50.0, "error = asymmetry/2 = +50 us", 0},
+     " sample=0s phase_gain=0.15\n",
+     {4, 5}, 2, 50.0, "error = asymmetry/2 = +50 us", 0, false},
     {"ntp-chain", "NTP, chained strata: 1 <- 2 <- 3 <- 4 (nodes 2, 3, 4)", "ntp",
      "nodes 4\n" LAN CLIENT_CLOCKS "clock 1 drift=0ppm offset=0ms\n"
      "protocol ntp ref=1 servers=1 poll=500ms maxpoll=500ms"
-     " sample=0s phase_gain=0.5 freq_gain=0.1 chain=on\n",
-     {2, 3, 4}, 3, NAN, "error grows with stratum", 0},
+     " sample=0s phase_gain=0.15 chain=on\n",
+     {2, 3, 4}, 3, NAN, "error grows with stratum", 0, false},
     {"ptp-lan", "PTP-style, symmetric, hardware-timestamp model (100 us, jitter 1 us)", "ptp",
      "nodes 5\nnetwork latency=uniform(100us,101us)\n" CLIENT_CLOCKS
      "clock 1 drift=0ppm offset=0ms\n"
      "protocol ptp sync=125ms priority1=1:10 sample=0s\n",
-     {2, 3, 4, 5}, 4, NAN, "p99 <= 2 us", 2.0},
-    {"ptp-lan-sw", "PTP-style, symmetric LAN 100 us +- 50 us (software timestamps)", "ptp",
+     {2, 3, 4, 5}, 4, NAN, "p99 <= 2 us (hardware-stamp model)", 2.0, false},
+    {"ptp-lan-sw", "PTP-style, symmetric LAN 100 us +- 50 us, software stamps, min filter",
+     "ptp",
      "nodes 5\n" LAN CLIENT_CLOCKS "clock 1 drift=0ppm offset=0ms\n"
      "protocol ptp sync=125ms priority1=1:10 sample=0s\n",
-     {2, 3, 4, 5}, 4, NAN, "(no target: shows why PTP needs hardware stamps)", 0},
+     {2, 3, 4, 5}, 4, NAN, "p99 <= 2 us (the issue's LAN model)", 2.0, false},
     {"ptp-asym", "PTP-style, asymmetric: slave->master +100 us (hw model)", "ptp",
      "nodes 3\nnetwork latency=uniform(100us,101us)\n" CLIENT_CLOCKS
      "clock 1 drift=0ppm offset=0ms\n"
      "link 2->1 latency=uniform(200us,201us)\nlink 3->1 latency=uniform(200us,201us)\n"
      "protocol ptp sync=125ms priority1=1:10 sample=0s\n",
-     {2, 3}, 2, 50.0, "error = asymmetry/2 = +50 us", 0},
+     {2, 3}, 2, 50.0, "error = asymmetry/2 = +50 us", 0, false},
     {"cristian-lan", "Cristian, symmetric LAN, one reference, 8 probes per round", "cristian",
      "nodes 5\n" LAN CLIENT_CLOCKS "clock 1 drift=0ppm offset=0ms\n"
      "protocol cristian server=1 interval=1s probes=8 tmin=50us sample=0s\n",
-     {2, 3, 4, 5}, 4, NAN, "(error bound reported)", 0},
+     {2, 3, 4, 5}, 4, NAN, "(error bound reported)", 0, false},
 };
 
 typedef struct run_out {
@@ -89,6 +91,7 @@ typedef struct run_out {
   double sum_us;
   double *width_us;
   uint64_t inside, samples;
+  uint64_t rejecting, clients; /* clients whose last selection rejected a peer */
   /* plot */
   float *t_s, *err_us[CLIENTS_MAX];
   size_t points;
@@ -156,6 +159,14 @@ static int run_experiment(const experiment_t *e, uint64_t seed, int64_t duration
     cohort_sim_run_until(sim, t);
     sample_clients(sim, e, t, converge, o);
   }
+  for (size_t c = 0; c < e->clients_len; c++) {
+    cohort_proto_t *p = cohort_sim_proto(sim, e->clients[c], e->proto);
+    cohort_timesync_stats_t st;
+    if (!p) continue;
+    cohort_timesync_stats(p, &st);
+    o->clients++;
+    o->rejecting += st.falsetickers > 0;
+  }
   cohort_sim_free(sim);
   cohort_scenario_free(sc);
   return 0;
@@ -216,16 +227,42 @@ static void svg_write(const experiment_t *e, const run_out_t *o, double yabs, co
   fclose(f);
 }
 
-static int bench_args(int argc, char **argv, const char **dir, uint64_t *seed,
-                      int64_t *duration) {
+typedef struct bench_opts {
+  const char *dir, *only;
+  uint64_t seed_lo, seed_hi;
+  int64_t duration;
+} bench_opts_t;
+
+static int parse_seeds(const char *v, uint64_t *lo, uint64_t *hi) {
+  char a[32];
+  const char *dash = strchr(v, '-');
+  if (!dash) {
+    if (cohort_parse_u64(v, lo)) return -1;
+    *hi = *lo;
+    return 0;
+  }
+  size_t n = (size_t)(dash - v);
+  if (n == 0 || n >= sizeof a) return -1;
+  memcpy(a, v, n);
+  a[n] = '\0';
+  if (cohort_parse_u64(a, lo) || cohort_parse_u64(dash + 1, hi) || *hi < *lo ||
+      *hi - *lo >= 100)
+    return -1;
+  return 0;
+}
+
+static int bench_args(int argc, char **argv, bench_opts_t *o) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--quick")) {
-      *duration = 120 * COHORT_NS_PER_S;
+      o->duration = 120 * COHORT_NS_PER_S;
       continue;
     }
     if (!strcmp(a, "--help")) {
-      puts("usage: cohort bench clock [--out DIR] [--seed N] [--duration DUR] [--quick]");
+      puts("usage: cohort bench clock [--out DIR] [--seeds A-B | --seed N] [--duration DUR]\n"
+           "                          [--only NAME,...] [--quick]\n"
+           "Default: seeds 1-10, 600 s each; percentiles pool all seeds' samples, the\n"
+           "p99 range is the spread of the per-seed p99s.");
       return 0;
     }
     if (!v) {
@@ -233,65 +270,131 @@ static int bench_args(int argc, char **argv, const char **dir, uint64_t *seed,
       return 2;
     }
     i++;
-    if (!strcmp(a, "--out")) *dir = v;
-    else if (!strcmp(a, "--seed") && !cohort_parse_u64(v, seed)) continue;
-    else if (!strcmp(a, "--duration") && !cohort_parse_duration(v, duration) &&
-             *duration >= 60 * COHORT_NS_PER_S)
+    if (!strcmp(a, "--out")) o->dir = v;
+    else if (!strcmp(a, "--only")) o->only = v;
+    else if ((!strcmp(a, "--seed") || !strcmp(a, "--seeds")) &&
+             !parse_seeds(v, &o->seed_lo, &o->seed_hi))
+      continue;
+    else if (!strcmp(a, "--duration") && !cohort_parse_duration(v, &o->duration) &&
+             o->duration >= 60 * COHORT_NS_PER_S)
       continue;
     else {
-      fprintf(stderr, "cohort bench clock: bad %s '%s' (--duration needs >= 60s)\n", a, v);
+      fprintf(stderr, "cohort bench clock: bad %s '%s' (--duration needs >= 60s, --seeds "
+              "A-B at most 100 seeds)\n", a, v);
       return 2;
     }
   }
   return -1;
 }
 
-int cohort_bench_clock(int argc, char **argv) {
-  const char *dir = ".";
-  uint64_t seed = 1;
-  int64_t duration = 600 * COHORT_NS_PER_S;
-  int rc = bench_args(argc, argv, &dir, &seed, &duration);
-  if (rc >= 0) return rc;
-  int64_t converge = duration / 5;
-  size_t cap = (size_t)(duration / (100 * COHORT_NS_PER_MS) + 1) * CLIENTS_MAX;
-  printf("clock sync in the simulator (seed %llu, %lld s, converged after %lld s, "
-         "sampled every 100 ms)\n\n", (unsigned long long)seed,
-         (long long)(duration / COHORT_NS_PER_S), (long long)(converge / COHORT_NS_PER_S));
-  printf("%-13s %10s %10s %10s %11s %12s %8s  %s\n", "experiment", "p50 |err|", "p99 |err|",
-         "max |err|", "mean err", "interval ±", "inside", "target");
-  int fails = 0, misses = 0;
-  for (size_t x = 0; x < COHORT_ARRAY_LEN(experiments); x++) {
-    const experiment_t *e = &experiments[x];
-    run_out_t o = {0};
-    o.abs_us = calloc(cap, sizeof *o.abs_us);
-    o.width_us = calloc(cap, sizeof *o.width_us);
-    o.t_s = calloc(POINTS_MAX, sizeof *o.t_s);
-    for (size_t c = 0; c < CLIENTS_MAX; c++) o.err_us[c] = calloc(POINTS_MAX, sizeof(float));
-    if (o.abs_us && o.width_us && o.t_s && o.err_us[CLIENTS_MAX - 1] &&
-        run_experiment(e, seed, duration, converge, &o) == 0 && o.n) {
-      double mean = o.sum_us / (double)o.n;
-      qsort(o.abs_us, o.n, sizeof o.abs_us[0], cmp_d);
-      qsort(o.width_us, o.n, sizeof o.width_us[0], cmp_d);
-      double p50 = pctl(o.abs_us, o.n, 0.5), p99 = pctl(o.abs_us, o.n, 0.99);
-      bool miss = e->target_p99_us > 0 && p99 > e->target_p99_us;
-      printf("%-13s %8.2fus %8.2fus %8.2fus %+9.2fus %10.1fus %7.2f%%  %s%s\n", e->name, p50,
-             p99, o.abs_us[o.n - 1], mean, pctl(o.width_us, o.n, 0.5),
-             100.0 * (double)o.inside / (double)o.samples, e->target, miss ? " MISSED" : "");
-      misses += miss;
-      double yabs = fmax(5.0, fmin(1000.0, 3.0 * fmax(p99, fabs(isnan(e->expect_us) ? 0
-                                                                   : e->expect_us))));
-      svg_write(e, &o, yabs, dir);
-    } else {
-      printf("%-13s (failed to run)\n", e->name);
-      fails++;
-    }
-    free(o.abs_us);
-    free(o.width_us);
-    free(o.t_s);
-    for (size_t c = 0; c < CLIENTS_MAX; c++) free(o.err_us[c]);
+/* Is `name` in the comma-separated list (NULL = all)? */
+static bool selected(const char *list, const char *name) {
+  if (!list) return true;
+  size_t n = strlen(name);
+  for (const char *c = list; *c;) {
+    const char *end = strchr(c, ',');
+    size_t len = end ? (size_t)(end - c) : strlen(c);
+    if (len == n && !strncmp(c, name, n)) return true;
+    c += len + (end ? 1 : 0);
   }
-  printf("\nplots: %s/bench-clock-*.svg (error vs true time per client)\n", dir);
-  if (misses) printf("note: %d target(s) missed (MISSED above); a bench reports, it does not "
-                     "fail on a figure\n", misses);
+  return false;
+}
+
+static void run_free(run_out_t *o) {
+  free(o->abs_us);
+  free(o->width_us);
+  free(o->t_s);
+  for (size_t c = 0; c < CLIENTS_MAX; c++) free(o->err_us[c]);
+}
+
+static bool run_alloc(run_out_t *o, size_t cap) {
+  *o = (run_out_t){0};
+  o->abs_us = calloc(cap, sizeof *o->abs_us);
+  o->width_us = calloc(cap, sizeof *o->width_us);
+  o->t_s = calloc(POINTS_MAX, sizeof *o->t_s);
+  bool ok = o->abs_us && o->width_us && o->t_s;
+  for (size_t c = 0; c < CLIENTS_MAX; c++)
+    ok = (o->err_us[c] = calloc(POINTS_MAX, sizeof(float))) && ok;
+  return ok;
+}
+
+/* Run experiment e over the seeds; print its row; 1 if it could not run. */
+static int bench_one(const experiment_t *e, const bench_opts_t *b, int *misses) {
+  int64_t converge = b->duration / 5;
+  uint64_t seeds = b->seed_hi - b->seed_lo + 1;
+  size_t cap = (size_t)(b->duration / (100 * COHORT_NS_PER_MS) + 1) * CLIENTS_MAX;
+  run_out_t all, o;
+  if (!run_alloc(&all, cap * seeds)) {
+    run_free(&all);
+    return 1;
+  }
+  double p99_lo = INFINITY, p99_hi = 0, yabs = 5.0;
+  int rc = 0;
+  for (uint64_t seed = b->seed_lo; seed <= b->seed_hi && !rc; seed++) {
+    if (!run_alloc(&o, cap) || run_experiment(e, seed, b->duration, converge, &o) || !o.n) {
+      rc = 1;
+    } else {
+      memcpy(all.abs_us + all.n, o.abs_us, o.n * sizeof *o.abs_us);
+      memcpy(all.width_us + all.n, o.width_us, o.n * sizeof *o.width_us);
+      all.n += o.n;
+      all.sum_us += o.sum_us;
+      all.inside += o.inside;
+      all.samples += o.samples;
+      all.rejecting += o.rejecting;
+      all.clients += o.clients;
+      qsort(o.abs_us, o.n, sizeof o.abs_us[0], cmp_d);
+      double p99 = pctl(o.abs_us, o.n, 0.99);
+      p99_lo = fmin(p99_lo, p99);
+      p99_hi = fmax(p99_hi, p99);
+      if (seed == b->seed_lo) {
+        yabs = fmax(5.0, fmin(1000.0, 3.0 * fmax(p99, fabs(isnan(e->expect_us) ? 0
+                                                                 : e->expect_us))));
+        svg_write(e, &o, yabs, b->dir);
+      }
+    }
+    run_free(&o);
+  }
+  if (rc) {
+    printf("%-13s (failed to run)\n", e->name);
+  } else {
+    double mean = all.sum_us / (double)all.n;
+    qsort(all.abs_us, all.n, sizeof all.abs_us[0], cmp_d);
+    qsort(all.width_us, all.n, sizeof all.width_us[0], cmp_d);
+    double p99 = pctl(all.abs_us, all.n, 0.99);
+    bool miss = e->target_p99_us > 0 && p99_hi > e->target_p99_us;
+    char ft[64] = "";
+    if (e->falseticker)
+      snprintf(ft, sizeof ft, "; falseticker rejected by %llu/%llu clients",
+               (unsigned long long)all.rejecting, (unsigned long long)all.clients);
+    printf("%-13s %8.2fus %8.2fus %7.2f-%-6.2f %8.2fus %+9.2fus %9.1fus %7.2f%%  %s%s%s\n",
+           e->name, pctl(all.abs_us, all.n, 0.5), p99, p99_lo, p99_hi,
+           all.abs_us[all.n - 1], mean, pctl(all.width_us, all.n, 0.5),
+           100.0 * (double)all.inside / (double)all.samples, e->target, ft,
+           miss ? " MISSED" : "");
+    *misses += miss;
+  }
+  run_free(&all);
+  return rc;
+}
+
+int cohort_bench_clock(int argc, char **argv) {
+  bench_opts_t b = {.dir = ".", .seed_lo = 1, .seed_hi = 10,
+                    .duration = 600 * COHORT_NS_PER_S};
+  int rc = bench_args(argc, argv, &b);
+  if (rc >= 0) return rc;
+  printf("clock sync in the simulator (seeds %llu-%llu, %lld s each, converged after %lld s, "
+         "sampled every 100 ms)\n\n", (unsigned long long)b.seed_lo,
+         (unsigned long long)b.seed_hi, (long long)(b.duration / COHORT_NS_PER_S),
+         (long long)(b.duration / 5 / COHORT_NS_PER_S));
+  printf("%-13s %10s %10s %13s %10s %11s %11s %8s  %s\n", "experiment", "p50 |err|",
+         "p99 |err|", "p99/seed", "max |err|", "mean err", "interval ±", "inside", "target");
+  int fails = 0, misses = 0;
+  for (size_t x = 0; x < COHORT_ARRAY_LEN(experiments); x++)
+    if (selected(b.only, experiments[x].name))
+      fails += bench_one(&experiments[x], &b, &misses);
+  printf("\nplots: %s/bench-clock-*.svg (error vs true time per client, seed %llu)\n", b.dir,
+         (unsigned long long)b.seed_lo);
+  if (misses) printf("note: %d target(s) missed on some seed (MISSED above); a bench reports, "
+                     "it does not fail on a figure\n", misses);
   return fails ? 1 : 0; /* only an experiment that could not run fails */
 }

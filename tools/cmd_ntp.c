@@ -215,7 +215,7 @@ static void query_send(query_t *q) {
 
 static void query_on_reply(query_t *q, const uint8_t *b, size_t n, int64_t t4) {
   cohort_ntp_sample_t s;
-  int rc = cohort_ntp_peer_response(&q->peer, b, n, t4, &s);
+  int rc = cohort_ntp_peer_response(&q->peer, b, n, t4, t4, &s);
   if (rc == COHORT_ECANCELED) {
     fprintf(stderr, "cohort ntp: kiss-o'-death from the server (%s)\n",
             q->peer.denied ? "access denied" : "rate limited; slowing down");

@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int i = 0; i < 8; i++) nonce = nonce << 8 | data[24 + i];
   cohort_ntp_peer_request(&peer, T0, nonce, req);
   cohort_ntp_sample_t s;
-  if (cohort_ntp_peer_response(&peer, data, size, T0 + 100000, &s) == 0) {
+  if (cohort_ntp_peer_response(&peer, data, size, T0 + 100000, T0 + 100000, &s) == 0) {
     (void)cohort_ntp_peer_root_distance(&peer, T0 + 200000);
     cohort_ntp_system_t sys;
     (void)cohort_ntp_select(&peer, 1, T0 + 200000, &sys);

@@ -256,3 +256,21 @@ _Static_assert(COHORT_NTP_PEERS_MAX >= 3 && COHORT_NTP_PEERS_MAX <= 64,
                "selection needs 3+ peers; endpoints are sorted on the stack");
 _Static_assert(COHORT_NTP_RATE_CLIENTS_MAX >= 1, "one client at least");
 #endif
+
+/* ---- RPC, continued (src/rpc, issue 5) ---------------------------------- */
+
+/* Freed HTTP/2 (nghttp2) blocks of up to 2 KiB kept per size class per
+ * connection for reuse: a steady stream of calls then allocates nothing.
+ * Bounds the cache at 16 * (64 + 128 + ... + 2048) B ≈ 64 KiB. */
+#ifndef COHORT_RPC_H2_CACHE_BLOCKS
+#define COHORT_RPC_H2_CACHE_BLOCKS 16
+#endif
+
+/* ---- clock synchronization, continued (src/timesync, issue 4) ---------- */
+
+/* PTP: Sync/Delay_Req exchanges a slave keeps for its per-direction
+ * minimum ("lucky packet") offset filter; the window is `window=N` ≤ this
+ * (the default 128 at sync=125ms spans 16 s). */
+#ifndef COHORT_PTP_WINDOW_MAX
+#define COHORT_PTP_WINDOW_MAX 256
+#endif

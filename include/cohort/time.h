@@ -10,16 +10,21 @@
  *   est(L) = base_est + (L − base_local)·(1 + freq)     best estimate
  *   out(L) = est(L) − rem(L)                            what now() shows
  *
- * An update with measured offset θ (true − est) and root distance λ moves
- * est by part of θ and corrects freq (a phase-frequency loop); out follows
- * est by slewing — the remainder rem shrinks at most at max_slew — unless
- * |rem| exceeds the step threshold, when out steps. The interval is
+ * An update with measured offset θ (true − est at the oscillator time L_m
+ * of the measurement) and root distance λ moves est by part of θ and
+ * corrects freq (a phase-frequency loop); out follows est by slewing — the
+ * remainder rem shrinks at most at max_slew — unless |rem| exceeds the step
+ * threshold, when out steps. The interval is
  *
- *   [est + c − w(L), est + c + w(L)],  w(L) = λ + drift_bound·(L − L_u)
+ *   [est + c − w(L), est + c + w(L)],  w(L) = λ + drift_bound·(L − L_m)
  *
  * where c is the part of θ not yet applied: it holds true time whenever
  * the protocol's λ does (a truechimer's offset lies within λ of θ) and the
- * oscillator's residual rate error stays within drift_bound.
+ * oscillator's residual rate error stays within drift_bound. The drift
+ * term runs from the *measurement*, not from the update: a protocol may
+ * apply a sample some time after it was taken (NTP's clock filter hands
+ * over its minimum-delay sample, which can be several polls old), and est
+ * has been drifting since the sample was true.
  *
  * Invariants: now().time_ns never decreases while synchronized (a
  * backward step holds it until the clock catches up); earliest_ns never
@@ -55,7 +60,8 @@ typedef struct cohort_cluster_clock_config {
                                 TrueTime's assumption) */
   int64_t freq_max_ppb;      /* frequency correction clamp (500 ppm) */
   double phase_gain;         /* part of θ applied per update (0.3) */
-  double freq_gain;          /* frequency gain per update (0.05) */
+  double freq_gain;          /* frequency gain per update (0: phase_gain²/4,
+                                critically damped) */
 } cohort_cluster_clock_config_t;
 
 typedef struct cohort_cluster_clock {
@@ -65,16 +71,28 @@ typedef struct cohort_cluster_clock {
   int64_t rem_ns, rem_local;    /* output slew remainder at rem_local */
   int64_t center_ns;            /* c: part of θ not yet applied */
   int64_t dist_ns;              /* λ at the last update */
-  int64_t update_local;         /* L_u */
+  int64_t update_local;         /* L_m: when the last applied θ was measured */
   bool synchronized;
   bool floor_valid;
   int64_t last_time_ns, last_earliest_ns;
   uint64_t updates, steps;
   int64_t last_offset_ns;
-  /* Frequency acquisition: corrections summed since acq_local. */
+  /* Frequency acquisition: corrections summed since the sample measured
+   * at acq_local. */
   bool freq_locked;
-  int64_t acq_local, acq_sum_ns;
+  int64_t acq_local, acq_sum_ns, acq_dist_ns;
+  uint64_t locked_updates; /* updates since the FLL locked */
 } cohort_cluster_clock_t;
+
+/* One measurement handed to the clock. */
+typedef struct cohort_clock_sample {
+  int64_t offset_ns;   /* θ: true − est at measured_ns, re-expressed against
+                          every move of est since (the protocol re-bases) */
+  int64_t distance_ns; /* λ ≥ 0: |true − est − θ| ≤ λ at measured_ns */
+  int64_t measured_ns; /* oscillator time of the measurement */
+  int64_t interval_ns; /* the protocol's update interval (poll) > 0: scales
+                          the frequency loop */
+} cohort_clock_sample_t;
 
 /* Outcome of one update, for the protocol (which re-bases its stored
  * samples on the moved estimate) and for traces. */
@@ -94,12 +112,10 @@ int cohort_cluster_clock_init(cohort_cluster_clock_t *c,
 /* est(local): the best estimate, which protocols stamp packets with. */
 int64_t cohort_cluster_clock_estimate(const cohort_cluster_clock_t *c,
                                       int64_t local_ns);
-/* Apply a measured offset θ (true − est at local_ns) with root distance
- * λ ≥ 0; interval_ns is the protocol's update interval (poll), which
- * scales the frequency loop. COHORT_EINVAL for λ < 0 or interval ≤ 0. */
+/* Apply sample s at oscillator time local_ns. COHORT_EINVAL (nothing
+ * changed) for λ < 0, interval ≤ 0 or a measurement later than local_ns. */
 int cohort_cluster_clock_update(cohort_cluster_clock_t *c, int64_t local_ns,
-                                int64_t offset_ns, int64_t distance_ns,
-                                int64_t interval_ns,
+                                const cohort_clock_sample_t *s,
                                 cohort_clock_update_t *out);
 /* Set the clock from a reference (a stratum-1 source that *is* true time
  * within distance_ns): est = reference_ns, frequency kept, synchronized. */

@@ -116,6 +116,8 @@ typedef struct cohort_ntp_sample {
   int64_t delay_ns;  /* δ = (T4 − T1) − (T3 − T2) */
   int64_t disp_ns;   /* dispersion at the time of the sample */
   int64_t t_ns;      /* local time (T4) of the sample */
+  int64_t local_ns;  /* the host's oscillator at T4 (the clock's drift since
+                        the sample is measured from here) */
 } cohort_ntp_sample_t;
 
 /* One server as seen by a client: what it said last, and the filter. */
@@ -135,6 +137,7 @@ typedef struct cohort_ntp_peer {
   /* Filter output (valid when n > 0). */
   int64_t offset_ns, delay_ns, disp_ns, jitter_ns;
   int64_t update_ns; /* local time of the chosen sample */
+  int64_t update_local_ns; /* and its oscillator time */
   int64_t used_ns;   /* t of the last sample handed to the system */
   uint8_t reach;     /* 8-bit reachability shift register */
   int8_t poll;       /* this association's poll exponent */
@@ -151,7 +154,8 @@ void cohort_ntp_peer_init(cohort_ntp_peer_t *p, uint32_t id, int8_t poll);
 void cohort_ntp_peer_request(cohort_ntp_peer_t *p, int64_t t1_ns,
                              uint64_t nonce,
                              uint8_t out[COHORT_NTP_PACKET_LEN]);
-/* A reply arrived at local time t4_ns. Returns 0 and fills *out (may be
+/* A reply arrived at local time t4_ns, oscillator time local_ns (the
+ * same as t4_ns for a host whose clock is its oscillator). Returns 0 and fills *out (may be
  * NULL) with the new sample, which also enters the clock filter; or a
  * negative code with the reason counted in p->drops: COHORT_EPROTO
  * (malformed, wrong mode, zero transmit, bad sample), COHORT_ESTALE
@@ -159,7 +163,7 @@ void cohort_ntp_peer_request(cohort_ntp_peer_t *p, int64_t t1_ns,
  * synchronized), COHORT_ECANCELED (kiss-o'-death; p->poll raised for
  * RATE, p->denied set for DENY and RSTR). */
 int cohort_ntp_peer_response(cohort_ntp_peer_t *p, const uint8_t *buf,
-                             size_t len, int64_t t4_ns,
+                             size_t len, int64_t t4_ns, int64_t local_ns,
                              cohort_ntp_sample_t *out);
 /* Root distance λ at local time now (RFC 5905 §10, root_dist()). */
 int64_t cohort_ntp_peer_root_distance(const cohort_ntp_peer_t *p,

@@ -196,7 +196,8 @@ static int decode(cohort_mutex_t *m, const cohort_msg_t *msg, mx_msg_t *out) {
     return m->stats.rx_malformed++, COHORT_EPROTO;
   }
   mx_msg_t v = {.req = pb->req, .ts = pb->ts, .token = pb->token, .epoch = pb->epoch,
-                .seq = pb->seq, .max_token = pb->max_token, .holder_req = pb->holder_req, .own_ts = pb->own_ts,
+                .seq = pb->seq, .max_token = pb->max_token, .holder_req = pb->holder_req,
+                .own_ts = pb->own_ts,
                 .state = pb->state, .holder = pb->holder};
   cohort__mutex__mutex__free_unpacked(pb, &d.base);
   if (!msg_valid(msg->kind, &v)) return m->stats.rx_malformed++, COHORT_EPROTO;
@@ -241,6 +242,10 @@ mx_peer_t *mx_peer(cohort_mutex_t *m, cohort_node_id_t id) {
 
 bool mx_suspects(const cohort_mutex_t *m, cohort_node_id_t id) {
   return m->fd_attached && cohort_fd_is_suspected(&m->fd, id);
+}
+
+bool mx_gone(const cohort_mutex_t *m, const mx_peer_t *p) {
+  return p->suspected && cohort_node_now(m->node) - p->heard_ns > m->cfg.fd_timeout_ns;
 }
 
 uint32_t mx_wire_state(const cohort_mutex_t *m) { return (uint32_t)m->state; }
@@ -397,6 +402,7 @@ static int mx_recv(cohort_proto_t *p, const cohort_msg_t *msg) {
   if (pe->inc == 0) pe->inc = msg->from_incarnation; /* first contact */
   else if (msg->from_incarnation > pe->inc) peer_reset(m, pe, msg->from_incarnation);
   m->stats.rx[msg->kind]++;
+  pe->heard_ns = mx_now(m);
   mx_note_token(m, v.max_token);
   if (!m->started) return 0;
   return m->algo->recv(m, msg, &v);
@@ -608,7 +614,8 @@ int cohort_mutex_new(cohort_node_t *node, const cohort_mutex_config_t *cfg,
   m->algo = algo_of(cfg->algo);
   m->peers = peers;
   m->peers_len = np;
-  for (size_t i = 0; i < np; i++) peers[i] = (mx_peer_t){.id = ids[i], .inc = 0};
+  for (size_t i = 0; i < np; i++)
+    peers[i] = (mx_peer_t){.id = ids[i], .inc = 0, .heard_ns = INT64_MIN / 2};
   m->leader = COHORT_NODE_NONE;
   m->co.holder = COHORT_NODE_NONE;
   if ((rc = attach_helpers(m, err, errcap)) || (rc = open_sink(m, err, errcap))) {

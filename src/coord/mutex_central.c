@@ -42,7 +42,7 @@ static void send_request(cohort_mutex_t *m) {
 
 static bool co_can_grant(const cohort_mutex_t *m) {
   return m->co.active && !m->co.recovering && m->co.epoch >= m->max_epoch &&
-         m->co.holder == COHORT_NODE_NONE && mx_now(m) >= m->co.query_sent_ns;
+         m->co.holder == COHORT_NODE_NONE && mx_now(m) >= m->co.grant_after_ns;
 }
 
 static void co_grant_next(cohort_mutex_t *m) {
@@ -102,7 +102,6 @@ static void co_takeover(cohort_mutex_t *m, uint64_t epoch) {
     m->peers[i].queued = false;
     m->peers[i].last_sent_ns = INT64_MIN / 2;
   }
-  m->co.query_sent_ns = mx_now(m);
   m->stats.takeovers++;
   char json[96];
   cohort_fmt(json, sizeof json, "{\"epoch\":%llu}", (unsigned long long)epoch);
@@ -124,8 +123,7 @@ static void co_recovered(cohort_mutex_t *m) {
   }
   /* With leases, a holder we could not hear from may still hold a grant of
    * the old coordinator until its lease ends: wait that out. */
-  if (m->cfg.lease_ns) m->co.query_sent_ns = mx_now(m) + m->cfg.lease_ns + lease_margin(m);
-  else m->co.query_sent_ns = mx_now(m);
+  m->co.grant_after_ns = mx_now(m) + (m->cfg.lease_ns ? m->cfg.lease_ns + lease_margin(m) : 0);
   char json[128];
   cohort_fmt(json, sizeof json, "{\"epoch\":%llu,\"max_token\":%llu}",
              (unsigned long long)m->co.epoch, (unsigned long long)m->max_token);
@@ -138,7 +136,7 @@ static void co_recovery_tick(cohort_mutex_t *m) {
   int64_t now = mx_now(m);
   for (size_t i = 0; i < m->peers_len; i++) {
     mx_peer_t *p = &m->peers[i];
-    if (p->answered || p->suspected) continue;
+    if (p->answered || mx_gone(m, p)) continue;
     all = false;
     if (now - p->last_sent_ns < m->cfg.retry_ns) continue;
     p->last_sent_ns = now;
@@ -156,13 +154,13 @@ static void co_tick(cohort_mutex_t *m) {
   int64_t now = mx_now(m);
   for (size_t i = 0; i < m->peers_len; i++) {
     mx_peer_t *p = &m->peers[i];
-    if (p->queued && p->suspected) p->queued = false, m->stats.removed++;
+    if (p->queued && mx_gone(m, p)) p->queued = false, m->stats.removed++;
   }
   cohort_node_id_t h = m->co.holder;
   if (h != COHORT_NODE_NONE && h != mx_self(m)) {
     mx_peer_t *p = mx_peer(m, h);
     bool expired = now >= m->co.holder_until_ns;
-    if (expired || (p->suspected && !m->cfg.lease_ns)) {
+    if (expired || (mx_gone(m, p) && !m->cfg.lease_ns)) {
       m->stats.removed++;
       co_free(m);
     } else if (now - m->co.holder_poke_ns >= m->cfg.retry_ns) {

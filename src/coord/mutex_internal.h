@@ -43,6 +43,7 @@ typedef struct mx_peer {
   bool answered;              /* ACK / REPLY / REPORT for our current round */
   bool deferred;              /* RA: we owe it a REPLY */
   bool suspected;             /* as of the last tick */
+  int64_t heard_ns;           /* last mutex message from it */
   /* centralized coordinator: queued request, first seen at */
   bool queued;
   uint64_t queued_order;
@@ -95,7 +96,7 @@ struct cohort_mutex {
     uint64_t order;          /* FIFO order of queued requests */
     bool self_queued;
     uint64_t self_order;
-    int64_t query_sent_ns;
+    int64_t grant_after_ns;  /* no grant before (lease wait after takeover) */
   } co;
 
   /* token ring */
@@ -152,6 +153,10 @@ COHORT_INTERNAL cohort_node_id_t mx_self(const cohort_mutex_t *m);
 COHORT_INTERNAL int64_t mx_now(const cohort_mutex_t *m);
 COHORT_INTERNAL mx_peer_t *mx_peer(cohort_mutex_t *m, cohort_node_id_t id);
 COHORT_INTERNAL bool mx_suspects(const cohort_mutex_t *m, cohort_node_id_t id);
+/* The detector suspects p and p has not spoken in the mutex for a detector
+ * timeout either: what every algorithm treats as crashed. (A restarted
+ * node speaks before the detector withdraws its suspicion.) */
+COHORT_INTERNAL bool mx_gone(const cohort_mutex_t *m, const mx_peer_t *p);
 /* Encode and send; counts tx / tx_errors. */
 COHORT_INTERNAL void mx_send(cohort_mutex_t *m, cohort_node_id_t to, uint32_t kind,
                              const mx_msg_t *pm);

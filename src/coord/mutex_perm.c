@@ -28,7 +28,7 @@
 #include "mutex_internal.h"
 
 static bool ignores(const cohort_mutex_t *m, const mx_peer_t *p) {
-  return m->cfg.exclude_suspected && p->suspected;
+  return m->cfg.exclude_suspected && mx_gone(m, p);
 }
 
 /* (ts_a, a) < (ts_b, b) */

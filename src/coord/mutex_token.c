@@ -42,9 +42,9 @@ static size_t ring_size(const cohort_mutex_t *m) { return m->peers_len + 1; }
 static cohort_node_id_t successor(cohort_mutex_t *m, cohort_node_id_t after) {
   cohort_node_id_t self = mx_self(m);
   for (size_t i = 0; i < m->peers_len; i++)
-    if (m->peers[i].id > after && !m->peers[i].suspected) return m->peers[i].id;
+    if (m->peers[i].id > after && !mx_gone(m, &m->peers[i])) return m->peers[i].id;
   for (size_t i = 0; i < m->peers_len; i++)
-    if (m->peers[i].id < self && !m->peers[i].suspected) return m->peers[i].id;
+    if (m->peers[i].id < self && !mx_gone(m, &m->peers[i])) return m->peers[i].id;
   return self;
 }
 
@@ -56,7 +56,12 @@ static void note_seq(cohort_mutex_t *m, uint64_t gen, uint64_t seq) {
 
 static void send_token(cohort_mutex_t *m) {
   m->tk.sent_ns = mx_now(m);
-  mx_msg_t v = {.epoch = m->tk.gen, .seq = m->tk.seq, .token = m->tk.fence};
+  const mx_peer_t *to = mx_peer(m, m->tk.to);
+  /* holder_req: the incarnation of the successor we hand it to (0 before
+   * we heard from it); a restarted successor refuses a hop meant for its
+   * old incarnation, which may have taken the token and passed it on. */
+  mx_msg_t v = {.epoch = m->tk.gen, .seq = m->tk.seq, .token = m->tk.fence,
+                .holder_req = to ? to->inc : 0};
   mx_send(m, m->tk.to, COHORT_MUTEX_KIND_TOKEN, &v);
 }
 
@@ -141,7 +146,7 @@ static void probe_tick(cohort_mutex_t *m) {
   bool all = true;
   for (size_t i = 0; i < m->peers_len; i++) {
     mx_peer_t *p = &m->peers[i];
-    if (p->answered || p->suspected) continue;
+    if (p->answered || mx_gone(m, p)) continue;
     all = false;
     if (now - p->last_sent_ns < m->cfg.retry_ns) continue;
     p->last_sent_ns = now;
@@ -161,11 +166,14 @@ static void t_tick(cohort_mutex_t *m) {
   int64_t now = mx_now(m);
   if (m->tk.passing) {
     mx_peer_t *to = mx_peer(m, m->tk.to);
-    cohort_node_id_t next = to && to->suspected ? successor(m, m->tk.to) : m->tk.to;
+    cohort_node_id_t next = to && mx_gone(m, to) ? successor(m, m->tk.to) : m->tk.to;
     if (next == mx_self(m)) { /* everyone else is suspected: keep it */
       m->tk.passing = false;
       use_token(m);
     } else if (next != m->tk.to || now - m->tk.sent_ns >= m->cfg.retry_ns) {
+      /* Skipping a gone successor that never acknowledged: it may have
+       * received the token and entered once before it died. */
+      if (next != m->tk.to) m->tk.fence++;
       m->tk.to = next;
       send_token(m);
     }
@@ -183,6 +191,15 @@ static void t_tick(cohort_mutex_t *m) {
 static int recv_token(cohort_mutex_t *m, mx_peer_t *p, const mx_msg_t *v) {
   if (v->epoch < m->tk.min_gen) {
     m->stats.rx_stale++;
+    return 0;
+  }
+  if (v->holder_req && v->holder_req != cohort_node_incarnation(m->node)) {
+    /* Meant for an older incarnation of ours. Answering tells the sender
+     * our incarnation: it drops its copy (t_peer_reset) and, if the token
+     * is really gone, a probe regenerates it. */
+    m->stats.rx_stale++;
+    mx_msg_t a = {.epoch = v->epoch, .seq = v->seq};
+    mx_send(m, p->id, COHORT_MUTEX_KIND_TOKEN_ACK, &a);
     return 0;
   }
   mx_msg_t a = {.epoch = v->epoch, .seq = v->seq};

@@ -14,17 +14,20 @@
  *    deadlines fire in arming order on every host (determinism);
  *  - after every entry point the host's single wake-up equals the earliest
  *    timer deadline.
- * Decoding uses a per-node bump arena as protobuf-c's allocator, so the
- * receive path does not allocate once the arena has grown to the largest
- * datagram seen (bounded by COHORT_DATAGRAM_MAX).
+ * The Envelope is encoded and decoded by envelope.c, a zero-copy codec
+ * for this one message whose bytes are exactly protobuf-c's (the generated
+ * code is its reference in tests/core/test_envelope.c): one pass to send,
+ * none of protobuf-c's size pass, scan, allocation or copies to receive —
+ * vc and payload are borrowed from the datagram for the length of the
+ * call. Neither path allocates once the tx buffer has grown.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
-#include "cohort.pb-c.h"
 #include "cohort/node.h"
 #include "cohort/trace.h"
+#include "envelope.h"
 
 #define DGRAM_MAGIC 0xC0u
 #define DGRAM_FLAG_TAG 0x01u
@@ -72,8 +75,7 @@ struct cohort_node {
   uint64_t send_seq;
 
   cohort_auth_t *auth;
-  byte_buf_t tx, rx_arena, vc_buf;
-  size_t arena_used;
+  byte_buf_t tx, vc_buf;
   char *trace_line;
 
   cohort_node_stats_t stats;
@@ -250,7 +252,7 @@ static void tick_local(cohort_node_t *n) {
   cohort_hlc_now(&n->hlc, n->host_ops->wall(n->host));
 }
 
-static void trace_drop(cohort_node_t *n, const char *reason, const Cohort__Wire__Envelope *e,
+static void trace_drop(cohort_node_t *n, const char *reason, const cohort_envelope_t *e,
                        size_t bytes) {
   if (!cohort_node_tracing(n)) return;
   cohort_trace_event_t ev = {.type = COHORT_EV_DROP, .reason = reason, .bytes = bytes,
@@ -347,7 +349,6 @@ int cohort_node_init(cohort_node_t *n, const cohort_node_config_t *cfg,
   int rc = copy_peers(n, cfg);
   if (rc == 0 && cfg->key_len) rc = cohort_auth_new(cfg->key, cfg->key_len, &n->auth);
   if (rc == 0) rc = buf_reserve(n->alloc, &n->tx, 1024);
-  if (rc == 0) rc = buf_reserve(n->alloc, &n->rx_arena, 2048);
   if (rc) cohort_node_close(n);
   return rc;
 }
@@ -373,7 +374,6 @@ void cohort_node_close(cohort_node_t *n) {
   cohort_free(a, n->peer_inc);
   cohort_free(a, n->timers);
   cohort_free(a, n->tx.data);
-  cohort_free(a, n->rx_arena.data);
   cohort_free(a, n->vc_buf.data);
   cohort_free(a, n->trace_line);
   cohort_vclock_close(&n->vc);
@@ -456,30 +456,31 @@ uint64_t cohort_node_random_below(cohort_node_t *n, uint64_t bound) {
 
 /* ---- sending ---------------------------------------------------------------- */
 
-static int encode_vc(cohort_node_t *n, ProtobufCBinaryData *out) {
-  out->data = NULL;
-  out->len = 0;
+static int encode_vc(cohort_node_t *n, cohort_envelope_t *e) {
+  e->vc = NULL;
+  e->vc_len = 0;
   if (!n->vector_clock) return 0;
   int rc = buf_reserve(n->alloc, &n->vc_buf, n->vc.len * 15 + 16);
   if (rc) return rc;
   int len = cohort_vclock_encode(&n->vc, n->vc_buf.data, n->vc_buf.cap);
   if (len < 0) return len;
-  out->data = n->vc_buf.data;
-  out->len = (size_t)len;
+  e->vc = n->vc_buf.data;
+  e->vc_len = (size_t)len;
   return 0;
 }
 
-/* Pack the envelope (plus header and tag) into n->tx; returns its length. */
-static int pack_datagram(cohort_node_t *n, const Cohort__Wire__Envelope *e, size_t *out_len) {
-  size_t body = cohort__wire__envelope__get_packed_size(e);
-  size_t total = DGRAM_HEADER + body + (n->auth ? COHORT_AUTH_TAG_LEN : 0);
-  if (total > COHORT_DATAGRAM_MAX) return COHORT_EINVAL;
-  int rc = buf_reserve(n->alloc, &n->tx, total);
+/* Encode the envelope (plus header and tag) into n->tx in one pass;
+ * returns its length. */
+static int pack_datagram(cohort_node_t *n, const cohort_envelope_t *e, size_t *out_len) {
+  size_t tag = n->auth ? COHORT_AUTH_TAG_LEN : 0;
+  if (e->vc_len + e->payload_len > COHORT_DATAGRAM_MAX) return COHORT_EINVAL;
+  int rc = buf_reserve(n->alloc, &n->tx, DGRAM_HEADER + cohort_envelope_size_max(e) + tag);
   if (rc) return rc;
+  size_t body = cohort_envelope_encode(e, n->tx.data + DGRAM_HEADER);
+  size_t total = DGRAM_HEADER + body + tag;
+  if (total > COHORT_DATAGRAM_MAX) return COHORT_EINVAL;
   n->tx.data[0] = DGRAM_MAGIC;
   n->tx.data[1] = n->auth ? DGRAM_FLAG_TAG : 0;
-  size_t packed = cohort__wire__envelope__pack(e, n->tx.data + DGRAM_HEADER);
-  COHORT_ASSERT(packed == body);
   if (n->auth) {
     rc = cohort_auth_tag(n->auth, n->tx.data, DGRAM_HEADER + body,
                          n->tx.data + DGRAM_HEADER + body);
@@ -489,7 +490,7 @@ static int pack_datagram(cohort_node_t *n, const Cohort__Wire__Envelope *e, size
   return 0;
 }
 
-static void trace_send(cohort_node_t *n, cohort_proto_t *p, const Cohort__Wire__Envelope *e,
+static void trace_send(cohort_node_t *n, cohort_proto_t *p, const cohort_envelope_t *e,
                        size_t bytes) {
   cohort_trace_event_t ev = {.type = COHORT_EV_SEND, .proto = p->ops->name,
                              .kind = kind_name(p, e->kind), .kind_num = e->kind,
@@ -505,23 +506,22 @@ int cohort_node_send(cohort_node_t *n, cohort_proto_t *p, cohort_node_id_t to, u
     return COHORT_EINVAL;
   COHORT_ASSERT(p && p->node == n);
   tick_local(n);
-  Cohort__Wire__Envelope e = COHORT__WIRE__ENVELOPE__INIT;
-  e.version_major = COHORT_WIRE_VERSION_MAJOR;
-  e.version_minor = COHORT_WIRE_VERSION_MINOR;
-  e.cluster_id = n->cluster_id;
-  e.sender = n->id;
-  e.incarnation = n->incarnation;
-  e.dest = to;
-  e.proto = p->ops->proto_id;
-  e.kind = kind;
-  e.seq = ++n->send_seq;
-  e.lamport = n->lamport.time;
-  e.hlc_l = n->hlc.last.l;
-  e.hlc_c = n->hlc.last.c;
-  e.payload.data = (uint8_t *)(uintptr_t)payload;
-  e.payload.len = len;
+  cohort_envelope_t e = {.version_major = COHORT_WIRE_VERSION_MAJOR,
+                         .version_minor = COHORT_WIRE_VERSION_MINOR,
+                         .cluster_id = n->cluster_id,
+                         .sender = n->id,
+                         .incarnation = n->incarnation,
+                         .dest = to,
+                         .proto = p->ops->proto_id,
+                         .kind = kind,
+                         .seq = ++n->send_seq,
+                         .lamport = n->lamport.time,
+                         .hlc_l = n->hlc.last.l,
+                         .hlc_c = n->hlc.last.c,
+                         .payload = len ? payload : NULL,
+                         .payload_len = len};
   size_t total = 0;
-  int rc = encode_vc(n, &e.vc);
+  int rc = encode_vc(n, &e);
   if (rc == 0) rc = pack_datagram(n, &e, &total);
   if (rc) { /* the clocks ticked: record why nothing left */
     n->stats.tx_errors++;
@@ -552,23 +552,10 @@ int cohort_node_broadcast(cohort_node_t *n, cohort_proto_t *p, uint32_t kind,
 
 /* ---- receiving ---------------------------------------------------------------- */
 
-static void *arena_alloc(void *ud, size_t size) {
-  cohort_node_t *n = ud;
-  size_t off = (n->arena_used + 15u) & ~(size_t)15u;
-  if (off > n->rx_arena.cap || size > n->rx_arena.cap - off) return NULL;
-  n->arena_used = off + size;
-  return n->rx_arena.data + off;
-}
-
-static void arena_free(void *ud, void *ptr) {
-  (void)ud;
-  (void)ptr;
-}
-
-/* Strip header and tag, verify, decode. Returns the envelope or NULL with
+/* Strip header and tag, verify, decode into *e. Returns e, or NULL with
  * *reason set (already counted). */
-static Cohort__Wire__Envelope *decode(cohort_node_t *n, const uint8_t *buf, size_t len,
-                                      const char **reason) {
+static cohort_envelope_t *decode(cohort_node_t *n, const uint8_t *buf, size_t len,
+                                 cohort_envelope_t *e, const char **reason) {
   *reason = "malformed";
   if (len < DGRAM_HEADER || len > COHORT_DATAGRAM_MAX || buf[0] != DGRAM_MAGIC ||
       (buf[1] & ~DGRAM_FLAG_TAG) != 0) {
@@ -584,25 +571,22 @@ static Cohort__Wire__Envelope *decode(cohort_node_t *n, const uint8_t *buf, size
     body -= COHORT_AUTH_TAG_LEN;
   }
   if (n->auth && (!(buf[1] & DGRAM_FLAG_TAG) ||
-                  !cohort_auth_verify(n->auth, buf, DGRAM_HEADER + body, buf + len - COHORT_AUTH_TAG_LEN))) {
+                  !cohort_auth_verify(n->auth, buf, DGRAM_HEADER + body,
+                                      buf + len - COHORT_AUTH_TAG_LEN))) {
     *reason = "auth";
     n->stats.drop_auth++;
     return NULL;
   }
-  if (buf_reserve(n->alloc, &n->rx_arena, 2 * body + 1024)) {
-    n->stats.drop_malformed++; /* cannot even look at it: treat as refused */
+  if (cohort_envelope_decode(buf + DGRAM_HEADER, body, e) < 0) {
+    n->stats.drop_malformed++;
     return NULL;
   }
-  n->arena_used = 0;
-  ProtobufCAllocator pa = {arena_alloc, arena_free, n};
-  Cohort__Wire__Envelope *e = cohort__wire__envelope__unpack(&pa, body, buf + DGRAM_HEADER);
-  if (!e) n->stats.drop_malformed++;
   return e;
 }
 
 /* Header checks that need no clock: cluster, version, peer, incarnation.
  * Returns 0 or the drop reason (counted). */
-static const char *admit(cohort_node_t *n, const Cohort__Wire__Envelope *e, size_t *peer) {
+static const char *admit(cohort_node_t *n, const cohort_envelope_t *e, size_t *peer) {
   if (e->version_major != COHORT_WIRE_VERSION_MAJOR) return n->stats.drop_version++, "version";
   if (e->cluster_id != n->cluster_id) return n->stats.drop_cluster++, "cluster";
   if (e->sender == n->id) return n->stats.drop_self++, "self";
@@ -621,13 +605,13 @@ static const char *admit(cohort_node_t *n, const Cohort__Wire__Envelope *e, size
 #define LAMPORT_REMOTE_MAX (UINT64_C(1) << 62)
 
 /* Clock checks and updates: nothing changes unless everything passes. */
-static const char *update_clocks(cohort_node_t *n, const Cohort__Wire__Envelope *e) {
+static const char *update_clocks(cohort_node_t *n, const cohort_envelope_t *e) {
   if (e->lamport > LAMPORT_REMOTE_MAX) return n->stats.drop_clock++, "clock";
   n->rx_vc.len = 0;
-  if (n->vector_clock && e->vc.len) {
-    int used = cohort_vclock_decode(&n->rx_vc, e->vc.data, e->vc.len);
+  if (n->vector_clock && e->vc_len) {
+    int used = cohort_vclock_decode(&n->rx_vc, e->vc, e->vc_len);
     if (used == COHORT_ENOMEM) return n->stats.drop_nomem++, "nomem";
-    if (used < 0 || (size_t)used != e->vc.len) return n->stats.drop_malformed++, "malformed";
+    if (used < 0 || (size_t)used != e->vc_len) return n->stats.drop_malformed++, "malformed";
   }
   cohort_hlc_t saved = n->hlc;
   cohort_hlc_ts_t out;
@@ -646,7 +630,7 @@ static const char *update_clocks(cohort_node_t *n, const Cohort__Wire__Envelope 
   return NULL;
 }
 
-static void note_incarnation(cohort_node_t *n, size_t peer, const Cohort__Wire__Envelope *e) {
+static void note_incarnation(cohort_node_t *n, size_t peer, const cohort_envelope_t *e) {
   cohort_incarnation_t known = n->peer_inc[peer];
   n->peer_inc[peer] = e->incarnation;
   if (known == 0 || known == e->incarnation) return;
@@ -657,12 +641,13 @@ static void note_incarnation(cohort_node_t *n, size_t peer, const Cohort__Wire__
     cohort_node_trace_state(n, NULL, "peer_restart", data);
   }
   for (size_t i = 0; i < n->protos_len; i++)
-    if (n->protos[i]->ops->peer) n->protos[i]->ops->peer(n->protos[i], e->sender, COHORT_PEER_RESTARTED);
+    if (n->protos[i]->ops->peer)
+      n->protos[i]->ops->peer(n->protos[i], e->sender, COHORT_PEER_RESTARTED);
 }
 
 /* The recv event carries the stamps of the receive itself, so it is traced
  * right after the clocks moved and before anything the receive causes. */
-static void trace_recv(cohort_node_t *n, const Cohort__Wire__Envelope *e, size_t len) {
+static void trace_recv(cohort_node_t *n, const cohort_envelope_t *e, size_t len) {
   if (!cohort_node_tracing(n)) return;
   cohort_proto_t *p = proto_by_id(n, e->proto);
   cohort_trace_event_t ev = {.type = COHORT_EV_RECV, .proto = p->ops->name,
@@ -673,10 +658,10 @@ static void trace_recv(cohort_node_t *n, const Cohort__Wire__Envelope *e, size_t
   trace_emit(n, &ev);
 }
 
-static int dispatch(cohort_node_t *n, const Cohort__Wire__Envelope *e, size_t len) {
+static int dispatch(cohort_node_t *n, const cohort_envelope_t *e, size_t len) {
   cohort_proto_t *p = proto_by_id(n, e->proto);
   cohort_msg_t m = {.from = e->sender, .from_incarnation = e->incarnation, .kind = e->kind,
-                    .payload = e->payload.data, .payload_len = e->payload.len,
+                    .payload = e->payload, .payload_len = e->payload_len,
                     .lamport = e->lamport, .hlc = {e->hlc_l, e->hlc_c}, .seq = e->seq};
   int rc = p->ops->recv(p, &m);
   if (rc) {
@@ -707,7 +692,8 @@ int cohort_node_on_datagram(cohort_node_t *n, const uint8_t *buf, size_t len) {
   entry_begin(n);
   const char *reason = NULL;
   size_t peer = SIZE_MAX;
-  Cohort__Wire__Envelope *e = decode(n, buf, len, &reason);
+  cohort_envelope_t env;
+  cohort_envelope_t *e = decode(n, buf, len, &env, &reason);
   if (e) reason = admit(n, e, &peer);
   if (e && !reason) reason = update_clocks(n, e);
   int rc;

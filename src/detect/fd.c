@@ -12,6 +12,7 @@
  * payload that fails to decode is refused with COHORT_EPROTO and changes no
  * state.
  */
+#include <math.h>
 #include <string.h>
 
 #include <protobuf-c/protobuf-c.h>
@@ -31,6 +32,10 @@ struct cohort_fd_peer {
   cohort_incarnation_t inc; /* 0 until heard (and after a reset) */
   cohort_fd_window_t window;
   int64_t last_ns; /* last arrival, or start / reset if !heard */
+  /* Until this local time the peer certainly is not suspected (see
+   * quiet_until): the check skips it with one comparison. Recomputed
+   * whenever last_ns or the window changes. */
+  int64_t quiet_until_ns;
   int64_t gap_ns;  /* last completed inter-arrival gap */
   int64_t rtt_ns;
   uint64_t last_seq; /* highest heartbeat / pong seq accepted */
@@ -90,6 +95,38 @@ static bool detector_suspects(const cohort_fd_t *fd, const cohort_fd_peer_info_t
   return in->phi >= fd->cfg.threshold;
 }
 
+/* φ never exceeds this while the silence is at most the expected gap: then
+ * x = (since − mean) / (σ√2) ≤ 0, erfc(x) ≥ 1 and φ ≤ −log10(½) ≈ 0.30103
+ * (rounded up here, so the bound holds for the computed value too). */
+#define PHI_AT_MEAN_MAX 0.302
+/* Beyond this an allowed silence (ns) is not trusted to convert exactly
+ * (doubles hold integers exactly below 2^53; this is ~10^4 days). */
+#define QUIET_ALLOWED_MAX 9.0e17
+
+/* The check's fast path, computed once per arrival instead of at every
+ * check: the latest local time at which the detector certainly does not
+ * suspect p, by the same arithmetic peer_info_at uses, so the decision is
+ * unchanged while the standard deviation, erfc and log10 are skipped for
+ * nearly every peer at nearly every check. For phi: while since ≤ mean +
+ * pause (as doubles), φ ≤ PHI_AT_MEAN_MAX < threshold; since is an
+ * integer, since ≤ ⌊mean + pause⌋ implies that. For the fixed detector:
+ * since ≤ timeout. INT64_MIN: always decide by φ. */
+static int64_t quiet_until(const cohort_fd_t *fd, const cohort_fd_peer_t *p) {
+  const cohort_fd_config_t *c = &fd->cfg;
+  int64_t allowed;
+  if (c->detector == COHORT_FD_FIXED) {
+    allowed = c->timeout_ns;
+  } else {
+    if (!(c->threshold > PHI_AT_MEAN_MAX)) return INT64_MIN;
+    double mean = p->window.len ? cohort_fd_window_mean_ns(&p->window) : (double)c->interval_ns;
+    double bound = floor(mean + (double)c->pause_ns);
+    if (!(bound >= 0) || bound > QUIET_ALLOWED_MAX) return INT64_MIN;
+    allowed = (int64_t)bound;
+  }
+  if (allowed < 0 || p->last_ns > INT64_MAX - allowed) return INT64_MIN;
+  return p->last_ns + allowed;
+}
+
 /* ---- transitions ----------------------------------------------------------- */
 
 static void trace_transition(cohort_fd_t *fd, const char *what,
@@ -142,6 +179,7 @@ static void peer_reset(cohort_fd_t *fd, cohort_fd_peer_t *p, int64_t now) {
   p->rtt_ns = 0;
   p->last_seq = 0;
   p->heard = false;
+  p->quiet_until_ns = quiet_until(fd, p);
   fd->stats.resets++;
   if (cohort_node_tracing(fd->proto.node)) {
     char json[64];
@@ -170,6 +208,7 @@ static void peer_arrival(cohort_fd_t *fd, cohort_fd_peer_t *p, cohort_incarnatio
   }
   p->heard = true;
   p->last_ns = now;
+  p->quiet_until_ns = quiet_until(fd, p);
   p->arrivals++;
   if (p->suspected) peer_recover(fd, p, now);
 }
@@ -177,7 +216,7 @@ static void peer_arrival(cohort_fd_t *fd, cohort_fd_peer_t *p, cohort_incarnatio
 static void check_all(cohort_fd_t *fd, int64_t now) {
   for (size_t i = 0; i < fd->peers_len; i++) {
     cohort_fd_peer_t *p = &fd->peers[i];
-    if (p->suspected) continue;
+    if (p->suspected || now <= p->quiet_until_ns) continue;
     cohort_fd_peer_info_t in;
     peer_info_at(fd, p, now, &in);
     if (detector_suspects(fd, &in)) peer_suspect(fd, p, &in);
@@ -349,7 +388,10 @@ static void fd_start(cohort_proto_t *proto) {
   int64_t now = cohort_node_now(n);
   fd->started = true;
   fd->started_ns = now;
-  for (size_t i = 0; i < fd->peers_len; i++) fd->peers[i].last_ns = now;
+  for (size_t i = 0; i < fd->peers_len; i++) {
+    fd->peers[i].last_ns = now;
+    fd->peers[i].quiet_until_ns = quiet_until(fd, &fd->peers[i]);
+  }
   /* A random phase keeps a cluster started at once from sending in bursts. */
   uint64_t phase = cohort_node_random_below(n, (uint64_t)fd->cfg.interval_ns);
   fd->next_send_ns = now + (int64_t)phase;

@@ -77,14 +77,18 @@ void cohort_fd_window_push(cohort_fd_window_t *w, int64_t gap_ns) {
   if (gap_ns < 0) gap_ns = 0;
   if (gap_ns > COHORT_FD_SAMPLE_MAX_NS) gap_ns = COHORT_FD_SAMPLE_MAX_NS;
   uint64_t us = (uint64_t)(gap_ns + 500) / 1000;
+  /* No division on this path (it runs for every heartbeat of every peer):
+   * head < cap and len <= cap, so one conditional subtraction wraps. */
   if (w->len == w->cap) { /* full: the oldest, at head, makes room */
     uint64_t old = w->samples_us[w->head];
     w->sum_us -= old;
     w->sumsq_us2 -= old * old;
     w->samples_us[w->head] = (uint32_t)us;
-    w->head = (w->head + 1) % w->cap;
+    if (++w->head == w->cap) w->head = 0;
   } else {
-    w->samples_us[(w->head + w->len) % w->cap] = (uint32_t)us;
+    uint32_t at = w->head + w->len;
+    if (at >= w->cap) at -= w->cap;
+    w->samples_us[at] = (uint32_t)us;
     w->len++;
   }
   w->sum_us += us;

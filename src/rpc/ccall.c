@@ -17,6 +17,12 @@
 #define NV(n, v, vl)                                                                     \
   ((nghttp2_nv){(uint8_t *)(uintptr_t)(n), (uint8_t *)(uintptr_t)(v), sizeof(n) - 1, (vl), \
                 NGHTTP2_NV_FLAG_NONE})
+/* Name and value outlive the session (literals, channel strings): the
+ * session need not copy them. The path is copied: a cancelled call's
+ * HEADERS may still be queued after the call was recycled. */
+#define NV_STATIC(n, v, vl)                                                              \
+  ((nghttp2_nv){(uint8_t *)(uintptr_t)(n), (uint8_t *)(uintptr_t)(v), sizeof(n) - 1, (vl), \
+                NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE})
 #define NV_MAX (COHORT_RPC_METADATA_ENTRIES_MAX + 10)
 
 COHORT_INTERNAL size_t rpc_md_to_nv(const rpc_bytes_t *b, size_t off, nghttp2_nv *nv,
@@ -27,13 +33,13 @@ int rpc_ccall_submit(cohort_rpc_call_t *c, rpc_conn_t *conn) {
   nghttp2_nv nv[NV_MAX];
   size_t n = 0;
   char tbuf[12];
-  nv[n++] = NV(":method", "POST", 4);
-  nv[n++] = NV(":scheme", ch->cfg.tls ? "https" : "http", ch->cfg.tls ? 5u : 4u);
+  nv[n++] = NV_STATIC(":method", "POST", 4);
+  nv[n++] = NV_STATIC(":scheme", ch->cfg.tls ? "https" : "http", ch->cfg.tls ? 5u : 4u);
   nv[n++] = NV(":path", c->scratch.data + c->path_off, c->path_len);
-  nv[n++] = NV(":authority", ch->authority, strlen(ch->authority));
-  nv[n++] = NV("te", "trailers", 8);
-  nv[n++] = NV("content-type", "application/grpc", 16);
-  nv[n++] = NV("user-agent", ch->user_agent, strlen(ch->user_agent));
+  nv[n++] = NV_STATIC(":authority", ch->authority, ch->authority_len);
+  nv[n++] = NV_STATIC("te", "trailers", 8);
+  nv[n++] = NV_STATIC("content-type", "application/grpc", 16);
+  nv[n++] = NV_STATIC("user-agent", ch->user_agent, ch->user_agent_len);
   if (c->deadline != COHORT_TIME_NEVER) {
     int64_t left = c->deadline - cohort_rpc_now_ns();
     if (left <= 0) return COHORT_ETIMEDOUT;
@@ -70,25 +76,39 @@ static int parse_status(const uint8_t *v, size_t vl) {
 int rpc_ccall_header(cohort_rpc_call_t *c, const nghttp2_frame *f, const uint8_t *k,
                      size_t kl, const uint8_t *v, size_t vl) {
   const cohort_allocator_t *a = c->ch->a;
-  bool trailers = (c->flags & CALL_TRAILERS) != 0;
-  if (eq(k, kl, ":status")) {
-    c->http_status = 0;
-    for (size_t i = 0; i < vl && i < 3; i++)
-      if (v[i] >= '0' && v[i] <= '9') c->http_status = c->http_status * 10 + (v[i] - '0');
-  } else if (eq(k, kl, "content-type")) {
-    c->ct_ok = vl >= 16 && memcmp(v, "application/grpc", 16) == 0;
-  } else if (eq(k, kl, "grpc-status")) {
-    c->grpc_status = parse_status(v, vl);
-  } else if (eq(k, kl, "grpc-message")) {
-    c->msg.len = 0;
-    if (rpc_percent_decode(&c->msg, a, v, vl) != 0) return -1;
-  } else if (!rpc_md_reserved(k, kl)) {
-    int rc = rpc_md_add(trailers ? &c->tmd : &c->md, a, k, kl, v, vl);
-    if (rc == COHORT_ENOMEM) return -1;
-    /* Over-long or undecodable metadata from a server is dropped. */
-  }
   (void)f;
-  return 0;
+  if (kl > 0 && k[0] == ':') {
+    if (eq(k, kl, ":status")) {
+      c->http_status = 0;
+      for (size_t i = 0; i < vl && i < 3; i++)
+        if (v[i] >= '0' && v[i] <= '9') c->http_status = c->http_status * 10 + (v[i] - '0');
+    }
+    return 0;
+  }
+  switch (kl) {
+  case 11:
+    if (eq(k, kl, "grpc-status")) {
+      c->grpc_status = parse_status(v, vl);
+      return 0;
+    }
+    break;
+  case 12:
+    if (eq(k, kl, "content-type")) {
+      c->ct_ok = vl >= 16 && memcmp(v, "application/grpc", 16) == 0;
+      return 0;
+    }
+    if (eq(k, kl, "grpc-message")) {
+      c->msg.len = 0;
+      return rpc_percent_decode(&c->msg, a, v, vl) != 0 ? -1 : 0;
+    }
+    break;
+  default: break;
+  }
+  if (rpc_md_reserved(k, kl)) return 0;
+  bool trailers = (c->flags & CALL_TRAILERS) != 0;
+  int rc = rpc_md_add(trailers ? &c->tmd : &c->md, a, k, kl, v, vl);
+  /* Over-long or undecodable metadata from a server is dropped. */
+  return rc == COHORT_ENOMEM ? -1 : 0;
 }
 
 static void set_current(cohort_rpc_call_t *c, cohort_rpc_call_t **saved) {

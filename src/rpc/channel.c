@@ -137,6 +137,9 @@ static void channel_conn_closed(rpc_conn_t *c) {
 void rpc_channel_conn_ready(cohort_rpc_channel_t *ch, rpc_conn_t *c) {
   if (c != ch->conn) return;
   ch->connect_deadline = COHORT_TIME_NEVER;
+  /* Keepalive starts now (the timer re-arms itself from then on). */
+  if (ch->host.keepalive_interval_ns > 0)
+    arm(ch, cohort_rpc_now_ns() + ch->host.keepalive_interval_ns);
   while (!rpc_list_empty(&ch->pending)) {
     cohort_rpc_call_t *call = RPC_CONTAINER(ch->pending.next, cohort_rpc_call_t, link);
     int rc = rpc_ccall_submit(call, c);
@@ -272,6 +275,8 @@ int cohort_rpc_channel_create(uv_loop_t *loop, const char *target,
   cohort_fmt(ch->user_agent, sizeof ch->user_agent, "%s%sgrpc-c-cohort/0.1",
              cfg->user_agent ? cfg->user_agent : "", cfg->user_agent ? " " : "");
   ch->cfg.user_agent = NULL;
+  ch->user_agent_len = strlen(ch->user_agent);
+  ch->authority_len = strlen(ch->authority);
   rpc_list_init(&ch->conns);
   rpc_list_init(&ch->pending);
   rpc_list_init(&ch->deferred);

@@ -16,17 +16,146 @@
 
 /* ---- allocator bridge ---------------------------------------------------- */
 
-static void *h2_malloc(size_t size, void *ud) { return cohort_alloc(ud, size); }
-static void h2_free(void *ptr, void *ud) {
-  if (ptr) cohort_free(ud, ptr);
+/* nghttp2 allocates and frees several small blocks per stream (the stream,
+ * outbound items, header copies, received header buffers). Blocks of up
+ * to 2 KiB are kept on per-size-class free lists; each carries a 16-byte
+ * header with its class (RPC_H2_BINS: too large, not cached) and the size
+ * asked for. Under AddressSanitizer a cached block is poisoned while on a
+ * free list and beyond the size asked for while in use, so use-after-free
+ * and overflows stay visible. */
+#if defined(__SANITIZE_ADDRESS__)
+#define H2_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define H2_ASAN 1
+#endif
+#endif
+#ifdef H2_ASAN
+#include <sanitizer/asan_interface.h>
+#define H2_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define H2_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define H2_POISON(p, n) ((void)(p), (void)(n))
+#define H2_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#define H2_HDR 16u
+#define H2_MIN 64u
+
+typedef union h2_block {
+  struct {
+    union h2_block *next; /* while on a free list */
+    uint32_t bin;
+    uint32_t len; /* bytes asked for (cached classes only) */
+  } h;
+  _Alignas(16) uint8_t pad[H2_HDR]; /* keeps the payload 16-aligned */
+} h2_block_t;
+_Static_assert(sizeof(h2_block_t) == H2_HDR, "block header is 16 bytes");
+
+static uint32_t h2_bin_of(size_t size) {
+  uint32_t b = 0;
+  size_t cap = H2_MIN;
+  while (b < RPC_H2_BINS && cap < size) {
+    cap <<= 1;
+    b++;
+  }
+  return b; /* RPC_H2_BINS: too large to cache */
 }
-static void *h2_calloc(size_t n, size_t size, void *ud) { return cohort_calloc(ud, n, size); }
+
+static size_t h2_cap(uint32_t bin) { return (size_t)H2_MIN << bin; }
+
+/* A cached block now holds `size` bytes: the rest of its class is off limits. */
+static void *h2_use(h2_block_t *blk, size_t size) {
+  blk->h.len = (uint32_t)size;
+  H2_UNPOISON(blk + 1, size);
+  H2_POISON((uint8_t *)(blk + 1) + size, h2_cap(blk->h.bin) - size);
+  return blk + 1;
+}
+
+static void *h2_malloc(size_t size, void *ud) {
+  rpc_h2mem_t *m = ud;
+  uint32_t b = h2_bin_of(size);
+  if (b >= RPC_H2_BINS) {
+    if (size > SIZE_MAX - H2_HDR) return NULL;
+    h2_block_t *blk = cohort_alloc(m->a, size + H2_HDR);
+    if (!blk) return NULL;
+    blk->h.bin = RPC_H2_BINS;
+    return blk + 1;
+  }
+  h2_block_t *blk = m->bin[b];
+  if (blk) {
+    m->bin[b] = blk->h.next;
+    m->count[b]--;
+  } else {
+    blk = cohort_alloc(m->a, h2_cap(b) + H2_HDR);
+    if (!blk) return NULL;
+    blk->h.bin = b;
+  }
+  return h2_use(blk, size);
+}
+
+static void h2_free(void *ptr, void *ud) {
+  rpc_h2mem_t *m = ud;
+  if (!ptr) return;
+  h2_block_t *blk = (h2_block_t *)ptr - 1;
+  uint32_t b = blk->h.bin;
+  if (b >= RPC_H2_BINS) {
+    cohort_free(m->a, blk);
+    return;
+  }
+  if (m->count[b] >= COHORT_RPC_H2_CACHE_BLOCKS) {
+    H2_UNPOISON(ptr, h2_cap(b));
+    cohort_free(m->a, blk);
+    return;
+  }
+  H2_POISON(ptr, h2_cap(b));
+  blk->h.next = m->bin[b];
+  m->bin[b] = blk;
+  m->count[b]++;
+}
+
+static void *h2_calloc(size_t n, size_t size, void *ud) {
+  if (size && n > SIZE_MAX / size) return NULL;
+  void *p = h2_malloc(n * size, ud);
+  if (p) memset(p, 0, n * size);
+  return p;
+}
+
 static void *h2_realloc(void *ptr, size_t size, void *ud) {
+  rpc_h2mem_t *m = ud;
   if (size == 0) {
     h2_free(ptr, ud);
     return NULL;
   }
-  return cohort_realloc(ud, ptr, size);
+  if (!ptr) return h2_malloc(size, ud);
+  h2_block_t *blk = (h2_block_t *)ptr - 1;
+  uint32_t nb = h2_bin_of(size);
+  if (blk->h.bin >= RPC_H2_BINS && nb >= RPC_H2_BINS) {
+    if (size > SIZE_MAX - H2_HDR) return NULL;
+    h2_block_t *grown = cohort_realloc(m->a, blk, size + H2_HDR);
+    return grown ? grown + 1 : NULL;
+  }
+  if (blk->h.bin < RPC_H2_BINS && nb <= blk->h.bin) return h2_use(blk, size);
+  void *np = h2_malloc(size, ud);
+  if (!np) return NULL;
+  /* An uncached block holds more than any cached one, so when it shrinks
+   * into a cached class all `size` bytes are there to copy. */
+  size_t old = blk->h.bin < RPC_H2_BINS ? blk->h.len : SIZE_MAX;
+  memcpy(np, ptr, old < size ? old : size);
+  h2_free(ptr, ud);
+  return np;
+}
+
+static void h2_mem_release(rpc_h2mem_t *m) {
+  for (uint32_t b = 0; b < RPC_H2_BINS; b++) {
+    while (m->bin[b]) {
+      h2_block_t *blk = m->bin[b];
+      m->bin[b] = blk->h.next;
+      H2_UNPOISON(blk + 1, h2_cap(b));
+      cohort_free(m->a, blk);
+    }
+    m->count[b] = 0;
+  }
 }
 
 /* ---- nghttp2 callbacks ------------------------------------------------------ */
@@ -174,14 +303,17 @@ static nghttp2_session_callbacks *make_callbacks(void) {
 }
 
 static int submit_settings(rpc_conn_t *c) {
-  nghttp2_settings_entry iv[3] = {
+  /* NO_RFC7540_PRIORITIES (RFC 9218): gRPC never uses stream priorities;
+   * when both ends say so nghttp2 skips its dependency tree. */
+  nghttp2_settings_entry iv[4] = {
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, COHORT_RPC_STREAM_WINDOW},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, COHORT_RPC_METADATA_MAX},
+      {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
   };
-  if (c->srv) iv[2] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
+  if (c->srv) iv[3] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
                                                COHORT_RPC_STREAMS_MAX};
-  int rc = nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, 3);
+  int rc = nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, 4);
   if (rc == 0)
     rc = nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0,
                                                COHORT_RPC_CONN_WINDOW);
@@ -196,7 +328,8 @@ int rpc_conn_init(rpc_conn_t *c, rpc_host_t *host, const cohort_allocator_t *a,
   c->srv = srv;
   c->ch = ch;
   rpc_list_init(&c->calls);
-  nghttp2_mem mem = {(void *)(uintptr_t)a, h2_malloc, h2_free, h2_calloc, h2_realloc};
+  c->mem.a = a;
+  nghttp2_mem mem = {&c->mem, h2_malloc, h2_free, h2_calloc, h2_realloc};
   nghttp2_session_callbacks *cbs = make_callbacks();
   if (!cbs) return COHORT_ENOMEM;
   nghttp2_option *opt;
@@ -205,14 +338,20 @@ int rpc_conn_init(rpc_conn_t *c, rpc_host_t *host, const cohort_allocator_t *a,
     return COHORT_ENOMEM;
   }
   nghttp2_option_set_max_send_header_block_length(opt, 4 * COHORT_RPC_METADATA_MAX);
+  /* Closed streams are kept only for the priority tree: drop them. */
+  nghttp2_option_set_no_closed_streams(opt, 1);
   int rc = srv ? nghttp2_session_server_new3(&c->h2, cbs, c, opt, &mem)
                : nghttp2_session_client_new3(&c->h2, cbs, c, opt, &mem);
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cbs);
-  if (rc != 0) return COHORT_ENOMEM;
+  if (rc != 0) {
+    h2_mem_release(&c->mem);
+    return COHORT_ENOMEM;
+  }
   if (submit_settings(c) != 0) {
     nghttp2_session_del(c->h2);
     c->h2 = NULL;
+    h2_mem_release(&c->mem);
     return COHORT_ENOMEM;
   }
   return 0;
@@ -302,6 +441,7 @@ void rpc_conn_teardown(rpc_conn_t *c, const char *reason) {
   }
   if (c->h2) nghttp2_session_del(c->h2);
   c->h2 = NULL;
+  h2_mem_release(&c->mem);
 }
 
 void rpc_conn_keepalive(rpc_conn_t *c, int64_t now, int64_t interval, int64_t timeout,

@@ -254,6 +254,10 @@ struct cohort_rpc_server {
   void (*on_done)(void *ud);
   void *done_ud;
   uv_idle_t idle; /* runs on_done from the loop */
+  uv_tcp_t shed;  /* accepts and closes a connection we have no memory for */
+  uv_stream_t *shed_retry; /* a listener with a connection still queued */
+  bool shed_busy;
+  uint64_t sheds; /* connections refused for lack of memory */
   int handles;    /* open uv handles */
   bool freeing;
 };
@@ -264,6 +268,7 @@ struct cohort_rpc_channel {
   cohort_rpc_channel_config_t cfg;
   char *host_name; /* copied target host (no brackets) */
   char *authority; /* "host:port" as given */
+  size_t authority_len, user_agent_len;
   int port;
   rpc_conn_t *conn; /* current connection (connecting or ready) or NULL */
   rpc_link_t conns; /* all connections (current + draining) */
@@ -289,6 +294,16 @@ struct cohort_rpc_channel {
 
 /* ---- connection core (conn.c) ---------------------------------------------- */
 
+/* nghttp2's memory: blocks up to 2 KiB come from per-size-class free
+ * lists (at most COHORT_RPC_H2_CACHE_BLOCKS each) in front of the
+ * connection's allocator; larger ones go straight to it. */
+#define RPC_H2_BINS 6 /* 64, 128, 256, 512, 1024, 2048 */
+typedef struct rpc_h2mem {
+  const cohort_allocator_t *a;
+  void *bin[RPC_H2_BINS];
+  uint32_t count[RPC_H2_BINS];
+} rpc_h2mem_t;
+
 struct rpc_conn {
   rpc_link_t link; /* in the server's or channel's connection list */
   rpc_link_t dirty_link; /* in host->dirty while a flush is owed */
@@ -307,6 +322,7 @@ struct rpc_conn {
   int64_t last_read_ns;
   int64_t ping_sent_ns; /* 0: no keepalive ping outstanding */
   char error[160];
+  rpc_h2mem_t mem; /* nghttp2's allocations; freed after the session */
   /* transport (io.c); tcp.data == this */
   uv_tcp_t tcp;
   uv_connect_t connect_req;

@@ -21,6 +21,10 @@ COHORT_INTERNAL int rpc_scall_ensure_headers(cohort_rpc_call_t *c,
 #define NV(n, v, vl)                                                                     \
   ((nghttp2_nv){(uint8_t *)(uintptr_t)(n), (uint8_t *)(uintptr_t)(v), sizeof(n) - 1, (vl), \
                 NGHTTP2_NV_FLAG_NONE})
+/* Name and value live as long as the program: nghttp2 need not copy. */
+#define NV_STATIC(n, v, vl)                                                              \
+  ((nghttp2_nv){(uint8_t *)(uintptr_t)(n), (uint8_t *)(uintptr_t)(v), sizeof(n) - 1, (vl), \
+                NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE})
 #define NV_MAX (COHORT_RPC_METADATA_ENTRIES_MAX + 8)
 
 static void maybe_free(cohort_rpc_call_t *c) {
@@ -96,10 +100,12 @@ static void run_cancel(cohort_rpc_call_t *c, cohort_rpc_code_t why) {
 
 /* ---- responses --------------------------------------------------------------------- */
 
-static size_t status_nv(cohort_rpc_call_t *c, nghttp2_nv *nv, char code_buf[4]) {
-  int n = cohort_fmt(code_buf, 4, "%d", (int)c->code);
+static size_t status_nv(cohort_rpc_call_t *c, nghttp2_nv *nv) {
+  static const char digits[COHORT_RPC_CODE_COUNT][3] = {
+      "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16"};
+  unsigned code = (unsigned)c->code < COHORT_RPC_CODE_COUNT ? (unsigned)c->code : 2u;
   size_t k = 0;
-  nv[k++] = NV("grpc-status", code_buf, (size_t)n);
+  nv[k++] = NV_STATIC("grpc-status", digits[code], code < 10 ? 1u : 2u);
   if (c->msg.len > 0) nv[k++] = NV("grpc-message", c->msg.data, c->msg.len);
   return k;
 }
@@ -107,11 +113,10 @@ static size_t status_nv(cohort_rpc_call_t *c, nghttp2_nv *nv, char code_buf[4]) 
 /* Trailers-only response: HEADERS with END_STREAM and the status. */
 static void send_trailers_only(cohort_rpc_call_t *c, size_t md_off) {
   nghttp2_nv nv[NV_MAX];
-  char code_buf[4];
   size_t n = 0;
-  nv[n++] = NV(":status", "200", 3);
-  nv[n++] = NV("content-type", "application/grpc", 16);
-  n += status_nv(c, nv + n, code_buf);
+  nv[n++] = NV_STATIC(":status", "200", 3);
+  nv[n++] = NV_STATIC("content-type", "application/grpc", 16);
+  n += status_nv(c, nv + n);
   n += rpc_md_to_nv(&c->scratch, md_off, nv + n, NV_MAX - n);
   c->flags |= CALL_SUBMITTED | CALL_SEND_CLOSED;
   if (nghttp2_submit_response(c->conn->h2, c->stream_id, nv, n, NULL) != 0)
@@ -126,18 +131,33 @@ static void set_status(cohort_rpc_call_t *c, cohort_rpc_code_t code, const char 
   if (msg && *msg) rpc_percent_encode(&c->msg, c->srv->a, msg, strlen(msg));
 }
 
-/* A failure we detected before or outside the handler: status to the
- * client (trailers-only when possible), on_cancel to a running handler. */
+/* Drop queued messages that have not started to go out: the message in
+ * progress (if any) is completed, so the peer never sees a torn one. */
+static void sendq_cut(cohort_rpc_call_t *c) {
+  size_t pos = 0;
+  while (pos < c->sendq_off && pos + 5 <= c->sendq.len) {
+    const uint8_t *p = c->sendq.data + pos;
+    pos += 5 + ((size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 | p[4]);
+  }
+  if (pos < c->sendq.len) c->sendq.len = pos;
+}
+
+/* A failure we detected before or outside the handler: the status goes
+ * to the client — trailers-only before response headers, trailers after
+ * them (as gRPC servers do for an expired deadline; on_frame_send then
+ * resets a still-open request side with NO_ERROR) — and on_cancel to a
+ * running handler. */
 static void scall_fail(cohort_rpc_call_t *c, cohort_rpc_code_t code, const char *msg) {
   if (c->flags & (CALL_CANCELLED | CALL_SEND_CLOSED)) return;
   if (!(c->flags & CALL_STREAM_GONE) && c->conn && c->conn->h2) {
     set_status(c, code, msg);
+    c->scratch.len = 0;
     if (!(c->flags & CALL_SUBMITTED)) {
-      c->scratch.len = 0;
       send_trailers_only(c, 0);
     } else {
-      nghttp2_submit_rst_stream(c->conn->h2, NGHTTP2_FLAG_NONE, c->stream_id, NGHTTP2_CANCEL);
-      rpc_conn_dirty(c->conn);
+      sendq_cut(c);
+      c->flags |= CALL_SEND_CLOSED;
+      rpc_call_resume(c);
     }
   }
   c->flags |= CALL_CANCELLED;
@@ -162,8 +182,8 @@ int rpc_scall_ensure_headers(cohort_rpc_call_t *c, const cohort_rpc_metadata_t *
   if (rc) return rc;
   nghttp2_nv nv[NV_MAX];
   size_t k = 0;
-  nv[k++] = NV(":status", "200", 3);
-  nv[k++] = NV("content-type", "application/grpc", 16);
+  nv[k++] = NV_STATIC(":status", "200", 3);
+  nv[k++] = NV_STATIC("content-type", "application/grpc", 16);
   k += rpc_md_to_nv(&c->scratch, mark, nv + k, NV_MAX - k);
   c->scratch.len = mark;
   nghttp2_data_provider prd = {.source = {.ptr = c}, .read_callback = rpc_data_read};
@@ -189,8 +209,7 @@ int cohort_rpc_call_send_headers(cohort_rpc_call_t *c, const cohort_rpc_metadata
 ssize_t rpc_scall_data_eof(cohort_rpc_call_t *c, uint32_t *flags) {
   *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
   nghttp2_nv nv[NV_MAX];
-  char code_buf[4];
-  size_t n = status_nv(c, nv, code_buf);
+  size_t n = status_nv(c, nv);
   n += rpc_md_to_nv(&c->scratch, 0, nv + n, NV_MAX - n);
   if (nghttp2_submit_trailer(c->conn->h2, c->stream_id, nv, n) != 0)
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
@@ -276,39 +295,69 @@ static void bad(cohort_rpc_call_t *c, cohort_rpc_code_t code, const char *msg) {
   c->emsg = msg;
 }
 
-int rpc_scall_header(cohort_rpc_call_t *c, const uint8_t *k, size_t kl, const uint8_t *v,
-                     size_t vl) {
-  if (c->flags & CALL_STARTED) return 0; /* trailers from the client: ignored */
+/* Request headers arrive in order: pseudo-headers first (nghttp2 checked
+ * their syntax), then the rest; dispatch on the first byte and length so
+ * the common headers cost a comparison or two. */
+static int pseudo_header(cohort_rpc_call_t *c, const uint8_t *k, size_t kl, const uint8_t *v,
+                         size_t vl) {
   if (eq(k, kl, ":path")) {
     c->req.len = 0;
     return rpc_bytes_append(&c->req, c->srv->a, v, vl) ? -1 : 0;
   }
-  if (eq(k, kl, ":method")) {
-    if (!eq(v, vl, "POST")) bad(c, COHORT_RPC_UNIMPLEMENTED, "method must be POST");
-  } else if (eq(k, kl, "content-type")) {
-    c->ct_ok = vl >= 16 && memcmp(v, "application/grpc", 16) == 0 &&
-               (vl == 16 || v[16] == '+' || v[16] == ';');
-  } else if (eq(k, kl, "grpc-timeout")) {
-    int64_t ns;
-    if (cohort_rpc_timeout_parse((const char *)v, vl, &ns) != 0) {
-      bad(c, COHORT_RPC_INTERNAL, "malformed grpc-timeout");
-    } else {
-      int64_t now = cohort_rpc_now_ns();
-      c->deadline = ns > COHORT_TIME_NEVER - now ? COHORT_TIME_NEVER : now + ns;
-    }
-  } else if (eq(k, kl, "grpc-encoding")) {
-    if (!eq(v, vl, "identity")) c->ct_ok |= 2; /* compression: refused per message */
-  } else if (!rpc_md_reserved(k, kl)) {
-    int rc = rpc_md_add(&c->md, c->srv->a, k, kl, v, vl);
-    if (rc == COHORT_EFULL) bad(c, COHORT_RPC_RESOURCE_EXHAUSTED, "too much metadata");
-    if (rc == COHORT_EPROTO) bad(c, COHORT_RPC_INTERNAL, "bad base64 in -bin metadata");
-    if (rc == COHORT_ENOMEM) return -1;
+  if (eq(k, kl, ":method") && !eq(v, vl, "POST"))
+    bad(c, COHORT_RPC_UNIMPLEMENTED, "method must be POST");
+  return 0; /* :scheme, :authority */
+}
+
+static void timeout_header(cohort_rpc_call_t *c, const uint8_t *v, size_t vl) {
+  int64_t ns;
+  if (cohort_rpc_timeout_parse((const char *)v, vl, &ns) != 0) {
+    bad(c, COHORT_RPC_INTERNAL, "malformed grpc-timeout");
+    return;
   }
-  return 0;
+  int64_t now = cohort_rpc_now_ns();
+  c->deadline = ns > COHORT_TIME_NEVER - now ? COHORT_TIME_NEVER : now + ns;
+}
+
+int rpc_scall_header(cohort_rpc_call_t *c, const uint8_t *k, size_t kl, const uint8_t *v,
+                     size_t vl) {
+  if (c->flags & CALL_STARTED) return 0; /* trailers from the client: ignored */
+  if (kl > 0 && k[0] == ':') return pseudo_header(c, k, kl, v, vl);
+  switch (kl) {
+  case 2:
+    if (k[0] == 't' && k[1] == 'e') return 0;
+    break;
+  case 10:
+    if (eq(k, kl, "user-agent")) return 0;
+    break;
+  case 12:
+    if (eq(k, kl, "content-type")) {
+      c->ct_ok = vl >= 16 && memcmp(v, "application/grpc", 16) == 0 &&
+                 (vl == 16 || v[16] == '+' || v[16] == ';');
+      return 0;
+    }
+    if (eq(k, kl, "grpc-timeout")) {
+      timeout_header(c, v, vl);
+      return 0;
+    }
+    break;
+  case 13:
+    if (eq(k, kl, "grpc-encoding")) {
+      if (!eq(v, vl, "identity")) c->ct_ok |= 2; /* compression: refused per message */
+      return 0;
+    }
+    break;
+  default: break;
+  }
+  if (rpc_md_reserved(k, kl)) return 0;
+  int rc = rpc_md_add(&c->md, c->srv->a, k, kl, v, vl);
+  if (rc == COHORT_EFULL) bad(c, COHORT_RPC_RESOURCE_EXHAUSTED, "too much metadata");
+  if (rc == COHORT_EPROTO) bad(c, COHORT_RPC_INTERNAL, "bad base64 in -bin metadata");
+  return rc == COHORT_ENOMEM ? -1 : 0;
 }
 
 static void reject_415(cohort_rpc_call_t *c) {
-  nghttp2_nv nv[1] = {NV(":status", "415", 3)};
+  nghttp2_nv nv[1] = {NV_STATIC(":status", "415", 3)};
   c->flags |= CALL_SUBMITTED | CALL_SEND_CLOSED | CALL_CANCELLED;
   nghttp2_submit_response(c->conn->h2, c->stream_id, nv, 1, NULL);
   rpc_conn_dirty(c->conn);

@@ -169,6 +169,38 @@ static void server_conn_closed(rpc_conn_t *c) {
     check_done(srv);
 }
 
+static void on_connection(uv_stream_t *ls, int status);
+
+static void shed_closed(uv_handle_t *h) {
+  cohort_rpc_server_t *srv = h->data;
+  uv_stream_t *ls = srv->shed_retry;
+  srv->shed_busy = false;
+  srv->shed_retry = NULL;
+  if (srv->freeing) {
+    server_unref(srv);
+    return;
+  }
+  srv->handles--;
+  if (ls && !srv->shutdown) on_connection(ls, 0); /* one more was waiting */
+}
+
+/* No memory for a connection: accept it into the spare handle and close
+ * it at once (the client sees the connection closed → UNAVAILABLE, and may
+ * retry). Leaving it unaccepted would wedge the listener: libuv stops
+ * watching a listener until its accepted socket is taken. */
+static void shed(cohort_rpc_server_t *srv, uv_stream_t *ls) {
+  if (srv->shed_busy) {
+    srv->shed_retry = ls; /* the spare handle is closing: next iteration */
+    return;
+  }
+  uv_tcp_init(ls->loop, &srv->shed);
+  srv->shed.data = srv;
+  srv->shed_busy = true;
+  srv->handles++;
+  if (uv_accept(ls, (uv_stream_t *)&srv->shed) == 0) srv->sheds++;
+  uv_close((uv_handle_t *)&srv->shed, shed_closed);
+}
+
 static void on_connection(uv_stream_t *ls, int status) {
   cohort_rpc_server_t *srv = ls->data;
   if (status < 0 || srv->shutdown) return;
@@ -177,7 +209,10 @@ static void on_connection(uv_stream_t *ls, int status) {
     cohort_free(srv->a, c);
     c = NULL;
   }
-  if (!c) return; /* out of memory: the kernel keeps the connection queued */
+  if (!c) {
+    shed(srv, ls);
+    return;
+  }
   c->on_closed = server_conn_closed;
   rpc_list_push(&srv->conns, &c->link);
   srv->nconns++;

@@ -9,7 +9,10 @@
  * output slews at most max_slew (< 1), so it never runs backwards; the
  * monotonic floors only ever rise, also across the first synchronization:
  * a step backwards (at acquisition or above the step threshold) holds the
- * output until the estimate catches up, as a monotonic clock must.
+ * output until the estimate catches up, as a monotonic clock must. Every
+ * time-based quantity of a sample (interval growth, the FLL baseline, the
+ * PI loop's interval) is measured from when the sample was *taken*, which
+ * may be well before it is applied.
  */
 #include <math.h>
 
@@ -26,7 +29,7 @@ void cohort_cluster_clock_config_default(cohort_cluster_clock_config_t *cfg) {
       .drift_bound_ppb = 200000,
       .freq_max_ppb = 500000,
       .phase_gain = 0.3,
-      .freq_gain = 0.05,
+      .freq_gain = 0.0, /* phase_gain² / 4: see config_fill */
   };
 }
 
@@ -44,7 +47,12 @@ static int config_fill(cohort_cluster_clock_config_t *out,
   if (!out->drift_bound_ppb) out->drift_bound_ppb = d.drift_bound_ppb;
   if (!out->freq_max_ppb) out->freq_max_ppb = d.freq_max_ppb;
   if (out->phase_gain == 0.0) out->phase_gain = d.phase_gain;
-  if (out->freq_gain == 0.0) out->freq_gain = d.freq_gain;
+  /* The PI loop is a second-order loop: per update e ← e − g·θ, and
+   * f ← f + k·θ/τ. Its poles coincide (critical damping: the fastest
+   * settling without overshoot, and the least noise let through) at
+   * k = g²/4; a larger k rings, and feeds the measurement noise into the
+   * frequency, which then walks the phase around. */
+  if (out->freq_gain == 0.0) out->freq_gain = out->phase_gain * out->phase_gain / 4.0;
   if (out->step_threshold_ns < 0 || out->drift_bound_ppb < 0) return COHORT_EINVAL;
   if (out->max_slew_ppb < 0 || out->max_slew_ppb >= 100000000) return COHORT_EINVAL;
   if (out->freq_max_ppb < 0 || out->freq_max_ppb >= 100000000) return COHORT_EINVAL;
@@ -112,45 +120,76 @@ static double clamp_freq(const cohort_cluster_clock_t *c, double f) {
   return f > m ? m : f < -m ? -m : f;
 }
 
-int cohort_cluster_clock_update(cohort_cluster_clock_t *c, int64_t local_ns,
-                                int64_t offset_ns, int64_t distance_ns,
-                                int64_t interval_ns,
-                                cohort_clock_update_t *out) {
-  if (distance_ns < 0 || interval_ns <= 0) return COHORT_EINVAL;
-  rebase(c, local_ns);
-  int64_t since = local_ns - c->update_local;
-  /* The part of the previous offset still unapplied is part of θ now. */
-  int64_t theta = offset_ns;
-  double gain = c->cfg.phase_gain;
-  bool big = offset_ns > c->cfg.step_threshold_ns || offset_ns < -c->cfg.step_threshold_ns;
-  int64_t acq_span = local_ns - c->acq_local;
-  bool restart = c->updates == 0 || big;
+/* The frequency loop. During acquisition the whole offset is applied at
+ * every update, so the corrections summed since the first sample plus the
+ * current θ are the drift between the two *measurements*: their span, not
+ * the span between the updates that applied them, is the baseline. Its
+ * error is at most (λ_first + λ_now) / span; the FLL locks once that is
+ * within half the drift bound (and the span covers FLL_INTERVALS polls),
+ * so the residual rate stays inside the bound the interval assumes (a
+ * zero drift bound claims a perfect oscillator: the span alone decides).
+ * Then one frequency kick, and the PI loop. Its gains start at the
+ * least-squares ones for a line through n samples — phase 2(2n−1)/(n(n+1)),
+ * frequency 6/(n(n+1)) (the growing-memory α-β filter) — and narrow to
+ * the configured ones, so the loop settles fast and then averages long. */
+static void freq_loop(cohort_cluster_clock_t *c, const cohort_clock_sample_t *s, bool restart,
+                      double *gain) {
   if (restart) {
-    gain = 1.0; /* acquire: take the whole offset at once, restart the FLL */
-    c->acq_local = local_ns;
+    *gain = 1.0; /* acquire: take the whole offset at once, restart the FLL */
+    c->acq_local = s->measured_ns;
     c->acq_sum_ns = 0;
+    c->acq_dist_ns = s->distance_ns;
     c->freq_locked = false;
   } else if (!c->freq_locked) {
-    /* Frequency acquisition: the whole offset is applied each time, so
-     * the corrections summed over at least FLL_INTERVALS poll intervals
-     * are the drift over that span. Then one frequency kick, and the
-     * phase-frequency loop from there. */
-    gain = 1.0;
-    if (acq_span >= COHORT_CLOCK_FLL_INTERVALS * interval_ns) {
-      c->freq = clamp_freq(c, c->freq + (double)(c->acq_sum_ns + theta) / (double)acq_span);
+    *gain = 1.0;
+    int64_t span = s->measured_ns - c->acq_local;
+    double err_ppb = span > 0 ? (double)(c->acq_dist_ns + s->distance_ns) / (double)span * 1e9
+                              : INFINITY;
+    if (span >= COHORT_CLOCK_FLL_INTERVALS * s->interval_ns &&
+        (err_ppb <= 0.5 * (double)c->cfg.drift_bound_ppb || c->cfg.drift_bound_ppb == 0)) {
+      c->freq = clamp_freq(c, c->freq + (double)(c->acq_sum_ns + s->offset_ns) / (double)span);
       c->freq_locked = true;
+      c->locked_updates = 0;
+    } else if (2 * s->distance_ns < c->acq_dist_ns) {
+      /* A much tighter sample (NTP's λ shrinks as its filter fills): the
+       * baseline may start again from it, as every acquisition update
+       * applied its θ whole. */
+      c->acq_local = s->measured_ns;
+      c->acq_sum_ns = -s->offset_ns;
+      c->acq_dist_ns = s->distance_ns;
     }
   } else {
-    double mu = (double)(since > interval_ns ? since : interval_ns);
-    c->freq = clamp_freq(c, c->freq + c->cfg.freq_gain * (double)theta / mu);
+    int64_t since = s->measured_ns - c->update_local;
+    double mu = (double)(since > s->interval_ns ? since : s->interval_ns);
+    double n = (double)(c->locked_updates + COHORT_CLOCK_FLL_INTERVALS);
+    double alpha = 2.0 * (2.0 * n - 1.0) / (n * (n + 1.0)), beta = 6.0 / (n * (n + 1.0));
+    double fg = beta > c->cfg.freq_gain ? beta : c->cfg.freq_gain;
+    c->freq = clamp_freq(c, c->freq + fg * (double)s->offset_ns / mu);
+    *gain = alpha > c->cfg.phase_gain ? alpha : c->cfg.phase_gain;
+    c->locked_updates++;
   }
+}
+
+int cohort_cluster_clock_update(cohort_cluster_clock_t *c, int64_t local_ns,
+                                const cohort_clock_sample_t *s,
+                                cohort_clock_update_t *out) {
+  if (s->distance_ns < 0 || s->interval_ns <= 0 || s->measured_ns > local_ns)
+    return COHORT_EINVAL;
+  rebase(c, local_ns);
+  int64_t theta = s->offset_ns;
+  double gain = c->cfg.phase_gain;
+  bool big = theta > c->cfg.step_threshold_ns || theta < -c->cfg.step_threshold_ns;
+  bool restart = c->updates == 0 || big;
+  freq_loop(c, s, restart, &gain);
   int64_t applied = (int64_t)llround(gain * (double)theta);
   bool stepped = move_est(c, applied);
   if (!c->freq_locked && !restart) c->acq_sum_ns += applied;
+  /* The interval: θ − applied about est, λ wide at the measurement, and
+   * growing at the drift bound from the measurement on. */
   c->center_ns = theta - applied;
-  c->dist_ns = distance_ns;
-  c->update_local = local_ns;
-  c->last_offset_ns = offset_ns;
+  c->dist_ns = s->distance_ns;
+  c->update_local = s->measured_ns;
+  c->last_offset_ns = theta;
   c->synchronized = true;
   c->updates++;
   if (out) {

@@ -131,10 +131,11 @@ void ts_trace_clock(ts_base_t *b, int64_t offset_ns, int stratum) {
 }
 
 cohort_clock_update_t ts_update(ts_base_t *b, int64_t offset_ns, int64_t distance_ns,
-                                int64_t interval_ns) {
+                                int64_t measured_ns, int64_t interval_ns) {
   cohort_clock_update_t u = {0};
-  if (cohort_cluster_clock_update(&b->clock, ts_local(b), offset_ns, distance_ns,
-                                  interval_ns, &u) == 0) {
+  cohort_clock_sample_t s = {.offset_ns = offset_ns, .distance_ns = distance_ns,
+                             .measured_ns = measured_ns, .interval_ns = interval_ns};
+  if (cohort_cluster_clock_update(&b->clock, ts_local(b), &s, &u) == 0) {
     b->stats.updates++;
     if (u.stepped) b->stats.steps++;
   }

@@ -60,9 +60,10 @@ static uint64_t get64(const uint8_t *b) {
 static void round_finish(cristian_t *c) {
   if (!c->have_best) return;
   c->have_best = false;
-  /* The estimate was for the reply instant; carry it to now. */
+  /* The estimate was for the reply instant: the clock grows its interval
+   * from there. */
   int64_t offset = c->best.offset_ns;
-  ts_update(&c->b, offset, c->best.error_ns, c->interval_ns);
+  ts_update(&c->b, offset, c->best.error_ns, c->best_local, c->interval_ns);
   ts_trace_clock(&c->b, offset, 0);
 }
 
@@ -111,6 +112,7 @@ static int on_reply(cristian_t *c, const cohort_msg_t *msg) {
   c->b.stats.samples++;
   if (!c->have_best || e.rtt_ns < c->best.rtt_ns) {
     c->best = e;
+    c->best_local = ts_local(&c->b);
     c->have_best = true;
   }
   return 0;

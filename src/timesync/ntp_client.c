@@ -83,6 +83,7 @@ static void filter_run(cohort_ntp_peer_t *p, int64_t now) {
   p->jitter_ns = p->n > 1 ? (int64_t)sqrt(jit / (double)(p->n - 1)) : 0;
   if (p->jitter_ns < PRECISION_NS) p->jitter_ns = PRECISION_NS;
   p->update_ns = best->t_ns;
+  p->update_local_ns = best->local_ns;
 }
 
 static void filter_add(cohort_ntp_peer_t *p, const cohort_ntp_sample_t *s) {
@@ -131,7 +132,7 @@ static int check_reply(cohort_ntp_peer_t *p, const cohort_ntp_packet_t *r) {
 }
 
 int cohort_ntp_peer_response(cohort_ntp_peer_t *p, const uint8_t *buf,
-                             size_t len, int64_t t4_ns,
+                             size_t len, int64_t t4_ns, int64_t local_ns,
                              cohort_ntp_sample_t *out) {
   cohort_ntp_packet_t r;
   int rc = cohort_ntp_decode(buf, len, &r);
@@ -143,7 +144,7 @@ int cohort_ntp_peer_response(cohort_ntp_peer_t *p, const uint8_t *buf,
   if ((rc = check_reply(p, &r))) return rc;
   int64_t t2 = cohort_ntp_ts_to_ns(r.receive, p->t1_ns);
   int64_t t3 = cohort_ntp_ts_to_ns(r.transmit, p->t1_ns);
-  cohort_ntp_sample_t s = {.t_ns = t4_ns};
+  cohort_ntp_sample_t s = {.t_ns = t4_ns, .local_ns = local_ns};
   cohort_ntp_offset_delay(p->t1_ns, t2, t3, t4_ns, &s.offset_ns, &s.delay_ns);
   int64_t rtt = t4_ns - p->t1_ns;
   /* A negative delay beyond the precision, or a server that held the

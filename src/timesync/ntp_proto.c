@@ -31,7 +31,7 @@ typedef struct ntp_proto {
   unsigned poll_level, poll_level_max;
   int poll_count;
   bool burst, sntp;
-  int64_t last_used_ns; /* sample time of the last system update */
+  int64_t last_used_ns; /* oscillator time of the sample last used */
 } ntp_proto_t;
 
 static const cohort_proto_ops_t ntp_ops;
@@ -80,9 +80,10 @@ static void poll_adapt(ntp_proto_t *t, int64_t offset) {
 
 static void system_update(ntp_proto_t *t, cohort_ntp_peer_t *from) {
   int64_t now = ts_est(&t->b);
-  int64_t offset, dist;
+  int64_t offset, dist, measured;
   if (t->sntp) { /* SNTP: the one server's latest sample, no filter */
     offset = from->filter[0].offset_ns;
+    measured = from->filter[0].local_ns;
     dist = from->filter[0].delay_ns / 2 + from->root_delay_ns / 2 + from->root_disp_ns;
     t->sys = (cohort_ntp_system_t){.synced = true, .stratum = (uint8_t)(from->stratum + 1),
                                    .refid = from->refid, .jitter_ns = 0,
@@ -97,13 +98,15 @@ static void system_update(ntp_proto_t *t, cohort_ntp_peer_t *from) {
     if (rc) return;
     t->sys = s;
     cohort_ntp_peer_t *sp = &t->peers[s.sys_peer];
-    if (sp->update_ns <= t->last_used_ns) return; /* nothing new to use */
-    t->last_used_ns = sp->update_ns;
+    if (sp->update_local_ns <= t->last_used_ns) return; /* nothing new to use */
+    t->last_used_ns = sp->update_local_ns;
+    measured = sp->update_local_ns;
     offset = s.offset_ns;
     int64_t diff = s.offset_ns - sp->offset_ns;
     dist = cohort_ntp_peer_root_distance(sp, now) + (diff < 0 ? -diff : diff);
   }
-  cohort_clock_update_t u = ts_update(&t->b, offset, dist, t->minpoll_ns << t->poll_level);
+  cohort_clock_update_t u = ts_update(&t->b, offset, dist, measured,
+                                      t->minpoll_ns << t->poll_level);
   for (size_t i = 0; i < t->peers_len; i++) {
     if (u.stepped) cohort_ntp_peer_clear(&t->peers[i]);
     else cohort_ntp_peer_adjust(&t->peers[i], u.applied_ns);
@@ -183,8 +186,10 @@ static int ntp_recv(cohort_proto_t *p, const cohort_msg_t *msg) {
     if (i == t->peers_len) {
       rc = COHORT_EPROTO; /* a reply from a node we never asked */
     } else {
+      int64_t local = ts_local(&t->b);
       rc = cohort_ntp_peer_response(&t->peers[i], msg->payload, msg->payload_len,
-                                    ts_est(&t->b), NULL);
+                                    cohort_cluster_clock_estimate(&t->b.clock, local), local,
+                                    NULL);
       if (rc == 0) {
         t->b.stats.samples++;
         system_update(t, &t->peers[i]);

@@ -7,8 +7,23 @@
  * Delay_Req with Delay_Resp (T4). A slave stamps T2 on Sync, sends a
  * Delay_Req at T3 once it has T1, and computes
  *   offset = ((T2 − T1) − (T4 − T3)) / 2,  delay = ((T2 − T1) + (T4 − T3)) / 2
- * feeding the offset to its cluster clock. A grandmaster silent for
- * 3 announce intervals is forgotten and the BMCA chooses again.
+ * A grandmaster silent for 3 announce intervals is forgotten and the BMCA
+ * chooses again.
+ *
+ * The offset filter. With software timestamps every one-way delay carries
+ * queueing jitter, and one exchange's offset is off by half the difference
+ * of its two delays. Over the last `window` exchanges the slave takes the
+ * minimum of each direction separately — min(T2 − T1) and min(T4 − T3),
+ * the "lucky packets" that met the least queueing — and disciplines with
+ * (min(T4 − T3) − min(T2 − T1)) / 2 through the clock's PI loop. Each
+ * exchange is stored as oscillator times with the master's timestamps
+ * (L2, T1, L3, T4), and T2 = est(L2), T3 = est(L3) are re-evaluated on the
+ * clock's current estimate, so steps, slews and frequency corrections
+ * since never make a stored exchange stale. The error interval is not
+ * taken from the filter but from the newest exchange alone, whose offset
+ * lies within its delay (half the round trip) of the truth: λ = delay +
+ * the drift bound over T2..T3 + the master's own error + |filtered −
+ * newest|.
  *
  * Invariants: only the current grandmaster's Sync/Follow_Up/Delay_Resp are
  * used (others are counted as not_master); a Follow_Up or Delay_Resp must
@@ -22,6 +37,11 @@
 
 enum { TIMER_ANNOUNCE = 1, TIMER_SYNC = 2 };
 #define ANNOUNCE_TIMEOUT 3 /* announce intervals (announceReceiptTimeout) */
+
+/* One exchange: the slave's oscillator at T2 and T3, the master's T1, T4. */
+typedef struct exchange {
+  int64_t l2, t1, l3, t4;
+} exchange_t;
 
 typedef struct foreign {
   cohort_node_id_t id;
@@ -40,7 +60,10 @@ typedef struct ptp {
   /* Slave state of the exchange in progress. */
   uint16_t sync_seq;
   bool have_t2, have_t1, req_out;
-  int64_t t1, t2, t3;
+  int64_t t1, l2, l3; /* T1 (master), oscillator times of T2 and T3 */
+  /* The offset filter: the last `window` exchanges, a ring. */
+  exchange_t ex[COHORT_PTP_WINDOW_MAX];
+  size_t window, ex_len, ex_next;
 } ptp_t;
 
 static ptp_t *ptp_of(cohort_proto_t *p) { return (ptp_t *)p; }
@@ -75,6 +98,7 @@ static void bmca(ptp_t *t) {
   if (gm != t->gm) {
     t->gm = gm;
     t->have_t1 = t->have_t2 = t->req_out = false;
+    t->ex_len = t->ex_next = 0; /* another master's clock: start over */
     t->b.stats.master = gm == COHORT_NODE_NONE ? cohort_node_id(t->b.proto.node) : gm;
     char data[64];
     cohort_fmt(data, sizeof data, "{\"grandmaster\":%u}", t->b.stats.master);
@@ -96,11 +120,31 @@ static void on_announce(ptp_t *t, cohort_node_id_t from, const cohort_ptp_msg_t 
 /* Slave: both halves of the Sync known → send Delay_Req at T3. */
 static void maybe_delay_req(ptp_t *t) {
   if (!t->have_t1 || !t->have_t2 || t->req_out) return;
-  t->t3 = ts_est(&t->b);
+  t->l3 = ts_local(&t->b);
   t->req_out = true;
   cohort_ptp_msg_t m = {.type = COHORT_PTP_DELAY_REQ, .seq = ++t->req_seq,
                         .source = cohort_node_id(t->b.proto.node)};
   ptp_send(t, t->gm, &m);
+}
+
+/* The filtered offset over the newest exchanges, on the clock's current
+ * estimate. Until the frequency is locked the oscillator's raw drift would
+ * tilt a window, so it is just the newest exchange; after, the window
+ * widens by one exchange per two updates up to `window`, so the filter's
+ * span stays within the loop's settling memory. */
+static int64_t filtered_offset(const ptp_t *t) {
+  const cohort_cluster_clock_t *c = &t->b.clock;
+  size_t n = c->freq_locked ? 1 + (size_t)(c->locked_updates / 2) : 1;
+  if (n > t->ex_len) n = t->ex_len;
+  int64_t min_ms = INT64_MAX, min_sm = INT64_MAX;
+  for (size_t k = 1; k <= n; k++) {
+    const exchange_t *e = &t->ex[(t->ex_next + t->window - k) % t->window];
+    int64_t ms = cohort_cluster_clock_estimate(c, e->l2) - e->t1;
+    int64_t sm = e->t4 - cohort_cluster_clock_estimate(c, e->l3);
+    if (ms < min_ms) min_ms = ms;
+    if (sm < min_sm) min_sm = sm;
+  }
+  return (min_sm - min_ms) / 2; /* true − ours: the master is the truth */
 }
 
 static void on_delay_resp(ptp_t *t, const cohort_ptp_msg_t *m) {
@@ -110,16 +154,26 @@ static void on_delay_resp(ptp_t *t, const cohort_ptp_msg_t *m) {
     return;
   }
   t->req_out = t->have_t1 = t->have_t2 = false;
-  int64_t ms = t->t2 - t->t1, sm = m->ts_ns - t->t3;
-  int64_t offset = -(ms - sm) / 2; /* true − ours: the master is the truth */
-  int64_t delay = (ms + sm) / 2;
+  const cohort_cluster_clock_t *c = &t->b.clock;
+  int64_t ms = cohort_cluster_clock_estimate(c, t->l2) - t->t1;
+  int64_t sm = m->ts_ns - cohort_cluster_clock_estimate(c, t->l3);
+  int64_t offset = (sm - ms) / 2, delay = (ms + sm) / 2;
   if (delay < 0) {
     t->b.stats.ptp.malformed++;
     return;
   }
   t->b.stats.samples++;
-  ts_update(&t->b, offset, delay + t->b.ref_error_ns, t->sync_ns);
-  ts_trace_clock(&t->b, offset, 0);
+  t->ex[t->ex_next] = (exchange_t){.l2 = t->l2, .t1 = t->t1, .l3 = t->l3, .t4 = m->ts_ns};
+  t->ex_next = (t->ex_next + 1) % t->window;
+  if (t->ex_len < t->window) t->ex_len++;
+  int64_t filtered = filtered_offset(t), diff = filtered - offset;
+  /* This exchange bounds the truth: its offset is within its delay, plus
+   * what the oscillator may drift between T2 and T3, plus the master's
+   * own error. */
+  double drift = (double)(t->l3 - t->l2) * (double)c->cfg.drift_bound_ppb * 1e-9;
+  int64_t dist = delay + (int64_t)drift + 1 + t->b.ref_error_ns + (diff < 0 ? -diff : diff);
+  ts_update(&t->b, filtered, dist, t->l2, t->sync_ns);
+  ts_trace_clock(&t->b, filtered, 0);
 }
 
 static int slave_msg(ptp_t *t, cohort_node_id_t from, const cohort_ptp_msg_t *m) {
@@ -128,7 +182,7 @@ static int slave_msg(ptp_t *t, cohort_node_id_t from, const cohort_ptp_msg_t *m)
     return 0;
   }
   if (m->type == COHORT_PTP_SYNC) {
-    t->t2 = ts_est(&t->b);
+    t->l2 = ts_local(&t->b);
     t->sync_seq = m->seq;
     t->have_t2 = true;
     t->have_t1 = t->req_out = false;
@@ -264,16 +318,23 @@ static int ptp_params(ptp_t *t, cohort_node_id_t self, const cohort_param_t *pr,
                       char *err, size_t errcap) {
   static const char *const known[] = {"sync", "announce", "priority1", "priority2", "class",
                                       "ref", "step", "sample", "ref_error", "drift_bound_ppm",
-                                      "slew_ppm", "phase_gain", "freq_gain", NULL};
+                                      "slew_ppm", "phase_gain", "freq_gain", "window", NULL};
   t->sync_ns = 125 * COHORT_NS_PER_MS;
+  uint64_t window = 128;
   t->announce_ns = COHORT_NS_PER_S;
   t->self_q = (cohort_ptp_clock_quality_t){.priority1 = 128, .clock_class = 248,
                                            .accuracy = 0xFE, .variance = 0xFFFF,
                                            .priority2 = 128, .identity = self};
   int rc = cohort_param_check_known(pr, np, known, "ptp", err, errcap);
   if (!rc) rc = ts_base_params(&t->b, pr, np, "ptp", err, errcap);
+  /* Eight updates a second through a window of filtered exchanges: the
+   * loop's time constant (sync / phase_gain = 25 s) must be longer than
+   * the window's span (128 · 125 ms = 16 s) or the window's lag makes it
+   * ring. */
+  if (!rc && !cohort_param_get(pr, np, "phase_gain")) t->b.clock_cfg.phase_gain = 0.005;
   if (!rc) rc = cohort_param_duration(pr, np, "sync", &t->sync_ns, "ptp", err, errcap);
   if (!rc) rc = cohort_param_duration(pr, np, "announce", &t->announce_ns, "ptp", err, errcap);
+  if (!rc) rc = cohort_param_u64(pr, np, "window", &window, "ptp", err, errcap);
   if (!rc) rc = per_node_u8(pr, np, "priority1", self, &t->self_q.priority1, err, errcap);
   if (!rc) rc = per_node_u8(pr, np, "priority2", self, &t->self_q.priority2, err, errcap);
   if (!rc) rc = per_node_u8(pr, np, "class", self, &t->self_q.clock_class, err, errcap);
@@ -281,10 +342,13 @@ static int ptp_params(ptp_t *t, cohort_node_id_t self, const cohort_param_t *pr,
   const char *v = cohort_param_get(pr, np, "ref");
   if (!rc && v) rc = ts_nodes_parse(v, &refs, "ptp", "ref", err, errcap);
   if (rc) return rc;
-  if (t->sync_ns < COHORT_NS_PER_MS || t->announce_ns < t->sync_ns) {
-    if (err) cohort_fmt(err, errcap, "ptp: need 1ms <= sync <= announce");
+  if (t->sync_ns < COHORT_NS_PER_MS || t->announce_ns < t->sync_ns || window < 1 ||
+      window > COHORT_PTP_WINDOW_MAX) {
+    if (err) cohort_fmt(err, errcap, "ptp: need 1ms <= sync <= announce and window 1..%d",
+                        COHORT_PTP_WINDOW_MAX);
     return COHORT_EINVAL;
   }
+  t->window = (size_t)window;
   /* A reference (ref=…) or the preferred node (priority1 < 128) is the
    * primary time source: its wall clock is taken as true time. */
   t->b.is_ref = v ? ts_nodes_has(&refs, self) : t->self_q.priority1 < 128;
@@ -322,8 +386,9 @@ static int ptp_status(cohort_proto_t *p, char *buf, size_t cap) {
 
 const cohort_proto_factory_t cohort_ptp_factory = {
     .name = "ptp",
-    .help = "ptp sync=125ms announce=1s priority1=ID:V,.. priority2=ID:V,.. class=ID:V,.. "
-            "ref=IDS step=128ms sample=1s: PTP-style two-step sync with BMCA",
+    .help = "ptp sync=125ms announce=1s window=128 priority1=ID:V,.. priority2=ID:V,.. "
+            "class=ID:V,.. ref=IDS step=128ms sample=1s: PTP-style two-step sync with BMCA "
+            "and a per-direction minimum offset filter",
     .create = ptp_create,
     .destroy = ptp_destroy,
     .status = ptp_status,

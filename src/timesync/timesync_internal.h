@@ -50,10 +50,10 @@ COHORT_INTERNAL int64_t ts_local(ts_base_t *b);
 COHORT_INTERNAL int64_t ts_est(ts_base_t *b);
 /* A reference re-reads its wall clock (true time by definition). */
 COHORT_INTERNAL void ts_ref_sync(ts_base_t *b);
-/* Feed one measured offset to the clock; counts and traces. Returns the
- * update (applied, stepped). */
+/* Feed one measured offset (taken at oscillator time measured_ns) to the
+ * clock; counts. Returns the update (applied, stepped). */
 COHORT_INTERNAL cohort_clock_update_t ts_update(ts_base_t *b, int64_t offset_ns,
-                                                int64_t distance_ns,
+                                                int64_t distance_ns, int64_t measured_ns,
                                                 int64_t interval_ns);
 /* Trace a "clock" state event: the reading now, with offset and stratum. */
 COHORT_INTERNAL void ts_trace_clock(ts_base_t *b, int64_t offset_ns, int stratum);

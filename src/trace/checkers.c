@@ -17,11 +17,19 @@ extern const cohort_checker_t cohort_checker_clock; /* src/timesync/check_clock.
 extern const cohort_checker_t cohort_check_election_unique;    /* src/coord/check_election.c */
 extern const cohort_checker_t cohort_check_election_agreement; /* src/coord/check_election.c */
 extern const cohort_checker_t cohort_check_election_highest;   /* src/coord/check_election.c */
+extern const cohort_checker_t cohort_check_mutex_safety;   /* src/coord/check_mutex.c */
+extern const cohort_checker_t cohort_check_mutex_fencing;  /* src/coord/check_mutex.c */
+extern const cohort_checker_t cohort_check_mutex_liveness; /* src/coord/check_mutex.c */
+extern const cohort_checker_t cohort_check_mutex_bypass;   /* src/coord/check_mutex.c */
 
 static const char *const causality_params[] = {"hlc_bound", "vc", NULL};
 static const char *const clock_params[] = {"skip", "interval", NULL};
 static const char *const election_unique_params[] = {"proto", NULL};
 static const char *const election_settle_params[] = {"settle", "proto", NULL};
+static const char *const mutex_params[] = {"proto", NULL};
+static const char *const mutex_liveness_params[] = {"bound", "until", "stall_after", "proto",
+                                                    NULL};
+static const char *const mutex_bypass_params[] = {"bound", "proto", NULL};
 static const char *const integrity_params[] = {"duplicates", NULL};
 static const char *const fd_params[] = {"bound", "accuracy", "settle", "proto", "crashes",
                                         "heal_grace", NULL};
@@ -54,6 +62,7 @@ static bool has_state(const cohort_trace_t *t, const char *what) {
 
 static bool has_clock(const cohort_trace_t *t) { return has_state(t, "clock"); }
 static bool has_leader(const cohort_trace_t *t) { return has_state(t, "leader"); }
+static bool has_lock(const cohort_trace_t *t) { return has_state(t, "lock_grant"); }
 
 static bool never(const cohort_trace_t *t) {
   (void)t;
@@ -73,6 +82,10 @@ static const struct entry {
     {&cohort_check_election_unique, election_unique_params, has_leader},
     {&cohort_check_election_agreement, election_settle_params, has_leader},
     {&cohort_check_election_highest, election_settle_params, never},
+    {&cohort_check_mutex_safety, mutex_params, has_lock},
+    {&cohort_check_mutex_fencing, mutex_params, has_lock},
+    {&cohort_check_mutex_liveness, mutex_liveness_params, has_lock},
+    {&cohort_check_mutex_bypass, mutex_bypass_params, never},
 };
 
 static const cohort_checker_t *const checkers[] = {
@@ -84,6 +97,10 @@ static const cohort_checker_t *const checkers[] = {
     &cohort_check_election_unique,
     &cohort_check_election_agreement,
     &cohort_check_election_highest,
+    &cohort_check_mutex_safety,
+    &cohort_check_mutex_fencing,
+    &cohort_check_mutex_liveness,
+    &cohort_check_mutex_bypass,
 };
 
 _Static_assert(COHORT_ARRAY_LEN(table) == COHORT_ARRAY_LEN(checkers),

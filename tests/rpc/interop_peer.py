@@ -8,6 +8,11 @@ Messages are raw bytes (identity (de)serializers): no generated code.
                                  until stdin closes
   interop_peer.py client PORT    call cohort's test server on PORT, check
                                  every answer; exit 0 when all pass
+  interop_peer.py tls-server CERT KEY
+                                 as server, over TLS with that certificate
+  interop_peer.py tls-client PORT CA
+                                 TLS client (CA: the trust root, name
+                                 checked: localhost): unary and streaming
 Exit status 77 (meson's "skipped") when grpcio cannot be imported.
 """
 import sys
@@ -70,7 +75,7 @@ def bidi(request_iterator, context):
         yield m
 
 
-def serve():
+def serve(tls=None):
     from concurrent import futures
     ident = dict(request_deserializer=None, response_serializer=None)
     handlers = {
@@ -82,7 +87,15 @@ def serve():
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     server.add_generic_rpc_handlers(
         (grpc.method_handlers_generic_handler("interop.Test", handlers),))
-    port = server.add_insecure_port("127.0.0.1:0")
+    if tls:
+        with open(tls[0], "rb") as f:
+            cert = f.read()
+        with open(tls[1], "rb") as f:
+            key = f.read()
+        creds = grpc.ssl_server_credentials([(key, cert)])
+        port = server.add_secure_port("127.0.0.1:0", creds)
+    else:
+        port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     print(port, flush=True)
     sys.stdin.read()  # until the test closes our stdin (or kills us)
@@ -153,9 +166,35 @@ def run_client(port):
     return 1 if FAILS else 0
 
 
+def run_tls_client(port, ca_file):
+    with open(ca_file, "rb") as f:
+        creds = grpc.ssl_channel_credentials(root_certificates=f.read())
+    opts = (("grpc.ssl_target_name_override", "localhost"),)
+    ch = grpc.secure_channel("127.0.0.1:%d" % port, creds, options=opts)
+    grpc.channel_ready_future(ch).result(timeout=5)
+    md = (("x-ascii", "over tls"),)
+    resp, call = ch.unary_unary("/t.S/Echo").with_call(b"tls ping", metadata=md, timeout=5)
+    check(resp == b"tls ping", "tls unary echo %r" % resp)
+    check(dict(call.trailing_metadata()).get("x-ascii") == "over tls", "tls trailer")
+    got = list(ch.unary_stream("/t.S/Stream")(bytes([5]), timeout=5))
+    check(len(got) == 5, "tls server stream %d" % len(got))
+    try:
+        ch.unary_unary("/t.S/Fail")(b"", timeout=5)
+        check(False, "tls Fail must raise")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.FAILED_PRECONDITION, "tls fail code %s" % e.code())
+    ch.close()
+    print("tls client checks done, %d failure(s)" % len(FAILS), file=sys.stderr)
+    return 1 if FAILS else 0
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "server":
         serve()
+    elif len(sys.argv) >= 4 and sys.argv[1] == "tls-server":
+        serve((sys.argv[2], sys.argv[3]))
+    elif len(sys.argv) >= 4 and sys.argv[1] == "tls-client":
+        sys.exit(run_tls_client(int(sys.argv[2]), sys.argv[3]))
     elif len(sys.argv) >= 3 and sys.argv[1] == "client":
         sys.exit(run_client(int(sys.argv[2])))
     else:

@@ -122,6 +122,12 @@ static void s_cancel(cohort_rpc_call_t *c, cohort_rpc_code_t why, void *ud) {
   cohort_rpc_call_finish(c, COHORT_RPC_CANCELLED, NULL);
 }
 
+/* Server streaming: one message, then waits (finishes only when cancelled). */
+static void slow_request(cohort_rpc_call_t *c, const uint8_t *d, size_t n, void *ud) {
+  (void)d, (void)n, (void)ud;
+  assert_int_equal(cohort_rpc_call_send(c, "abc", 3), 0);
+}
+
 static int setup(void **state) {
   (void)state;
   failalloc_init(&fa, 0);
@@ -132,6 +138,9 @@ static int setup(void **state) {
   cohort_rpc_handler_t h = {.kind = COHORT_RPC_BIDI_STREAMING, .on_start = s_start,
                             .on_message = s_msg, .on_half_close = s_end, .on_cancel = s_cancel};
   assert_int_equal(cohort_rpc_server_register(srv, "/t.S/Sum", &h), 0);
+  cohort_rpc_handler_t slow = {.kind = COHORT_RPC_SERVER_STREAMING, .on_request = slow_request,
+                               .on_cancel = s_cancel};
+  assert_int_equal(cohort_rpc_server_register(srv, "/t.S/Slow", &slow), 0);
   assert_int_equal(rpc_server_virtual_conn(srv, &conn), 0);
   nghttp2_session_callbacks *cbs;
   nghttp2_session_callbacks_new(&cbs);
@@ -151,6 +160,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   (void)state;
   nghttp2_session_del(cli);
+  rpc_list_remove(&conn->link); /* linked by tests that need the server timer */
   rpc_server_virtual_free(srv, conn);
   cohort_rpc_server_free(srv);
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -255,6 +265,33 @@ static void test_bad_timeouts(void **state) {
   request("/t.S/Echo", "application/grpc", "0m", &b);
   pump();
   assert_int_equal(res.grpc_status, COHORT_RPC_DEADLINE_EXCEEDED);
+}
+
+/* The deadline passes after the response headers and a message went out:
+ * the client gets the message, then trailers with DEADLINE_EXCEEDED (not a
+ * bare RST_STREAM), and the handler gets on_cancel(DEADLINE_EXCEEDED). */
+static void test_deadline_after_headers(void **state) {
+  (void)state;
+  rpc_list_push(&srv->conns, &conn->link); /* so the server timer scans it */
+  uint8_t msg[5];
+  frame(msg, 0, 0);
+  body_t b = {msg, 5, 0, 0};
+  request("/t.S/Slow", "application/grpc", "30m", &b);
+  assert_int_equal(pump(), 0);
+  assert_int_equal(res.http_status, 200);
+  assert_int_equal(res.data_bytes, 5 + 3);
+  assert_int_equal(res.grpc_status, -1);
+  assert_int_equal(res.closed, 0);
+  for (int i = 0; i < 100 && cancels == 0; i++) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(cancels, 1);
+  assert_int_equal(cancel_why, COHORT_RPC_DEADLINE_EXCEEDED);
+  assert_int_equal(pump(), 0);
+  assert_int_equal(res.grpc_status, COHORT_RPC_DEADLINE_EXCEEDED);
+  assert_non_null(strstr(res.grpc_message, "Deadline"));
+  assert_int_equal(res.data_bytes, 5 + 3);
+  assert_int_equal(res.closed, 1);
+  assert_int_equal(res.rst, NGHTTP2_NO_ERROR);
+  assert_int_equal(cohort_rpc_server_active_calls(srv), 0);
 }
 
 static void expect_status(const uint8_t *body, size_t len, const char *path, int status) {
@@ -402,6 +439,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_ok_split_across_frames, setup, teardown),
       cmocka_unit_test_setup_teardown(test_several_messages_in_one_frame, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_timeouts, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_deadline_after_headers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_length_prefixes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_content_type, setup, teardown),
       cmocka_unit_test_setup_teardown(test_garbage_frames, setup, teardown),

@@ -2,7 +2,8 @@
  * tests/rpc/test_rpc_e2e.c — cohort client against cohort server over
  * loopback TCP (h2c and TLS): the four call patterns, deadlines and their
  * propagation, fail-fast, cancellation both ways, metadata (ASCII and
- * -bin), message size limits, unknown methods, keepalive, GOAWAY drain,
+ * -bin), message size limits, unknown methods, keepalive (and a dead peer
+ * found by it), accepting with no memory, GOAWAY drain,
  * the blocking convenience, and TLS verification failures.
  */
 #include <setjmp.h>
@@ -516,6 +517,106 @@ static void test_keepalive(void **state) {
   assert_string_equal(cohort_rpc_channel_last_error(F->ch), "");
 }
 
+/* A "dead" peer: accepts TCP connections and never answers (the kernel
+ * still acknowledges the bytes, so only an HTTP/2 PING can tell). */
+typedef struct dead_peer {
+  uv_tcp_t listener;
+  uv_tcp_t accepted;
+  int have_accepted;
+  int closed;
+} dead_peer_t;
+
+static void dead_accept(uv_stream_t *ls, int status) {
+  dead_peer_t *d = ls->data;
+  if (status < 0 || d->have_accepted) return;
+  uv_tcp_init(ls->loop, &d->accepted);
+  d->accepted.data = d;
+  if (uv_accept(ls, (uv_stream_t *)&d->accepted) == 0) d->have_accepted = 1;
+}
+
+static void dead_closed(uv_handle_t *h) { ((dead_peer_t *)h->data)->closed++; }
+
+static void test_keepalive_dead_peer(void **state) {
+  (void)state;
+  dead_peer_t d = {0};
+  uv_tcp_init(&F->loop, &d.listener);
+  d.listener.data = &d;
+  struct sockaddr_in sa;
+  uv_ip4_addr("127.0.0.1", 0, &sa);
+  assert_int_equal(uv_tcp_bind(&d.listener, (const struct sockaddr *)&sa, 0), 0);
+  assert_int_equal(uv_listen((uv_stream_t *)&d.listener, 4, dead_accept), 0);
+  int len = sizeof sa;
+  uv_tcp_getsockname(&d.listener, (struct sockaddr *)&sa, &len);
+  char target[64];
+  snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(sa.sin_port));
+  cohort_rpc_channel_config_t c = {.allocator = &F->fa.base, .keepalive_interval_ms = 20,
+                                   .keepalive_timeout_ms = 100};
+  cohort_rpc_channel_t *ch;
+  assert_int_equal(cohort_rpc_channel_create(&F->loop, target, &c, &ch), 0);
+  int64_t t0 = cohort_rpc_now_ns();
+  /* No deadline: only the keepalive can end this call. */
+  assert_int_equal(cohort_rpc_unary(ch, "/t.S/Echo", "x", 1, NULL, unary_done, NULL), 0);
+  run_until(&F->status_count, 1, 3000);
+  int64_t took_ms = (cohort_rpc_now_ns() - t0) / COHORT_NS_PER_MS;
+  /* Close everything before asserting: a failed assertion must not leave
+   * handles that keep the fixture's teardown loop running. */
+  int closed = 0, accepted = d.have_accepted;
+  cohort_rpc_channel_close(ch, closed_cb, &closed);
+  uv_close((uv_handle_t *)&d.listener, dead_closed);
+  if (accepted) uv_close((uv_handle_t *)&d.accepted, dead_closed);
+  run_until(&closed, 1, 2000);
+  run_until(&d.closed, 1 + accepted, 2000);
+  assert_int_equal(closed, 1);
+  assert_true(accepted);
+  assert_int_equal(F->status_count, 1);
+  assert_int_equal(F->last_code, COHORT_RPC_UNAVAILABLE);
+  assert_non_null(strstr(F->last_msg, "keepalive"));
+  assert_true(took_ms >= 100 && took_ms < 1000);
+}
+
+/* The server cannot allocate a connection: that client is turned away
+ * (UNAVAILABLE) and the listener keeps accepting — the next connection,
+ * with memory back, is served. */
+static void test_accept_without_memory(void **state) {
+  (void)state;
+  failalloc_t sfa;
+  failalloc_init(&sfa, 0);
+  cohort_rpc_server_config_t scfg = {.allocator = &sfa.base};
+  cohort_rpc_server_t *srv;
+  assert_int_equal(cohort_rpc_server_create(&F->loop, &scfg, &srv), 0);
+  register_all(srv);
+  int port = 0;
+  assert_int_equal(cohort_rpc_server_listen(srv, "127.0.0.1:0", &port), 0);
+  char target[64];
+  snprintf(target, sizeof target, "127.0.0.1:%d", port);
+  cohort_rpc_channel_config_t c = {.allocator = &F->fa.base};
+  cohort_rpc_channel_t *ch;
+  assert_int_equal(cohort_rpc_channel_create(&F->loop, target, &c, &ch), 0);
+  sfa.fail_at = sfa.count + 1; /* the server's next allocation: the connection */
+  cohort_rpc_result_t r;
+  /* A wedged listener would leave the call unanswered: bound the wait. */
+  cohort_rpc_call_options_t o = {.timeout_ns = 2 * COHORT_NS_PER_S};
+  assert_int_equal(cohort_rpc_unary_blocking(ch, "/t.S/Echo", "x", 1, &o, &r), 0);
+  cohort_rpc_code_t first = r.code;
+  cohort_rpc_result_free(&r);
+  assert_int_equal(cohort_rpc_unary_blocking(ch, "/t.S/Echo", "y", 1, &o, &r), 0);
+  cohort_rpc_code_t second = r.code;
+  cohort_rpc_result_free(&r);
+  int closed = 0, done = 0;
+  cohort_rpc_channel_close(ch, closed_cb, &closed);
+  cohort_rpc_server_shutdown(srv, 100, closed_cb, &done);
+  run_until(&closed, 1, 2000);
+  run_until(&done, 1, 2000);
+  cohort_rpc_server_free(srv);
+  int dummy = 0;
+  run_until(&dummy, 1, 20);
+  assert_int_equal(first, COHORT_RPC_UNAVAILABLE);
+  assert_int_equal(second, COHORT_RPC_OK);
+  assert_int_equal(closed, 1);
+  assert_int_equal(done, 1);
+  assert_int_equal(sfa.live, 0);
+}
+
 static void test_wire_helpers(void **state) {
   (void)state;
   int64_t ns;
@@ -671,6 +772,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_unavailable, setup, teardown),
       cmocka_unit_test_setup_teardown(test_graceful_shutdown, setup, teardown),
       cmocka_unit_test_setup_teardown(test_keepalive, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_keepalive_dead_peer, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_accept_without_memory, setup, teardown),
       cmocka_unit_test_setup_teardown(test_tls, setup_tls, teardown_tls),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

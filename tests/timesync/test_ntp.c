@@ -109,7 +109,7 @@ static void test_client_offset_filter(void **st) {
     make_reply(req, t1, 5 * MS, delays[i] * US / 2 + delays[i] * 10, delays[i] * US / 2, 3, rep,
                &t4);
     cohort_ntp_sample_t s;
-    assert_int_equal(cohort_ntp_peer_response(&p, rep, 48, t4, &s), 0);
+    assert_int_equal(cohort_ntp_peer_response(&p, rep, 48, t4, t4, &s), 0);
     int64_t err = s.offset_ns - 5 * MS;
     assert_true(err >= 0 && err <= delays[i] * 10);
   }
@@ -136,42 +136,42 @@ static void test_client_refusals(void **st) {
   uint8_t bad[48];
   memcpy(bad, rep, 48);
   bad[0] = (uint8_t)((bad[0] & ~7) | 3); /* mode 3 */
-  assert_int_equal(cohort_ntp_peer_response(&p, bad, 48, t4, NULL), COHORT_EPROTO);
+  assert_int_equal(cohort_ntp_peer_response(&p, bad, 48, t4, t4, NULL), COHORT_EPROTO);
   assert_int_equal(p.drops.mode, 1);
-  assert_int_equal(cohort_ntp_peer_response(&p, rep, 20, t4, NULL), COHORT_EPROTO);
+  assert_int_equal(cohort_ntp_peer_response(&p, rep, 20, t4, t4, NULL), COHORT_EPROTO);
   assert_int_equal(p.drops.short_packet, 1);
   memcpy(bad, rep, 48);
   bad[0] = (uint8_t)((bad[0] & 0xC7) | (6 << 3)); /* version 6 */
-  assert_int_equal(cohort_ntp_peer_response(&p, bad, 48, t4, NULL), COHORT_EPROTO);
+  assert_int_equal(cohort_ntp_peer_response(&p, bad, 48, t4, t4, NULL), COHORT_EPROTO);
   assert_int_equal(p.drops.version, 1);
   memcpy(bad, rep, 48);
   memset(bad + 40, 0, 8); /* zero transmit */
-  assert_int_equal(cohort_ntp_peer_response(&p, bad, 48, t4, NULL), COHORT_EPROTO);
+  assert_int_equal(cohort_ntp_peer_response(&p, bad, 48, t4, t4, NULL), COHORT_EPROTO);
   assert_int_equal(p.drops.zero_transmit, 1);
   memcpy(bad, rep, 48);
   bad[31] ^= 1; /* origin does not match: spoofed */
-  assert_int_equal(cohort_ntp_peer_response(&p, bad, 48, t4, NULL), COHORT_ESTALE);
+  assert_int_equal(cohort_ntp_peer_response(&p, bad, 48, t4, t4, NULL), COHORT_ESTALE);
   assert_int_equal(p.drops.bogus_origin, 1);
-  assert_int_equal(cohort_ntp_peer_response(&p, rep, 48, t4, NULL), 0);
+  assert_int_equal(cohort_ntp_peer_response(&p, rep, 48, t4, t4, NULL), 0);
   /* The same reply again: replayed. */
-  assert_int_equal(cohort_ntp_peer_response(&p, rep, 48, t4, NULL), COHORT_ESTALE);
+  assert_int_equal(cohort_ntp_peer_response(&p, rep, 48, t4, t4, NULL), COHORT_ESTALE);
   assert_int_equal(p.drops.unrequested, 1);
   assert_int_equal(p.samples, 1);
   /* An unsynchronized server (stratum 16). */
   cohort_ntp_peer_request(&p, T0 + S, 43, req);
   make_reply(req, T0 + S, 0, 50 * US, 50 * US, 16, rep, &t4);
-  assert_int_equal(cohort_ntp_peer_response(&p, rep, 48, t4, NULL), COHORT_ESTATE);
+  assert_int_equal(cohort_ntp_peer_response(&p, rep, 48, t4, t4, NULL), COHORT_ESTATE);
   assert_int_equal(p.drops.unsynchronized, 1);
   /* Kiss-o'-death RATE doubles the poll; DENY stops polling. */
   cohort_ntp_peer_request(&p, T0 + 2 * S, 44, req);
   make_reply(req, T0 + 2 * S, 0, 50 * US, 50 * US, 0, rep, &t4);
   rep[12] = 'R', rep[13] = 'A', rep[14] = 'T', rep[15] = 'E';
-  assert_int_equal(cohort_ntp_peer_response(&p, rep, 48, t4, NULL), COHORT_ECANCELED);
+  assert_int_equal(cohort_ntp_peer_response(&p, rep, 48, t4, t4, NULL), COHORT_ECANCELED);
   assert_int_equal(p.poll, 1);
   cohort_ntp_peer_request(&p, T0 + 3 * S, 45, req);
   make_reply(req, T0 + 3 * S, 0, 50 * US, 50 * US, 0, rep, &t4);
   rep[12] = 'D', rep[13] = 'E', rep[14] = 'N', rep[15] = 'Y';
-  assert_int_equal(cohort_ntp_peer_response(&p, rep, 48, t4, NULL), COHORT_ECANCELED);
+  assert_int_equal(cohort_ntp_peer_response(&p, rep, 48, t4, t4, NULL), COHORT_ECANCELED);
   assert_true(p.denied);
   assert_int_equal(p.drops.kod, 2);
 }
@@ -194,7 +194,7 @@ static void fill_peer(cohort_ntp_peer_t *p, uint32_t id, int64_t offset, int64_t
     int64_t t1 = now - (8 - i) * S, t4;
     cohort_ntp_peer_request(p, t1, (uint64_t)(100 + i), req);
     make_reply(req, t1, offset, 100 * US + i * US, 100 * US + i * US, 1, rep, &t4);
-    assert_int_equal(cohort_ntp_peer_response(p, rep, 48, t4, NULL), 0);
+    assert_int_equal(cohort_ntp_peer_response(p, rep, 48, t4, t4, NULL), 0);
   }
 }
 
@@ -236,7 +236,7 @@ static void test_server(void **st) {
   int n = cohort_ntp_server_reply(&srv, &ss, 5, req, 48, T0 + 50 * US, T0 + 60 * US, rep);
   assert_int_equal(n, 48);
   cohort_ntp_sample_t s;
-  assert_int_equal(cohort_ntp_peer_response(&p, rep, 48, T0 + 110 * US, &s), 0);
+  assert_int_equal(cohort_ntp_peer_response(&p, rep, 48, T0 + 110 * US, T0 + 110 * US, &s), 0);
   assert_int_equal(s.delay_ns, 100 * US);
   assert_true(s.offset_ns >= -1 && s.offset_ns <= 1);
   assert_int_equal(p.stratum, 3);
@@ -274,6 +274,14 @@ static void test_server(void **st) {
 
 /* ---- cluster clock ----------------------------------------------------------- */
 
+/* An update with a sample measured at the moment it is applied. */
+static int clock_update(cohort_cluster_clock_t *c, int64_t local, int64_t offset, int64_t dist,
+                        int64_t interval, cohort_clock_update_t *u) {
+  cohort_clock_sample_t s = {.offset_ns = offset, .distance_ns = dist, .measured_ns = local,
+                             .interval_ns = interval};
+  return cohort_cluster_clock_update(c, local, &s, u);
+}
+
 static void test_cluster_clock(void **st) {
   (void)st;
   cohort_cluster_clock_t c;
@@ -283,7 +291,7 @@ static void test_cluster_clock(void **st) {
   assert_int_equal(t.time_ns, T0 + 5 * S);
   /* First update: 2 s off → the output steps. */
   cohort_clock_update_t u;
-  assert_int_equal(cohort_cluster_clock_update(&c, 5 * S, 2 * S, 100 * US, S, &u), 0);
+  assert_int_equal(clock_update(&c, 5 * S, 2 * S, 100 * US, S, &u), 0);
   assert_true(u.stepped);
   t = cohort_cluster_clock_now(&c, 5 * S);
   assert_true(t.synchronized);
@@ -293,7 +301,7 @@ static void test_cluster_clock(void **st) {
   t = cohort_cluster_clock_now(&c, 6 * S);
   assert_int_equal(t.latest_ns - t.earliest_ns, 200 * US + 400 * US);
   /* A small negative offset is slewed: the output never goes backwards. */
-  assert_int_equal(cohort_cluster_clock_update(&c, 6 * S, -50 * MS, 100 * US, S, &u), 0);
+  assert_int_equal(clock_update(&c, 6 * S, -50 * MS, 100 * US, S, &u), 0);
   assert_false(u.stepped);
   int64_t prev = cohort_cluster_clock_now(&c, 6 * S).time_ns;
   for (int64_t l = 6 * S; l < 500 * S; l += 37 * MS) {
@@ -306,12 +314,12 @@ static void test_cluster_clock(void **st) {
   assert_int_equal(t.time_ns, cohort_cluster_clock_estimate(&c, 500 * S));
   /* A large offset steps, even backwards, and time holds at the floor. */
   int64_t before = cohort_cluster_clock_now(&c, 500 * S).time_ns;
-  assert_int_equal(cohort_cluster_clock_update(&c, 500 * S, -S, 100 * US, S, &u), 0);
+  assert_int_equal(clock_update(&c, 500 * S, -S, 100 * US, S, &u), 0);
   assert_true(u.stepped);
   assert_int_equal(cohort_cluster_clock_now(&c, 500 * S).time_ns, before);
   /* Bad arguments and configuration. */
-  assert_int_equal(cohort_cluster_clock_update(&c, 501 * S, 0, -1, S, NULL), COHORT_EINVAL);
-  assert_int_equal(cohort_cluster_clock_update(&c, 501 * S, 0, 0, 0, NULL), COHORT_EINVAL);
+  assert_int_equal(clock_update(&c, 501 * S, 0, -1, S, NULL), COHORT_EINVAL);
+  assert_int_equal(clock_update(&c, 501 * S, 0, 0, 0, NULL), COHORT_EINVAL);
   cohort_cluster_clock_config_t cfg = {.phase_gain = 2.0};
   assert_int_equal(cohort_cluster_clock_init(&c, &cfg, 0, 0), COHORT_EINVAL);
   cfg = (cohort_cluster_clock_config_t){.max_slew_ppb = -1};
@@ -329,7 +337,7 @@ static void test_cluster_clock_drift(void **st) {
   for (int64_t k = 1; k <= 300; k++) {
     int64_t truth = T0 + k * S, local = k * S - k * 80 * US; /* 80 ppm slow */
     int64_t theta = truth - cohort_cluster_clock_estimate(&c, local);
-    assert_int_equal(cohort_cluster_clock_update(&c, local, theta, 50 * US, S, NULL), 0);
+    assert_int_equal(clock_update(&c, local, theta, 50 * US, S, NULL), 0);
     cohort_time_t t = cohort_cluster_clock_now(&c, local + 500 * MS);
     int64_t truth_half = truth + (int64_t)((double)(500 * MS) / (1 - 80e-6));
     if (truth_half < t.earliest_ns || truth_half > t.latest_ns)
@@ -346,6 +354,55 @@ static void test_cluster_clock_drift(void **st) {
 }
 
 /* ---- PTP and BMCA ---------------------------------------------------------- */
+
+/* Regression (timesync-ntp.scn seed 198): NTP's clock filter hands over
+ * its minimum-delay sample, which can be seconds old when it is applied.
+ * The clock drifted since that sample was true, so the interval must grow
+ * from the *measurement*, and the frequency acquisition must use the span
+ * between measurements. Oscillator 100 ppm fast; every sample is applied
+ * 2 s after it was taken, with λ = 20 µs. */
+static void test_cluster_clock_stale_sample(void **st) {
+  (void)st;
+  const double rate = 1.0 + 100e-6; /* local = truth·rate from T0 */
+  cohort_cluster_clock_t c;
+  assert_int_equal(cohort_cluster_clock_init(&c, NULL, 0, T0), 0);
+  int64_t pend[5]; /* θ of the samples taken 2, 1.5, 1, 0.5 s ago and now */
+  size_t np = 0;
+  double locked_ppm = 0.0;
+  for (int64_t k = 0; k < 44; k++) {
+    int64_t l0 = k * S / 2;
+    /* Measure now: θ = true − est, kept and re-based like NTP's filter. */
+    pend[np++] = T0 + (int64_t)((double)l0 / rate) - cohort_cluster_clock_estimate(&c, l0);
+    if (np < 5) continue;
+    /* Apply the sample measured 2 s ago; re-base the others on the move. */
+    cohort_clock_sample_t s = {.offset_ns = pend[0], .distance_ns = 20 * US,
+                               .measured_ns = l0 - 2 * S, .interval_ns = S / 2};
+    cohort_clock_update_t u;
+    bool was_locked = c.freq_locked;
+    assert_int_equal(cohort_cluster_clock_update(&c, l0, &s, &u), 0);
+    if (!was_locked && c.freq_locked) locked_ppm = u.freq_ppm;
+    for (size_t i = 1; i < np; i++) pend[i - 1] = pend[i] - u.applied_ns;
+    np--;
+    for (int64_t l = l0; l < l0 + S / 2; l += 100 * MS) {
+      cohort_time_t t = cohort_cluster_clock_now(&c, l);
+      int64_t truth = T0 + (int64_t)((double)l / rate);
+      if (truth < t.earliest_ns || truth > t.latest_ns)
+        fail_msg("k=%lld l=%lld: truth %+lld ns from est, interval [%+lld, %+lld]",
+                 (long long)k, (long long)l, (long long)(truth - t.time_ns),
+                 (long long)(t.earliest_ns - t.time_ns), (long long)(t.latest_ns - t.time_ns));
+    }
+  }
+  /* The FLL measured the frequency over the measurements' span (over the
+   * updates' span it would be off by the 2 s delay's drift, 200 µs). */
+  assert_true(c.freq_locked);
+  if (!(locked_ppm < -99.9 && locked_ppm > -100.1)) fail_msg("FLL: %f ppm", locked_ppm);
+  /* A measurement from the future is refused and changes nothing. */
+  cohort_clock_sample_t bad = {.offset_ns = 0, .distance_ns = 0, .measured_ns = 100 * S,
+                               .interval_ns = S};
+  uint64_t n = c.updates;
+  assert_int_equal(cohort_cluster_clock_update(&c, 99 * S, &bad, NULL), COHORT_EINVAL);
+  assert_int_equal(c.updates, n);
+}
 
 static void test_ptp_codec(void **st) {
   (void)st;
@@ -421,7 +478,8 @@ int main(void) {
       cmocka_unit_test(test_client_offset_filter), cmocka_unit_test(test_client_refusals),
       cmocka_unit_test(test_offset_delay),     cmocka_unit_test(test_select_falseticker),
       cmocka_unit_test(test_server),           cmocka_unit_test(test_cluster_clock),
-      cmocka_unit_test(test_cluster_clock_drift), cmocka_unit_test(test_ptp_codec),
+      cmocka_unit_test(test_cluster_clock_drift),
+      cmocka_unit_test(test_cluster_clock_stale_sample), cmocka_unit_test(test_ptp_codec),
       cmocka_unit_test(test_bmca),             cmocka_unit_test(test_cristian),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

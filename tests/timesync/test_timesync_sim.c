@@ -130,6 +130,60 @@ static void test_ptp_bmca_failover(void **st) {
   cohort_trace_close(&t);
 }
 
+/* The PTP offset filter on the issue's LAN model (each one-way delay
+ * 100 µs ± 50 µs, software stamps): one exchange is off by up to 50 µs,
+ * the per-direction minimum over the window and the slow servo bring the
+ * slaves within a few µs; with window=1 (no filter) they stay tens of µs
+ * off. A window out of range is refused. */
+static int64_t ptp_worst_error(const char *params, uint64_t seed) {
+  char text[512];
+  snprintf(text, sizeof text,
+           "nodes 4\nduration 200s\nnetwork latency=uniform(50us,150us)\n"
+           "clock random drift=100ppm offset=10ms\nclock 1 drift=0ppm offset=0ms\n"
+           "protocol ptp sync=125ms priority1=1:10 sample=0s %s\n", params);
+  cohort_scenario_t *sc;
+  cohort_sim_t *sim = start(text, seed, &sc, NULL);
+  int64_t worst = 0;
+  const int64_t S = COHORT_NS_PER_S;
+  for (int64_t t = 150 * S; t <= 200 * S; t += S / 4) {
+    cohort_sim_run_until(sim, t);
+    for (cohort_node_id_t id = 2; id <= 4; id++) {
+      cohort_time_t now = cohort_cluster_clock_now(
+          cohort_timesync_clock(cohort_sim_proto(sim, id, "ptp")), cohort_sim_node_now(sim, id));
+      int64_t err = now.time_ns - (COHORT_SIM_EPOCH_NS + t);
+      if (err < 0) err = -err;
+      if (err > worst) worst = err;
+    }
+  }
+  cohort_sim_free(sim);
+  cohort_scenario_free(sc);
+  return worst;
+}
+
+static void test_ptp_offset_filter(void **st) {
+  (void)st;
+  int64_t filtered = ptp_worst_error("", 7), raw = ptp_worst_error("window=1 phase_gain=0.3", 7);
+  print_message("worst |error| 150..200 s: filtered %lld ns, window=1 %lld ns\n",
+                (long long)filtered, (long long)raw);
+  if (filtered > 5000 || raw < 10000)
+    fail_msg("worst |error| filtered %lld ns, unfiltered %lld ns", (long long)filtered,
+             (long long)raw);
+  char err[256];
+  cohort_scenario_options_t so = {.extra_factories = extra, .extra_factories_len = 3};
+  static const char bad[] = "nodes 2\nduration 1s\nprotocol ptp window=0\n";
+  cohort_scenario_t *sc = NULL;
+  cohort_sim_t *sim = NULL;
+  int rc = cohort_scenario_parse(bad, strlen(bad), "bad", &so, &sc, err, sizeof err);
+  if (rc == 0) {
+    cohort_sim_config_t cfg = {.seed = 1};
+    rc = cohort_sim_new(sc, &cfg, &sim, err, sizeof err);
+    if (sim) cohort_sim_free(sim);
+    cohort_scenario_free(sc);
+  }
+  assert_int_equal(rc, COHORT_EINVAL);
+  assert_non_null(strstr(err, "window"));
+}
+
 static int deliver(cohort_proto_t *p, uint32_t kind, const uint8_t *b, size_t n,
                    cohort_node_id_t from) {
   cohort_msg_t m = {.from = from, .from_incarnation = 1, .kind = kind, .payload = b,
@@ -253,6 +307,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ntp_sweep),
       cmocka_unit_test(test_ptp_bmca_failover),
+      cmocka_unit_test(test_ptp_offset_filter),
       cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_checker_broken),
   };
