@@ -97,7 +97,6 @@ _Static_assert(COHORT_VCLOCK_ENTRIES_MAX >= COHORT_NODES_MAX,
 #define COHORT_RUNTIME_NODES_MAX 64
 #endif
 
-#endif
 
 /* ---- simulator (src/sim) ---------------------------------------------- */
 
@@ -127,6 +126,7 @@ _Static_assert(COHORT_VCLOCK_ENTRIES_MAX >= COHORT_NODES_MAX,
 /* Stable storage kept for one simulated node across restarts. */
 #ifndef COHORT_SIM_STABLE_MAX
 #define COHORT_SIM_STABLE_MAX (1u << 20)
+#endif
 
 /* ---- RPC (src/rpc, issue 5) ------------------------------------------- */
 
@@ -208,7 +208,6 @@ _Static_assert(COHORT_RPC_STREAM_WINDOW <= 2147483647,
 _Static_assert(COHORT_RPC_CONN_WINDOW <= 2147483647, "HTTP/2 windows are 31-bit");
 #endif
 
-#endif
 
 /* Trace tools: cells (processes × stored send events) of the vector
  * timestamps recomputed from a trace's happened-before relation. 2^28
@@ -274,3 +273,5 @@ _Static_assert(COHORT_NTP_RATE_CLIENTS_MAX >= 1, "one client at least");
 #ifndef COHORT_PTP_WINDOW_MAX
 #define COHORT_PTP_WINDOW_MAX 256
 #endif
+
+#endif /* COHORT_LIMITS_H */

@@ -41,6 +41,7 @@ typedef struct mx_peer {
   uint64_t ts;                /* its request timestamp (lamport, RA) */
   uint64_t req;               /* its request id */
   bool answered;              /* ACK / REPLY / REPORT for our current round */
+  bool probed;                /* token-ring: not gone when our probe started */
   bool deferred;              /* RA: we owe it a REPLY */
   bool suspected;             /* as of the last tick */
   int64_t heard_ns;           /* last mutex message from it */
@@ -114,7 +115,7 @@ struct cohort_mutex {
     bool probing;
     uint64_t probe_gen;
     uint64_t probe_fence;
-    bool probe_abort;
+    uint64_t held_for;     /* probe gen we answered "holding" (sticky) */
     uint64_t rounds;       /* highest probe round seen */
   } tk;
 

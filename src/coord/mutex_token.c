@@ -113,6 +113,7 @@ static void start_probe(cohort_mutex_t *m) {
   m->tk.probe_fence = m->tk.fence > m->max_token ? m->tk.fence : m->max_token;
   for (size_t i = 0; i < m->peers_len; i++) {
     m->peers[i].answered = false;
+    m->peers[i].probed = !mx_gone(m, &m->peers[i]);
     m->peers[i].last_sent_ns = INT64_MIN / 2;
   }
   char json[64];
@@ -141,12 +142,22 @@ static void commit_probe(cohort_mutex_t *m) {
   use_token(m);
 }
 
+/* Every peer that is not gone must answer; a peer that was asked and
+ * became gone before its answer arrived may have answered "holding" (the
+ * answer lost), relabelled the token to our generation and passed it on
+ * to a node that had already answered "not holding": the round is void,
+ * and the next tick starts a new one with a higher generation. */
 static void probe_tick(cohort_mutex_t *m) {
   int64_t now = mx_now(m);
   bool all = true;
   for (size_t i = 0; i < m->peers_len; i++) {
     mx_peer_t *p = &m->peers[i];
-    if (p->answered || mx_gone(m, p)) continue;
+    if (p->answered) continue;
+    if (mx_gone(m, p)) {
+      if (!p->probed) continue;
+      end_probe(m, "gone");
+      return;
+    }
     all = false;
     if (now - p->last_sent_ns < m->cfg.retry_ns) continue;
     p->last_sent_ns = now;
@@ -222,6 +233,13 @@ static int recv_token(cohort_mutex_t *m, mx_peer_t *p, const mx_msg_t *v) {
   return 0;
 }
 
+/* The answer "holding" is sticky: once we answered PROBE(g) "holding"
+ * (and relabelled the token to g), every re-sent PROBE(g) gets "holding"
+ * again, even after the token has moved on. Otherwise the first answer
+ * could be lost, the token (now of generation g, which every node that
+ * answered accepts) passed to a node that had answered "not holding", and
+ * our second answer "not holding" would let the prober create a second
+ * token of generation g. */
 static int recv_probe(cohort_mutex_t *m, mx_peer_t *p, const mx_msg_t *v) {
   if (GEN_ROUND(v->epoch) > m->tk.rounds) m->tk.rounds = GEN_ROUND(v->epoch);
   if (v->epoch > m->tk.min_gen) {
@@ -229,7 +247,9 @@ static int recv_probe(cohort_mutex_t *m, mx_peer_t *p, const mx_msg_t *v) {
     if (m->tk.probing && m->tk.probe_gen < v->epoch) end_probe(m, "higher");
     if (m->tk.have) m->tk.gen = v->epoch; /* relabel: ours is the live token */
   }
-  mx_msg_t r = {.epoch = v->epoch, .state = m->tk.have ? COHORT_MUTEX_HELD : COHORT_MUTEX_IDLE,
+  if (m->tk.have && v->epoch == m->tk.min_gen) m->tk.held_for = v->epoch;
+  bool held = m->tk.have || (m->tk.held_for && v->epoch == m->tk.held_for);
+  mx_msg_t r = {.epoch = v->epoch, .state = held ? COHORT_MUTEX_HELD : COHORT_MUTEX_IDLE,
                 .seq = m->tk.last_seq, .ts = m->tk.min_gen,
                 .token = m->tk.fence > m->max_token ? m->tk.fence : m->max_token};
   mx_send(m, p->id, COHORT_MUTEX_KIND_PROBE_REPLY, &r);
@@ -238,7 +258,10 @@ static int recv_probe(cohort_mutex_t *m, mx_peer_t *p, const mx_msg_t *v) {
 
 static int recv_probe_reply(cohort_mutex_t *m, mx_peer_t *p, const mx_msg_t *v) {
   if (!m->tk.probing || v->epoch != m->tk.probe_gen) return m->stats.rx_stale++, 0;
-  if (v->state == COHORT_MUTEX_HELD) end_probe(m, "held");
+  if (v->state == COHORT_MUTEX_HELD) {
+    m->tk.seen_ns = mx_now(m); /* it exists: wait `lost` again before probing */
+    end_probe(m, "held");
+  }
   else if (v->ts > m->tk.probe_gen) end_probe(m, "outbid");
   if (!m->tk.probing) return 0;
   if (p->answered) return m->stats.rx_duplicate++, 0;

@@ -7,8 +7,10 @@
  *
  * Invariants: a stream's user data is its call or NULL; nghttp2 callbacks
  * look calls up through the stream, never through stale pointers; all
- * nghttp2 memory goes through the connection's cohort allocator; the send
- * side produces at most `limit` bytes per produce() (write backpressure).
+ * nghttp2 memory goes through the connection's cohort allocator (small
+ * blocks recycled through bounded per-class free lists, all returned when
+ * the session is deleted); the send side produces at most `limit` bytes
+ * per produce() (write backpressure).
  */
 #include <string.h>
 
