@@ -11,41 +11,14 @@
  *   (a node asks every 100·N ms on average, so the lock is mostly free).
  *
  * Prints a table and writes an SVG plot of messages per entry against N.
- * Also the host side of the mutex's file workload (cohort_mutex_file_sink,
- * see cohort/mutex.h): protocol code may not touch files, the tool may.
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cmd.h"
 #include "cohort/mutex.h"
 #include "cohort/sim.h"
-
-/* ---- the file sink of workload=file ---------------------------------------- */
-
-static void *file_open(const char *path, char *err, size_t errcap) {
-  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    snprintf(err, errcap, "%s: cannot open for appending", path);
-    return NULL;
-  }
-  return (void *)(intptr_t)(fd + 1);
-}
-
-/* One write(2) per line on an O_APPEND descriptor: lines of several
- * processes never tear, so any interleaving in the file is the mutex's. */
-static int file_append(void *h, const char *line, size_t len) {
-  int fd = (int)(intptr_t)h - 1;
-  ssize_t n = write(fd, line, len);
-  return n == (ssize_t)len ? 0 : COHORT_EIO;
-}
-
-static void file_close(void *h) { close((int)(intptr_t)h - 1); }
-
-const cohort_mutex_sink_t cohort_mutex_file_sink = {file_open, file_append, file_close};
 
 /* ---- measuring one configuration ---------------------------------------------- */
 

@@ -274,4 +274,22 @@ _Static_assert(COHORT_NTP_RATE_CLIENTS_MAX >= 1, "one client at least");
 #define COHORT_PTP_WINDOW_MAX 256
 #endif
 
+/* ---- simulator, continued (src/sim) ------------------------------------ */
+
+/* Simulator: the longest span of virtual time a scenario may name — a
+ * duration, a latency or jitter, a clock offset or step, a fault interval
+ * (10 years). Every sum the simulator forms stays far from int64 overflow:
+ * true time is the 2026 epoch + now, a datagram's arrival is now + latency
+ * + jitter + reorder delay (each at most this), and a wall clock is the
+ * epoch + offset + drifted time with its steps saturated at ±2^62. */
+#ifndef COHORT_SIM_TIME_MAX_NS
+#define COHORT_SIM_TIME_MAX_NS (3650LL * 86400LL * 1000000000LL)
+#endif
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(COHORT_SIM_TIME_MAX_NS > 0 &&
+                   COHORT_SIM_TIME_MAX_NS <= (1LL << 62) / 8,
+               "now + latency + jitter + reorder, plus the epoch, must fit in int64");
+#endif
+
 #endif /* COHORT_LIMITS_H */

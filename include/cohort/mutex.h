@@ -18,9 +18,13 @@
  *
  * A mutex is a sans-I/O protocol (proto id COHORT_PROTO_MUTEX) attached to
  * a node. It needs a failure detector, and the centralized algorithm a
- * leader election: the mutex creates its own (`fd` with fd_interval /
- * fd_timeout, and a `bully` election) and attaches them next to itself at
- * creation, so a scenario or `cohort node` needs only `mutex ...`.
+ * leader election: it uses the node's (COHORT_PROTO_FD, and
+ * COHORT_PROTO_ELECTION: bully or ring) when they are attached before the
+ * mutex is created — a scenario lists `protocol fd ...`, `protocol bully
+ * ...` before `protocol mutex ...` and one detector serves all — and
+ * otherwise creates its own (`fd` with fd_interval / fd_timeout, and a
+ * `bully` election) and attaches them next to itself, so `mutex ...` alone
+ * also works.
  *
  * Fencing tokens: every grant carries a token that strictly increases over
  * all grants of the cluster, also across coordinator failover (a new
@@ -53,6 +57,7 @@
 
 #include "cohort/check.h"
 #include "cohort/detect.h"
+#include "cohort/election.h"
 #include "cohort/node.h"
 #include "cohort/registry.h"
 
@@ -95,9 +100,10 @@ typedef enum cohort_mutex_state {
 
 /* Built-in workload, for the simulator and `cohort node`: acquire, hold
  * `hold`, release, wait uniform [0, think], again, `entries` times (0 =
- * forever). WORKLOAD_FILE also appends "node seq enter token" and "node
- * seq exit token" lines to a shared file (a real critical section); it
- * needs the file sink the `cohort` tool provides. */
+ * forever). WORKLOAD_FILE also records every enter and exit through the
+ * host's file recorder (cohort_mutex_set_file_host; the `cohort` tool
+ * appends "node seq enter token" / "node seq exit token" lines to a
+ * shared file: a real critical section). */
 typedef enum cohort_mutex_workload {
   COHORT_MUTEX_WORKLOAD_NONE = 0,
   COHORT_MUTEX_WORKLOAD_LOOP = 1,
@@ -166,8 +172,8 @@ typedef struct cohort_mutex_stats {
   uint64_t takeovers;     /* centralized: times this node became coordinator */
 } cohort_mutex_stats_t;
 
-/* Create on `node` with cfg: attaches the helper protocols (fd, and for
- * centralized a bully election) to the node. Returns 0, COHORT_EINVAL
+/* Create on `node` with cfg: uses the node's fd (and election) if
+ * attached, else attaches its own helper protocols to the node. Returns 0, COHORT_EINVAL
  * (bad config; a helper's proto id already taken: message in err),
  * COHORT_ENOMEM. *out only on success. */
 int cohort_mutex_new(cohort_node_t *node, const cohort_mutex_config_t *cfg,
@@ -178,8 +184,10 @@ void cohort_mutex_free(cohort_mutex_t *m);
 cohort_proto_t *cohort_mutex_proto(cohort_mutex_t *m);
 /* The mutex behind p; NULL if p is not a mutex. */
 cohort_mutex_t *cohort_mutex_from_proto(cohort_proto_t *p);
-/* The failure detector the mutex uses (its own). */
+/* The failure detector the mutex uses (the node's or its own), and for
+ * centralized the election (NULL for the other algorithms). Borrowed. */
 cohort_fd_t *cohort_mutex_fd(cohort_mutex_t *m);
+cohort_election_t *cohort_mutex_election(cohort_mutex_t *m);
 
 /* Ask for the lock; cb runs with the outcome (possibly from inside this
  * call, e.g. a token ring node holding the token). Returns 0,
@@ -209,14 +217,36 @@ int cohort_mutex_status(const cohort_mutex_t *m, char *buf, size_t cap);
 const char *cohort_mutex_kind_name(uint32_t kind);
 const char *cohort_mutex_algo_name(cohort_mutex_algo_t algo);
 
-/* The file sink of WORKLOAD_FILE. Protocol code may not touch files (the
- * env contract); the host that can provides this object (the `cohort`
- * tool does, in tools/bench_mutex.c). append gets one whole line. */
-typedef struct cohort_mutex_sink {
+/* The critical section as the application sees it: `enter` right after a
+ * grant (before the acquire callback runs), `exit` right before the lock is
+ * released, `expire` when a lease ran out. seq is the request id (the same
+ * for the enter and the exit of one entry), token the fencing token. */
+typedef enum cohort_mutex_cs_event {
+  COHORT_MUTEX_CS_ENTER = 0,
+  COHORT_MUTEX_CS_EXIT = 1,
+  COHORT_MUTEX_CS_EXPIRE = 2
+} cohort_mutex_cs_event_t;
+typedef void (*cohort_mutex_cs_fn)(void *ud, cohort_node_id_t node,
+                                   cohort_mutex_cs_event_t ev, uint64_t seq,
+                                   uint64_t token);
+/* One observer per mutex (NULL removes it); it must not call back into the
+ * mutex. */
+void cohort_mutex_set_cs_hook(cohort_mutex_t *m, cohort_mutex_cs_fn fn, void *ud);
+const char *cohort_mutex_cs_event_name(cohort_mutex_cs_event_t ev);
+
+/* WORKLOAD_FILE's recorder. Protocol code may not touch files (the env
+ * contract), so a host that can registers one, once, before it creates
+ * mutexes (the `cohort` tool does: tools/mutex_workload.c). open returns
+ * a handle for path (NULL with a message in err); the mutex then installs
+ * `record` as its cs hook with that handle; close runs at
+ * cohort_mutex_free. Without a registered host, workload=file is refused
+ * with COHORT_EINVAL. */
+typedef struct cohort_mutex_file_host {
   void *(*open)(const char *path, char *err, size_t errcap);
-  int (*append)(void *handle, const char *line, size_t len);
+  cohort_mutex_cs_fn record;
   void (*close)(void *handle);
-} cohort_mutex_sink_t;
+} cohort_mutex_file_host_t;
+void cohort_mutex_set_file_host(const cohort_mutex_file_host_t *host);
 
 /* name "mutex"; parameters as cohort_mutex_config_parse. */
 extern const cohort_proto_factory_t cohort_mutex_factory;

@@ -6,7 +6,13 @@
  *                   instant. A node's CS is the half-open interval from its
  *                   "lock_grant" to its "lock_release", or to its crash
  *                   (simulator "crash" event); a grant while the same node
- *                   is already inside is a violation too;
+ *                   is already inside is a violation too. A trace of real
+ *                   processes has no crash events: with crashes=inferred
+ *                   an incarnation whose records stop (a later incarnation
+ *                   of the node speaks, or the node's records end before
+ *                   the trace does: it was killed) is taken to have
+ *                   crashed just after its last record (default
+ *                   crashes=recorded: only crash events end a CS);
  *   mutex-fencing   fencing tokens strictly increase in grant order (true
  *                   time); a grant without a positive token is a violation;
  *   mutex-liveness  (bound=D default 10s, until=D, stall_after=D) every
@@ -57,6 +63,7 @@ typedef struct mctx {
   cohort_node_id_t max_node;
   size_t nodes; /* distinct nodes with lock events */
   int64_t t0, t_end;
+  bool infer; /* crashes=inferred (mutex-safety) */
 } mctx_t;
 
 static int cmp_ev(const void *a, const void *b) {
@@ -103,10 +110,44 @@ static bool classify(mctx_t *c, const cohort_trace_rec_t *r, mev_t *e) {
   return true;
 }
 
+/* The last record of every incarnation that stops before the trace ends:
+ * implicit crashes, for traces without crash events (real processes). */
+typedef struct last_seen {
+  bool seen;
+  cohort_incarnation_t inc;
+  int64_t tt;
+  size_t line;
+} last_seen_t;
+
+static void implicit_crash(mctx_t *c, cohort_node_id_t node, const last_seen_t *l) {
+  c->evs[c->nev] = (mev_t){.tt = l->tt + 1, .node = node, .inc = l->inc, .kind = EV_CRASH,
+                           .line = l->line, .order = c->nev};
+  c->nev++;
+}
+
+static int implicit_crashes(mctx_t *c) {
+  last_seen_t *ls = cohort_calloc(cohort_allocator_default(), COHORT_NODES_MAX, sizeof *ls);
+  if (!ls) return COHORT_ENOMEM;
+  for (size_t i = 0; i < c->t->len; i++) {
+    const cohort_trace_rec_t *r = &c->t->recs[i];
+    if (r->node >= COHORT_NODES_MAX) continue;
+    last_seen_t *l = &ls[r->node];
+    if (l->seen && r->inc > l->inc) implicit_crash(c, r->node, l);
+    if (!l->seen || r->inc >= l->inc)
+      *l = (last_seen_t){.seen = true, .inc = r->inc, .tt = r->true_ns, .line = r->line};
+  }
+  for (cohort_node_id_t n = 0; n < COHORT_NODES_MAX; n++)
+    if (ls[n].seen && ls[n].tt < c->t_end) implicit_crash(c, n, &ls[n]);
+  cohort_free(cohort_allocator_default(), ls);
+  return 0;
+}
+
 static int collect(mctx_t *c) {
   const cohort_trace_t *t = c->t;
-  c->evs = cohort_alloc(cohort_allocator_default(), (t->len + 1) * sizeof *c->evs);
+  /* room for every record, plus one implicit crash per record at most */
+  c->evs = cohort_alloc(cohort_allocator_default(), (2 * t->len + 1) * sizeof *c->evs);
   if (!c->evs) return COHORT_ENOMEM;
+  bool crashes = false;
   for (size_t i = 0; i < t->len; i++) {
     const cohort_trace_rec_t *r = &t->recs[i];
     if (!i || r->true_ns < c->t0) c->t0 = r->true_ns;
@@ -115,8 +156,11 @@ static int collect(mctx_t *c) {
     if (!classify(c, r, &e)) continue;
     e.order = c->nev;
     c->evs[c->nev++] = e;
+    if (e.kind == EV_CRASH) crashes = true;
     if (e.kind != EV_CRASH && e.node > c->max_node) c->max_node = e.node;
   }
+  int rc = c->infer && !crashes ? implicit_crashes(c) : 0;
+  if (rc) return rc;
   qsort(c->evs, c->nev, sizeof *c->evs, cmp_ev);
   return 0;
 }
@@ -131,6 +175,13 @@ static int setup(mctx_t *c, const cohort_trace_t *t, const cohort_param_t *p, si
   if (rc) return rc;
   const char *proto = cohort_param_get(p, n, "proto");
   if (proto) c->proto = proto;
+  const char *crashes = cohort_param_get(p, n, "crashes");
+  if (crashes && strcmp(crashes, "recorded") && strcmp(crashes, "inferred")) {
+    if (err && errcap)
+      cohort_fmt(err, errcap, "%s: crashes: must be recorded or inferred", who);
+    return COHORT_EINVAL;
+  }
+  c->infer = crashes && !strcmp(crashes, "inferred");
   if ((rc = collect(c))) {
     if (err && errcap) cohort_fmt(err, errcap, "%s: out of memory", who);
     return rc;
@@ -151,7 +202,7 @@ typedef struct inside {
 
 static int run_safety(const cohort_trace_t *t, const cohort_param_t *p, size_t n,
                       cohort_check_result_t *out, char *err, size_t errcap) {
-  static const char *const known[] = {"proto", NULL};
+  static const char *const known[] = {"proto", "crashes", NULL};
   mctx_t c;
   int rc = setup(&c, t, p, n, known, "mutex-safety", out, err, errcap);
   if (rc) return rc;
@@ -314,7 +365,9 @@ static int run_bypass(const cohort_trace_t *t, const cohort_param_t *p, size_t n
 }
 
 const cohort_checker_t cohort_check_mutex_safety = {
-    "mutex-safety", "at most one node in the critical section at any true instant [proto=mutex]",
+    "mutex-safety",
+    "at most one node in the critical section at any true instant [proto=mutex "
+    "crashes=recorded|inferred: inferred ends a CS where its process's records stop]",
     run_safety};
 const cohort_checker_t cohort_check_mutex_fencing = {
     "mutex-fencing", "fencing tokens strictly increase in grant order [proto=mutex]",

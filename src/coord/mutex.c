@@ -23,9 +23,11 @@
 #define MX_PAYLOAD_MAX 96
 #define MX_JSON_MAX 192
 
-/* The host side of the file workload (tools/bench_mutex.c in `cohort`);
- * absent in programs that do not provide one. */
-extern const cohort_mutex_sink_t cohort_mutex_file_sink __attribute__((weak));
+/* The host's recorder of workload=file (cohort_mutex_set_file_host):
+ * registered once by a host that may do file I/O, read at creation. */
+static const cohort_mutex_file_host_t *file_host;
+
+void cohort_mutex_set_file_host(const cohort_mutex_file_host_t *host) { file_host = host; }
 
 static const cohort_proto_ops_t mutex_ops;
 
@@ -241,7 +243,7 @@ mx_peer_t *mx_peer(cohort_mutex_t *m, cohort_node_id_t id) {
 }
 
 bool mx_suspects(const cohort_mutex_t *m, cohort_node_id_t id) {
-  return m->fd_attached && cohort_fd_is_suspected(&m->fd, id);
+  return m->fdp && cohort_fd_is_suspected(m->fdp, id);
 }
 
 bool mx_gone(const cohort_mutex_t *m, const mx_peer_t *p) {
@@ -273,13 +275,23 @@ void mx_note_token(cohort_mutex_t *m, uint64_t token) {
   if (token > m->max_token) m->max_token = token;
 }
 
-static void sink_line(cohort_mutex_t *m, const char *what) {
-  if (!m->sink) return;
-  char line[96];
-  int n = cohort_fmt(line, sizeof line, "%u %llu %s %llu\n", mx_self(m),
-                     (unsigned long long)m->work_seq, what, (unsigned long long)m->token);
-  if (n > 0 && cohort_mutex_file_sink.append(m->sink, line, (size_t)n) < 0)
-    mx_trace(m, "sink_error", NULL);
+const char *cohort_mutex_cs_event_name(cohort_mutex_cs_event_t ev) {
+  switch (ev) {
+  case COHORT_MUTEX_CS_ENTER: return "enter";
+  case COHORT_MUTEX_CS_EXIT: return "exit";
+  case COHORT_MUTEX_CS_EXPIRE: return "expire";
+  default: return "?";
+  }
+}
+
+void cohort_mutex_set_cs_hook(cohort_mutex_t *m, cohort_mutex_cs_fn fn, void *ud) {
+  COHORT_ASSERT(!m->file_host); /* workload=file owns the hook */
+  m->cs_fn = fn;
+  m->cs_ud = ud;
+}
+
+static void cs_event(cohort_mutex_t *m, cohort_mutex_cs_event_t ev) {
+  if (m->cs_fn) m->cs_fn(m->cs_ud, mx_self(m), ev, m->req, m->token);
 }
 
 /* The grant keeps the callback (a lease may still expire); every other
@@ -305,7 +317,7 @@ void mx_granted(cohort_mutex_t *m, uint64_t token) {
   cohort_fmt(json, sizeof json, "{\"req\":%llu,\"token\":%llu}", (unsigned long long)m->req,
              (unsigned long long)token);
   mx_trace(m, "lock_grant", json);
-  sink_line(m, "enter");
+  cs_event(m, COHORT_MUTEX_CS_ENTER);
   run_cb(m, 0, token);
 }
 
@@ -321,7 +333,7 @@ void mx_expired(cohort_mutex_t *m) {
   m->state = COHORT_MUTEX_IDLE;
   m->stats.expiries++;
   trace_release(m, "lease");
-  sink_line(m, "expire");
+  cs_event(m, COHORT_MUTEX_CS_EXPIRE);
   cohort_node_timer_cancel(m->node, &m->proto, MX_TIMER_LEASE);
   run_cb(m, COHORT_ETIMEDOUT, m->token);
 }
@@ -351,7 +363,6 @@ static void work_timer(cohort_mutex_t *m) {
     return;
   }
   if (m->state == COHORT_MUTEX_IDLE) {
-    m->work_seq++;
     (void)cohort_mutex_acquire(m, NULL, work_cb);
   }
 }
@@ -466,7 +477,7 @@ int cohort_mutex_release(cohort_mutex_t *m) {
   m->cb = NULL;
   m->cb_ud = NULL;
   m->stats.releases++;
-  sink_line(m, "exit");
+  cs_event(m, COHORT_MUTEX_CS_EXIT);
   trace_release(m, "release");
   cohort_node_timer_cancel(m->node, &m->proto, MX_TIMER_LEASE);
   m->algo->release(m);
@@ -492,7 +503,8 @@ cohort_node_id_t cohort_mutex_coordinator(const cohort_mutex_t *m) { return m->l
 uint64_t cohort_mutex_generation(const cohort_mutex_t *m) { return m->tk.last_gen; }
 const cohort_mutex_stats_t *cohort_mutex_stats(const cohort_mutex_t *m) { return &m->stats; }
 cohort_proto_t *cohort_mutex_proto(cohort_mutex_t *m) { return &m->proto; }
-cohort_fd_t *cohort_mutex_fd(cohort_mutex_t *m) { return &m->fd; }
+cohort_fd_t *cohort_mutex_fd(cohort_mutex_t *m) { return m->fdp; }
+cohort_election_t *cohort_mutex_election(cohort_mutex_t *m) { return m->elp; }
 
 cohort_mutex_t *cohort_mutex_from_proto(cohort_proto_t *p) {
   return p && p->ops == &mutex_ops ? (cohort_mutex_t *)p : NULL;
@@ -523,7 +535,21 @@ static const mx_algo_t *algo_of(cohort_mutex_algo_t a) {
   }
 }
 
+static int attach_own_fd(cohort_mutex_t *m, char *err, size_t errcap);
+static int attach_own_election(cohort_mutex_t *m, char *err, size_t errcap);
+
+/* Use the node's detector (and, for centralized, its election) when one
+ * is attached; create and attach our own only when none is. */
 static int attach_helpers(cohort_mutex_t *m, char *err, size_t errcap) {
+  m->fdp = cohort_fd_from_proto(cohort_node_proto(m->node, COHORT_PROTO_FD));
+  if (m->cfg.algo == COHORT_MUTEX_CENTRALIZED)
+    m->elp = cohort_election_from_proto(cohort_node_proto(m->node, COHORT_PROTO_ELECTION));
+  int rc = m->fdp ? 0 : attach_own_fd(m, err, errcap);
+  if (rc || m->cfg.algo != COHORT_MUTEX_CENTRALIZED || m->elp) return rc;
+  return attach_own_election(m, err, errcap);
+}
+
+static int attach_own_fd(cohort_mutex_t *m, char *err, size_t errcap) {
   cohort_fd_config_t fc;
   cohort_fd_config_default(&fc);
   fc.detector = COHORT_FD_FIXED;
@@ -540,27 +566,32 @@ static int attach_helpers(cohort_mutex_t *m, char *err, size_t errcap) {
   if ((rc = cohort_node_attach(m->node, cohort_fd_proto(&m->fd)))) {
     cohort_fd_close(&m->fd);
     if (err && errcap)
-      cohort_fmt(err, errcap, "mutex: cannot attach its failure detector (%s): the mutex "
-                 "brings its own; remove other 'fd' protocols", cohort_strerror(rc));
+      cohort_fmt(err, errcap, "mutex: cannot attach its failure detector (%s): list the "
+                 "node's 'fd' before 'mutex' to share it", cohort_strerror(rc));
     return COHORT_EINVAL;
   }
   m->fd_attached = true;
-  if (m->cfg.algo != COHORT_MUTEX_CENTRALIZED) return 0;
+  m->fdp = &m->fd;
+  return 0;
+}
+
+static int attach_own_election(cohort_mutex_t *m, char *err, size_t errcap) {
   cohort_election_config_t ec;
   cohort_election_config_default(&ec, COHORT_ELECTION_BULLY);
   ec.check_ns = m->cfg.check_ns;
-  rc = cohort_election_init(&m->election, m->node, &ec);
+  int rc = cohort_election_init(&m->election, m->node, &ec);
   if (!rc) {
-    cohort_election_set_fd(&m->election, &m->fd);
+    cohort_election_set_fd(&m->election, m->fdp);
     rc = cohort_node_attach(m->node, cohort_election_proto(&m->election));
   }
   if (rc) {
     if (err && errcap)
-      cohort_fmt(err, errcap, "mutex: cannot attach its election (%s): the centralized "
-                 "mutex brings its own; remove other election protocols", cohort_strerror(rc));
+      cohort_fmt(err, errcap, "mutex: cannot attach its election (%s): list the node's "
+                 "election before 'mutex' to share it", cohort_strerror(rc));
     return COHORT_EINVAL;
   }
   m->election_attached = true;
+  m->elp = &m->election;
   return 0;
 }
 
@@ -577,18 +608,24 @@ static void detach_helpers(cohort_mutex_t *m) {
   }
 }
 
-static int open_sink(cohort_mutex_t *m, char *err, size_t errcap) {
+static int open_file(cohort_mutex_t *m, char *err, size_t errcap) {
   if (m->cfg.workload != COHORT_MUTEX_WORKLOAD_FILE) return 0;
-  if (!&cohort_mutex_file_sink) {
+  if (!file_host) {
     if (err && errcap)
-      cohort_fmt(err, errcap, "mutex: workload=file: this program has no file sink");
+      cohort_fmt(err, errcap, "mutex: workload=file: this program registered no file "
+                 "recorder (cohort_mutex_set_file_host)");
     return COHORT_EINVAL;
   }
   char e[128] = "";
-  m->sink = cohort_mutex_file_sink.open(m->cfg.path, e, sizeof e);
-  if (m->sink) return 0;
-  if (err && errcap) cohort_fmt(err, errcap, "mutex: path: %s", e);
-  return COHORT_EINVAL;
+  void *h = file_host->open(m->cfg.path, e, sizeof e);
+  if (!h) {
+    if (err && errcap) cohort_fmt(err, errcap, "mutex: path: %s", e);
+    return COHORT_EINVAL;
+  }
+  m->cs_fn = file_host->record;
+  m->cs_ud = h;
+  m->file_host = file_host;
+  return 0;
 }
 
 int cohort_mutex_new(cohort_node_t *node, const cohort_mutex_config_t *cfg,
@@ -618,7 +655,7 @@ int cohort_mutex_new(cohort_node_t *node, const cohort_mutex_config_t *cfg,
     peers[i] = (mx_peer_t){.id = ids[i], .inc = 0, .heard_ns = INT64_MIN / 2};
   m->leader = COHORT_NODE_NONE;
   m->co.holder = COHORT_NODE_NONE;
-  if ((rc = attach_helpers(m, err, errcap)) || (rc = open_sink(m, err, errcap))) {
+  if ((rc = attach_helpers(m, err, errcap)) || (rc = open_file(m, err, errcap))) {
     cohort_mutex_free(m);
     return rc;
   }
@@ -629,7 +666,7 @@ int cohort_mutex_new(cohort_node_t *node, const cohort_mutex_config_t *cfg,
 void cohort_mutex_free(cohort_mutex_t *m) {
   if (!m) return;
   detach_helpers(m);
-  if (m->sink) cohort_mutex_file_sink.close(m->sink);
+  if (m->file_host) m->file_host->close(m->cs_ud);
   cohort_free(m->alloc, m->peers);
   cohort_free(m->alloc, m);
 }
@@ -660,5 +697,6 @@ const cohort_proto_factory_t cohort_mutex_factory = {
     "mutual exclusion algorithm=centralized|lamport|ricart-agrawala|token-ring [retry=100ms "
     "check=20ms lease=0 lost=1s pass=1ms exclude_suspected=false fd_interval=100ms "
     "fd_timeout=1s workload=none|loop|file entries=0 hold=5ms think=20ms start=1s path=F]; "
-    "brings its own fd (and bully election for centralized)",
+    "uses the node's fd (and election, for centralized) when listed before it, else brings "
+    "its own",
     factory_create, factory_destroy, factory_status};

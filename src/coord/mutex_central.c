@@ -175,8 +175,8 @@ static void co_tick(cohort_mutex_t *m) {
 
 /* Follow the election: who is the coordinator, and are we it? */
 static void sync_leader(cohort_mutex_t *m) {
-  cohort_node_id_t leader = cohort_election_leader(&m->election);
-  uint64_t epoch = cohort_election_epoch(&m->election);
+  cohort_node_id_t leader = cohort_election_leader(m->elp);
+  uint64_t epoch = cohort_election_epoch(m->elp);
   bool changed = leader != m->leader || epoch != m->leader_epoch;
   m->leader = leader;
   m->leader_epoch = epoch;

@@ -41,7 +41,8 @@ typedef struct mx_peer {
   uint64_t ts;                /* its request timestamp (lamport, RA) */
   uint64_t req;               /* its request id */
   bool answered;              /* ACK / REPLY / REPORT for our current round */
-  bool probed;                /* token-ring: not gone when our probe started */
+  bool probed;                /* token-ring: our current probe was sent to it */
+  int64_t alive_ns;           /* token-ring: known alive then (took a hop) */
   bool deferred;              /* RA: we owe it a REPLY */
   bool suspected;             /* as of the last tick */
   int64_t heard_ns;           /* last mutex message from it */
@@ -59,7 +60,11 @@ struct cohort_mutex {
   const mx_algo_t *algo;
   const cohort_allocator_t *alloc;
   cohort_node_t *node;
-  cohort_fd_t fd;             /* helper: our failure detector */
+  /* The failure detector and election in use: the node's own when one was
+   * attached before the mutex was created, else the helpers below. */
+  cohort_fd_t *fdp;
+  cohort_election_t *elp;
+  cohort_fd_t fd;             /* helper: our own failure detector */
   bool fd_attached;
   cohort_election_t election; /* helper (centralized only) */
   bool election_attached;
@@ -113,16 +118,22 @@ struct cohort_mutex {
     bool used;             /* we entered with it during this hold */
     /* regeneration probe we run */
     bool probing;
+    bool probe_now;        /* we dropped a copy: probe without waiting */
     uint64_t probe_gen;
     uint64_t probe_fence;
+    cohort_node_id_t last_hop_to; /* our last acknowledged hop went to */
+    int64_t last_hop_ns;          /* ... acknowledged at (0: none) */
     uint64_t held_for;     /* probe gen we answered "holding" (sticky) */
     uint64_t rounds;       /* highest probe round seen */
   } tk;
 
+  /* critical-section observer; workload=file: the host's recorder */
+  cohort_mutex_cs_fn cs_fn;
+  void *cs_ud;
+  const cohort_mutex_file_host_t *file_host; /* we opened cs_ud with it */
+
   /* workload */
-  void *sink;
   uint64_t work_done;
-  uint64_t work_seq;
 
   cohort_mutex_stats_t stats;
 };

@@ -103,19 +103,50 @@ static void end_probe(cohort_mutex_t *m, const char *why) {
   mx_trace(m, "probe_end", json);
 }
 
+/* Peer `id` acknowledged a hop of the token at `at` (our clock): it was
+ * alive then, and may hold the token still. */
+static void note_alive(cohort_mutex_t *m, cohort_node_id_t id, int64_t at) {
+  mx_peer_t *p = id != mx_self(m) ? mx_peer(m, id) : NULL;
+  if (p && at > p->alive_ns) p->alive_ns = at;
+}
+
+/* A gone peer the probe may do without: suspected and silent, and not
+ * known (from a reported hop) to have been alive within fd_timeout — a
+ * node that restarted and was handed the token just before the probe
+ * reached the sender is still "gone" for us, but it is not crashed. */
+static bool skippable(const cohort_mutex_t *m, const mx_peer_t *p) {
+  return mx_gone(m, p) && mx_now(m) - p->alive_ns >= m->cfg.fd_timeout_ns;
+}
+
+/* We were handing the token to a successor that is now gone or a new
+ * incarnation: it may have passed the token on, so our copy may be a
+ * duplicate. Drop it, and probe at once (not only the lowest node) so that
+ * a token that really died is regenerated without waiting for `lost`. */
+static void drop_copy(cohort_mutex_t *m, const char *why) {
+  m->tk.passing = false;
+  m->tk.have = false;
+  m->tk.probe_now = true;
+  char json[96];
+  cohort_fmt(json, sizeof json, "{\"to\":%u,\"why\":\"%s\"}", m->tk.to, why);
+  mx_trace(m, "token_dropped", json);
+}
+
 static void start_probe(cohort_mutex_t *m) {
   uint64_t round = m->tk.rounds + 1;
   if (GEN_ROUND(m->tk.min_gen) >= round) round = GEN_ROUND(m->tk.min_gen) + 1;
   m->tk.rounds = round;
   m->tk.probing = true;
+  m->tk.probe_now = false;
   m->tk.probe_gen = GEN(round, mx_self(m));
   m->tk.min_gen = m->tk.probe_gen;
   m->tk.probe_fence = m->tk.fence > m->max_token ? m->tk.fence : m->max_token;
   for (size_t i = 0; i < m->peers_len; i++) {
     m->peers[i].answered = false;
-    m->peers[i].probed = !mx_gone(m, &m->peers[i]);
+    m->peers[i].probed = false;
+    m->peers[i].alive_ns = INT64_MIN / 2;
     m->peers[i].last_sent_ns = INT64_MIN / 2;
   }
+  note_alive(m, m->tk.last_hop_to, m->tk.last_hop_ns);
   char json[64];
   cohort_fmt(json, sizeof json, "{\"gen\":%llu}", (unsigned long long)m->tk.probe_gen);
   mx_trace(m, "probe", json);
@@ -142,18 +173,22 @@ static void commit_probe(cohort_mutex_t *m) {
   use_token(m);
 }
 
-/* Every peer that is not gone must answer; a peer that was asked and
- * became gone before its answer arrived may have answered "holding" (the
- * answer lost), relabelled the token to our generation and passed it on
- * to a node that had already answered "not holding": the round is void,
- * and the next tick starts a new one with a higher generation. */
+/* Every peer that is not skippable must answer: every answer names the
+ * node its sender last handed the token to and how long ago, so a node
+ * that is "gone" for us but took the token recently (restarted, and
+ * handed the token just before the sender answered "not holding") must
+ * answer too, or stay silent for fd_timeout after that hop. A peer that was asked and became gone before its answer arrived may
+ * have answered "holding" (the answer lost), relabelled the token to our
+ * generation and passed it on to a node that had already answered "not
+ * holding": the round is void, and the next tick starts a new one with a
+ * higher generation. */
 static void probe_tick(cohort_mutex_t *m) {
   int64_t now = mx_now(m);
   bool all = true;
   for (size_t i = 0; i < m->peers_len; i++) {
     mx_peer_t *p = &m->peers[i];
     if (p->answered) continue;
-    if (mx_gone(m, p)) {
+    if (skippable(m, p)) {
       if (!p->probed) continue;
       end_probe(m, "gone");
       return;
@@ -161,7 +196,8 @@ static void probe_tick(cohort_mutex_t *m) {
     all = false;
     if (now - p->last_sent_ns < m->cfg.retry_ns) continue;
     p->last_sent_ns = now;
-    mx_msg_t v = {.epoch = m->tk.probe_gen};
+    p->probed = true;
+    mx_msg_t v = {.epoch = m->tk.probe_gen, .ts = m->tk.last_gen};
     mx_send(m, p->id, COHORT_MUTEX_KIND_PROBE, &v);
   }
   if (all) commit_probe(m);
@@ -181,11 +217,13 @@ static void t_tick(cohort_mutex_t *m) {
     if (next == mx_self(m)) { /* everyone else is suspected: keep it */
       m->tk.passing = false;
       use_token(m);
-    } else if (next != m->tk.to || now - m->tk.sent_ns >= m->cfg.retry_ns) {
-      /* Skipping a gone successor that never acknowledged: it may have
-       * received the token and entered once before it died. */
-      if (next != m->tk.to) m->tk.fence++;
-      m->tk.to = next;
+    } else if (next != m->tk.to) {
+      /* The successor is gone without acknowledging: it may have received
+       * the token (its acknowledgement lost), entered, and passed it on
+       * before it died. Sending our copy to the next node could duplicate
+       * the token; drop it and let a probe find out whether it lives. */
+      drop_copy(m, "successor gone");
+    } else if (now - m->tk.sent_ns >= m->cfg.retry_ns) {
       send_token(m);
     }
     return;
@@ -193,7 +231,7 @@ static void t_tick(cohort_mutex_t *m) {
   if (m->tk.have) return;
   if (m->tk.probing) {
     probe_tick(m);
-  } else if (now - m->tk.seen_ns > m->cfg.lost_ns && lowest_trusted(m)) {
+  } else if (m->tk.probe_now || (now - m->tk.seen_ns > m->cfg.lost_ns && lowest_trusted(m))) {
     start_probe(m);
     probe_tick(m);
   }
@@ -233,6 +271,20 @@ static int recv_token(cohort_mutex_t *m, mx_peer_t *p, const mx_msg_t *v) {
   return 0;
 }
 
+/* The prober has seen a token of a newer generation than ours: ours was
+ * superseded while we were cut off (a false suspicion). Relabelling it
+ * would revive it next to the live one; drop it instead. */
+static void drop_stale(cohort_mutex_t *m, uint64_t newer) {
+  if (m->state == COHORT_MUTEX_HELD) return; /* leave the CS first */
+  m->tk.have = false;
+  m->tk.passing = false;
+  m->stats.rx_stale++;
+  char json[96];
+  cohort_fmt(json, sizeof json, "{\"gen\":%llu,\"newer\":%llu}",
+             (unsigned long long)m->tk.gen, (unsigned long long)newer);
+  mx_trace(m, "token_dropped", json);
+}
+
 /* The answer "holding" is sticky: once we answered PROBE(g) "holding"
  * (and relabelled the token to g), every re-sent PROBE(g) gets "holding"
  * again, even after the token has moved on. Otherwise the first answer
@@ -242,6 +294,7 @@ static int recv_token(cohort_mutex_t *m, mx_peer_t *p, const mx_msg_t *v) {
  * token of generation g. */
 static int recv_probe(cohort_mutex_t *m, mx_peer_t *p, const mx_msg_t *v) {
   if (GEN_ROUND(v->epoch) > m->tk.rounds) m->tk.rounds = GEN_ROUND(v->epoch);
+  if (m->tk.have && m->tk.gen < v->ts) drop_stale(m, v->ts);
   if (v->epoch > m->tk.min_gen) {
     m->tk.min_gen = v->epoch;
     if (m->tk.probing && m->tk.probe_gen < v->epoch) end_probe(m, "higher");
@@ -252,6 +305,10 @@ static int recv_probe(cohort_mutex_t *m, mx_peer_t *p, const mx_msg_t *v) {
   mx_msg_t r = {.epoch = v->epoch, .state = held ? COHORT_MUTEX_HELD : COHORT_MUTEX_IDLE,
                 .seq = m->tk.last_seq, .ts = m->tk.min_gen,
                 .token = m->tk.fence > m->max_token ? m->tk.fence : m->max_token};
+  if (m->tk.last_hop_ns) { /* where our last hop went, and its age + 1 */
+    r.holder = m->tk.last_hop_to;
+    r.own_ts = (uint64_t)(mx_now(m) - m->tk.last_hop_ns) + 1;
+  }
   mx_send(m, p->id, COHORT_MUTEX_KIND_PROBE_REPLY, &r);
   return 0;
 }
@@ -264,6 +321,8 @@ static int recv_probe_reply(cohort_mutex_t *m, mx_peer_t *p, const mx_msg_t *v) 
   }
   else if (v->ts > m->tk.probe_gen) end_probe(m, "outbid");
   if (!m->tk.probing) return 0;
+  if (v->own_ts && v->own_ts < (uint64_t)INT64_MAX)
+    note_alive(m, v->holder, mx_now(m) - (int64_t)(v->own_ts - 1));
   if (p->answered) return m->stats.rx_duplicate++, 0;
   p->answered = true;
   if (v->seq > m->tk.last_seq) m->tk.last_seq = v->seq;
@@ -281,6 +340,8 @@ static int t_recv(cohort_mutex_t *m, const cohort_msg_t *msg, const mx_msg_t *v)
       return m->stats.rx_stale++, 0;
     m->tk.passing = false;
     m->tk.have = false;
+    m->tk.last_hop_to = msg->from;
+    m->tk.last_hop_ns = mx_now(m);
     return 0;
   case COHORT_MUTEX_KIND_PROBE: return recv_probe(m, p, v);
   case COHORT_MUTEX_KIND_PROBE_REPLY: return recv_probe_reply(m, p, v);
@@ -311,11 +372,7 @@ static void t_peer_reset(cohort_mutex_t *m, mx_peer_t *p) {
   /* Its old incarnation may have taken the token and passed it on before
    * its acknowledgement reached us: re-sending could duplicate it. Drop
    * ours; if the token died with the old incarnation, a probe finds out. */
-  if (m->tk.passing && m->tk.to == p->id) {
-    m->tk.passing = false;
-    m->tk.have = false;
-    mx_trace(m, "token_dropped", NULL);
-  }
+  if (m->tk.passing && m->tk.to == p->id) drop_copy(m, "successor restarted");
   if (m->tk.probing) p->answered = false;
 }
 

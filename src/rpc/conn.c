@@ -361,7 +361,16 @@ int rpc_conn_init(rpc_conn_t *c, rpc_host_t *host, const cohort_allocator_t *a,
 
 int rpc_conn_feed(rpc_conn_t *c, const uint8_t *data, size_t len) {
   if (!c->h2 || c->dead) return COHORT_ESTATE;
+  c->in_recv = true;
   ssize_t n = nghttp2_session_mem_recv(c->h2, data, len);
+  c->in_recv = false;
+  if (c->del_pending) {
+    c->del_pending = false;
+    nghttp2_session_del(c->h2);
+    c->h2 = NULL;
+    h2_mem_release(&c->mem);
+    return COHORT_ESTATE;
+  }
   if (n < 0) {
     /* nghttp2 already queued GOAWAY(PROTOCOL_ERROR) where the spec wants
      * one; we flush it and close. */
@@ -440,6 +449,14 @@ void rpc_conn_teardown(rpc_conn_t *c, const char *reason) {
   if (c->dirty) {
     rpc_list_remove(&c->dirty_link);
     c->dirty = false;
+  }
+  if (c->in_recv) {
+    /* A callback of nghttp2_session_mem_recv (a completion handler that
+     * closed its channel, say) tore the connection down: the session is
+     * still on the stack, so rpc_conn_feed deletes it when recv returns. */
+    c->del_pending = true;
+    c->dead = true;
+    return;
   }
   if (c->h2) nghttp2_session_del(c->h2);
   c->h2 = NULL;

@@ -315,6 +315,9 @@ struct rpc_conn {
   cohort_rpc_channel_t *ch;
   rpc_link_t calls; /* calls with a stream on this connection */
   bool dead;        /* fatal error: stop reading, close after flush */
+  bool in_recv;     /* inside nghttp2_session_mem_recv: the session must
+                       outlive the callbacks it is running */
+  bool del_pending; /* torn down during in_recv: delete the session after */
   bool goaway_recv; /* peer sent GOAWAY: no new streams */
   bool goaway_sent;
   bool shutdown_ping; /* server shutdown: final GOAWAY after ping ack */

@@ -264,6 +264,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   } else {
     rpc_conn_feed(c, (const uint8_t *)buf->base, (size_t)nread);
   }
+  if (c->closing) return; /* a callback closed it: it is no longer flushed */
   if (c->dead) uv_read_stop(s);
   rpc_conn_dirty(c);
 }

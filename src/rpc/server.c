@@ -5,6 +5,9 @@
  * shutdown (GOAWAY shutdown notice + PING, then the final GOAWAY with the
  * last processed stream once the PING returns, then drain).
  *
+ * A connection the server has no memory for is accepted into a spare
+ * handle and closed at once, so the listener never wedges.
+ *
  * Invariants: at most COHORT_RPC_METHODS_MAX methods and cfg.max_connections
  * connections; the timer is armed at or before the earliest deadline of a
  * running call (it may fire early; it rescans and re-arms); the server

@@ -92,6 +92,13 @@ static const dist_form_t forms[] = {
     {"pareto", SIM_DIST_PARETO, {"min", "alpha", "max"}, 2},
 };
 
+int sim_parse_span(const char *s, int64_t *out_ns) {
+  int64_t v;
+  if (cohort_parse_duration(s, &v) || v > COHORT_SIM_TIME_MAX_NS) return COHORT_EINVAL;
+  *out_ns = v;
+  return 0;
+}
+
 /* Store argument `idx` of form f (sigma and alpha are numbers, the rest
  * durations). */
 static int dist_set_arg(sim_dist_t *d, const dist_form_t *f, int idx,
@@ -107,8 +114,9 @@ static int dist_set_arg(sim_dist_t *d, const dist_form_t *f, int idx,
     return 0;
   }
   int64_t ns;
-  if (cohort_parse_duration(v, &ns)) {
-    snprintf(err, errcap, "%s: %s: not a duration (e.g. 5ms): '%s'", f->name, an, v);
+  if (sim_parse_span(v, &ns)) {
+    snprintf(err, errcap, "%s: %s: not a duration of at most 10 years (e.g. 5ms): '%s'",
+             f->name, an, v);
     return COHORT_EINVAL;
   }
   if (idx == 0) d->a = ns;
@@ -181,8 +189,8 @@ int sim_dist_parse(const char *s, sim_dist_t *out, char *err, size_t errcap) {
   memset(&d, 0, sizeof d);
   const char *open = strchr(s, '(');
   if (!open) {
-    if (cohort_parse_duration(s, &d.a)) {
-      snprintf(err, errcap, "not a distribution or duration: '%s'", s);
+    if (sim_parse_span(s, &d.a)) {
+      snprintf(err, errcap, "not a distribution or a duration of at most 10 years: '%s'", s);
       return COHORT_EINVAL;
     }
     *out = d;
@@ -213,9 +221,10 @@ int sim_dist_parse(const char *s, sim_dist_t *out, char *err, size_t errcap) {
   return 0;
 }
 
+/* A sample as ns in [0, COHORT_SIM_TIME_MAX_NS]: heavy tails stay summable. */
 static int64_t clamp_ns(double v) {
   if (!(v > 0)) return 0;
-  if (v > 9.0e18) return INT64_C(9000000000000000000);
+  if (v > (double)COHORT_SIM_TIME_MAX_NS) return COHORT_SIM_TIME_MAX_NS;
   return (int64_t)llround(v);
 }
 
@@ -324,14 +333,22 @@ static void rebase(sim_clock_t *c, int64_t t) {
   c->base_t = t;
 }
 
+/* Steps saturate at ±2^62: a scenario may stack thousands of them, and the
+ * wall reading adds at most a few COHORT_SIM_TIME_MAX_NS to base_v. */
+#define WALL_BASE_MAX (INT64_C(1) << 62)
+
 void sim_clock_step(sim_clock_t *c, int64_t t, int64_t by_ns) {
+  COHORT_ASSERT(by_ns >= -WALL_BASE_MAX && by_ns <= WALL_BASE_MAX);
   rebase(c, t);
-  c->base_v += by_ns;
+  int64_t v = c->base_v + by_ns; /* both within ±2^62: no overflow */
+  c->base_v = v > WALL_BASE_MAX ? WALL_BASE_MAX : v < -WALL_BASE_MAX ? -WALL_BASE_MAX : v;
 }
 
 void sim_clock_slew(sim_clock_t *c, int64_t t, int64_t rate_ppb) {
   rebase(c, t);
   c->slew_ppb += rate_ppb;
-  /* Keep the clock running forward whatever slews are stacked. */
+  /* Keep the clock running forward, and at most twice as fast as true
+   * time, whatever slews are stacked. */
   if (c->drift_ppb + c->slew_ppb <= -1000000000) c->slew_ppb = -999999999 - c->drift_ppb;
+  if (c->drift_ppb + c->slew_ppb > 1000000000) c->slew_ppb = 1000000000 - c->drift_ppb;
 }

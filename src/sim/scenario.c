@@ -79,7 +79,7 @@ static int parse_signed_duration(const char *s, int64_t *out) {
   int64_t v;
   int sign = 1;
   if (*s == '+' || *s == '-') sign = *s++ == '-' ? -1 : 1;
-  if (cohort_parse_duration(s, &v)) return COHORT_EINVAL;
+  if (sim_parse_span(s, &v)) return COHORT_EINVAL;
   *out = sign * v;
   return 0;
 }
@@ -110,7 +110,7 @@ static int parse_range(const char *s, int64_t *lo, int64_t *hi) {
   const char *dots = strstr(s, "..");
   char a[64];
   if (!dots) {
-    if (cohort_parse_duration(s, lo)) return COHORT_EINVAL;
+    if (sim_parse_span(s, lo)) return COHORT_EINVAL;
     *hi = *lo;
     return 0;
   }
@@ -118,7 +118,7 @@ static int parse_range(const char *s, int64_t *lo, int64_t *hi) {
   if (n >= sizeof a) return COHORT_EINVAL;
   memcpy(a, s, n);
   a[n] = '\0';
-  if (cohort_parse_duration(a, lo) || cohort_parse_duration(dots + 2, hi) || *hi < *lo)
+  if (sim_parse_span(a, lo) || sim_parse_span(dots + 2, hi) || *hi < *lo)
     return COHORT_EINVAL;
   return 0;
 }
@@ -193,11 +193,11 @@ static int parse_net_params(parser_t *p, char **tok, int n, sim_net_t *net) {
       if (sim_dist_parse(v, &net->latency, e, sizeof e)) return fail(p, "latency: %s", e);
     } else if (!strcmp(k, "jitter")) {
       bit = SIM_NET_JITTER;
-      if (cohort_parse_duration(v, &net->jitter_ns))
+      if (sim_parse_span(v, &net->jitter_ns))
         return fail(p, "jitter: not a duration: '%s'", v);
     } else if (!strcmp(k, "reorder-delay")) {
       bit = SIM_NET_REORDER_DELAY;
-      if (cohort_parse_duration(v, &net->reorder_ns))
+      if (sim_parse_span(v, &net->reorder_ns))
         return fail(p, "reorder-delay: not a duration: '%s'", v);
     } else {
       double *d = !strcmp(k, "loss") ? &net->loss : !strcmp(k, "dup") ? &net->dup
@@ -403,13 +403,13 @@ static int d_faults(parser_t *p, char **tok, int n) {
     uint64_t u;
     if ((rc = split_kv(p, tok[i], &k, &v))) return rc;
     bool ok;
-    if (!strcmp(k, "crash-mtbf")) ok = !cohort_parse_duration(v, &r->crash_mtbf_ns);
+    if (!strcmp(k, "crash-mtbf")) ok = !sim_parse_span(v, &r->crash_mtbf_ns);
     else if (!strcmp(k, "down")) ok = !parse_range(v, &r->down_min_ns, &r->down_max_ns);
-    else if (!strcmp(k, "partition-mtbf")) ok = !cohort_parse_duration(v, &r->part_mtbf_ns);
+    else if (!strcmp(k, "partition-mtbf")) ok = !sim_parse_span(v, &r->part_mtbf_ns);
     else if (!strcmp(k, "partition-len")) ok = !parse_range(v, &r->part_min_ns, &r->part_max_ns);
     else if (!strcmp(k, "oneway")) ok = !parse_prob(v, &r->oneway);
-    else if (!strcmp(k, "start")) ok = !cohort_parse_duration(v, &r->start_ns);
-    else if (!strcmp(k, "end")) ok = !cohort_parse_duration(v, &r->end_ns);
+    else if (!strcmp(k, "start")) ok = !sim_parse_span(v, &r->start_ns);
+    else if (!strcmp(k, "end")) ok = !sim_parse_span(v, &r->end_ns);
     else if (!strcmp(k, "stable")) ok = !strcmp(v, "on") ? (r->stable = true)
                                        : !strcmp(v, "off") ? !(r->stable = false) : false;
     else if (!strcmp(k, "max-down")) {
@@ -480,7 +480,7 @@ static int at_slew(parser_t *p, sim_fault_t *f, char **tok, int n) {
       rate = true;
       if (parse_ppm(v, &f->rate_ppb)) return fail(p, "slew: rate: expected e.g. 500ppm: '%s'", v);
     } else if (!strcmp(k, "for")) {
-      if (cohort_parse_duration(v, &f->for_ns) || f->for_ns == 0)
+      if (sim_parse_span(v, &f->for_ns) || f->for_ns == 0)
         return fail(p, "slew: for: not a positive duration: '%s'", v);
     } else {
       return fail(p, "slew: unknown parameter '%s' (rate, for)", k);
@@ -495,7 +495,7 @@ static int d_at(parser_t *p, char **tok, int n) {
   int rc = need_nodes(p);
   if (rc) return rc;
   if (n < 3) return fail(p, "usage: at TIME crash|restart|partition|heal|step|slew ...");
-  if (cohort_parse_duration(tok[1], &at)) return fail(p, "bad time '%s' (e.g. 10s)", tok[1]);
+  if (sim_parse_span(tok[1], &at)) return fail(p, "bad time '%s' (e.g. 10s)", tok[1]);
   sim_fault_t *f = NULL;
   if ((rc = fault_add(p, at, &f))) return rc;
   const char *what = tok[2];
@@ -572,8 +572,9 @@ static int d_simple(parser_t *p, char **tok, int n) {
   if (!strcmp(d, "nodes")) return d_nodes(p, v);
   if (!strcmp(d, "duration")) {
     if (s->duration_ns) return fail(p, "'duration' given twice");
-    if (cohort_parse_duration(v, &s->duration_ns) || s->duration_ns == 0)
-      return fail(p, "duration: not a positive duration (e.g. 60s): '%s'", v);
+    if (sim_parse_span(v, &s->duration_ns) || s->duration_ns == 0)
+      return fail(p, "duration: not a positive duration of at most 10 years (e.g. 60s): '%s'",
+                  v);
     return 0;
   }
   if (!strcmp(d, "cluster-id")) {
@@ -582,7 +583,7 @@ static int d_simple(parser_t *p, char **tok, int n) {
   }
   if (!strcmp(d, "cluster-key")) return d_key(p, v);
   if (!strcmp(d, "hlc-max-offset")) {
-    if (cohort_parse_duration(v, &s->hlc_max_offset_ns))
+    if (sim_parse_span(v, &s->hlc_max_offset_ns))
       return fail(p, "hlc-max-offset: not a duration: '%s'", v);
     return 0;
   }
@@ -769,6 +770,7 @@ int cohort_scenario_load(const char *path, const cohort_scenario_options_t *opts
   char *buf = cohort_alloc(a, cap);
   if (!buf) {
     fclose(f);
+    if (err && errcap) snprintf(err, errcap, "%s: out of memory", path);
     return COHORT_ENOMEM;
   }
   size_t len = fread(buf, 1, cap, f);

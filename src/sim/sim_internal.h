@@ -67,6 +67,9 @@ typedef struct sim_dist {
  * "lognormal(median=1ms,sigma=0.5)", "pareto(min=1ms,alpha=1.5,max=2s)",
  * or a bare duration ("5ms" = const). Arguments are positional or named.
  * Returns 0 or COHORT_EINVAL with a message. */
+/* A duration ("5ms", "2s") of at most COHORT_SIM_TIME_MAX_NS: every span
+ * of time a scenario names goes through this. COHORT_EINVAL otherwise. */
+COHORT_INTERNAL int sim_parse_span(const char *s, int64_t *out_ns);
 COHORT_INTERNAL int sim_dist_parse(const char *s, sim_dist_t *out, char *err,
                                    size_t errcap);
 /* One sample in ns (>= 0), drawing from a splitmix64 stream. */

@@ -43,6 +43,13 @@ static int params(const cohort_param_t *p, size_t n, ts_nodes_t *skip, bool *int
   return rc;
 }
 
+/* a − b saturated to the int64 range: the times come from a trace file. */
+static int64_t sub_sat(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) return b < 0 ? INT64_MAX : INT64_MIN;
+  return r;
+}
+
 /* Check one record; `l` is this node's previous sample (or NULL). */
 static void check_rec(const cohort_trace_rec_t *r, last_t *l, bool interval,
                       cohort_check_result_t *out) {
@@ -61,7 +68,7 @@ static void check_rec(const cohort_trace_rec_t *r, last_t *l, bool interval,
   if (l && time < l->time && !out->violations++)
     cohort_fmt(out->first, sizeof out->first,
                "line %zu: node %u: cluster clock went backwards by %lld ns", r->line, r->node,
-               (long long)(l->time - time));
+               (long long)sub_sat(l->time, time));
   if (earliest == INT64_MIN) return; /* not synchronized yet */
   if (earliest > latest && !out->violations++)
     cohort_fmt(out->first, sizeof out->first, "line %zu: node %u: earliest > latest", r->line,
@@ -71,13 +78,13 @@ static void check_rec(const cohort_trace_rec_t *r, last_t *l, bool interval,
                "line %zu: node %u: true time %lld outside [%lld, %lld] (%+lld ns from the "
                "interval)", r->line, r->node, (long long)r->true_ns, (long long)earliest,
                (long long)latest,
-               (long long)(r->true_ns < earliest ? r->true_ns - earliest : r->true_ns - latest));
-  int64_t d = hlc - r->true_ns;
-  if (d < 0) d = -d;
-  if (interval && d > latest - earliest && !out->violations++)
+               (long long)sub_sat(r->true_ns, r->true_ns < earliest ? earliest : latest));
+  int64_t d = sub_sat(hlc, r->true_ns), bound = sub_sat(latest, earliest);
+  if (d < 0) d = d == INT64_MIN ? INT64_MAX : -d;
+  if (interval && d > bound && !out->violations++)
     cohort_fmt(out->first, sizeof out->first,
                "line %zu: node %u: HLC %lld ns from true time, beyond the error bound %lld ns",
-               r->line, r->node, (long long)d, (long long)(latest - earliest));
+               r->line, r->node, (long long)d, (long long)bound);
 }
 
 static int clock_run(const cohort_trace_t *t, const cohort_param_t *p, size_t np,

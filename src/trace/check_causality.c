@@ -101,7 +101,7 @@ static int visit(void *ctx, size_t rec, const uint32_t *vec) {
   if (hb->send_of[rec] != COHORT_HB_NONE) check_edge(cs, hb->send_of[rec], rec, "message");
   check_converse(cs, rec, vec);
   if (cs->hlc_bound >= 0) {
-    int64_t d = b->hlc.l - b->true_ns;
+    int64_t d = check_sub_sat(b->hlc.l, b->true_ns);
     if (d > cs->hlc_bound || d < -cs->hlc_bound)
       check_fail(cs->out, "line %zu: node %u hlc.l is %s from true time (bound %s)", b->line,
                  b->node, check_secs(d, 0), check_secs(cs->hlc_bound, 1));

@@ -104,7 +104,8 @@ static bool restarts_within(const fd_check_t *f, cohort_node_id_t x, int64_t fro
 /* Does y suspect x at some instant of [tc, tc + bound]? */
 static bool suspected(const fd_check_t *f, cohort_node_id_t y, cohort_node_id_t x, int64_t tc) {
   bool state = false;
-  for (size_t k = 0; k < f->nev && f->evs[k].tt <= tc + f->bound; k++) {
+  int64_t until = check_add_sat(tc, f->bound);
+  for (size_t k = 0; k < f->nev && f->evs[k].tt <= until; k++) {
     const fd_ev_t *e = &f->evs[k];
     if (e->kind <= FD_RESTART && e->who == y) state = false; /* volatile state lost */
     if (e->kind > FD_RESTART && e->who == y && e->about == x) {
@@ -117,7 +118,7 @@ static bool suspected(const fd_check_t *f, cohort_node_id_t y, cohort_node_id_t 
 }
 
 static void completeness_one(fd_check_t *f, cohort_node_id_t x, int64_t tc, size_t line) {
-  int64_t until = tc + f->bound;
+  int64_t until = check_add_sat(tc, f->bound);
   if (f->t_end < until) return; /* the run ends before the bound */
   if (!f->inferred && restarts_within(f, x, tc, until)) return;
   for (size_t i = 0; i < f->nnodes; i++) {
@@ -127,7 +128,7 @@ static void completeness_one(fd_check_t *f, cohort_node_id_t x, int64_t tc, size
     f->out->checked++;
     if (!suspected(f, y, x, tc))
       check_fail(f->out, "node %u did not suspect node %u within %s of its crash at %s (line %zu)",
-                 y, x, check_secs(f->bound, 0), check_secs(tc - f->t0, 1), line);
+                 y, x, check_secs(f->bound, 0), check_secs(check_sub_sat(tc, f->t0), 1), line);
   }
 }
 
@@ -148,7 +149,7 @@ static bool cut_off(const fd_check_t *f, cohort_node_id_t who, cohort_node_id_t 
   for (size_t i = 0; i < f->ncuts; i++) {
     const fd_cut_t *c = &f->cuts[i];
     if (c->from != about || c->to != who || c->start > t) continue;
-    if (c->end == INT64_MAX || c->end + f->heal_grace >= t) return true;
+    if (c->end == INT64_MAX || check_add_sat(c->end, f->heal_grace) >= t) return true;
   }
   return false;
 }
@@ -158,10 +159,10 @@ static void accuracy(fd_check_t *f) {
     const fd_ev_t *e = &f->evs[k];
     if (e->kind != FD_SUSPECT) continue;
     f->out->checked++;
-    if (e->tt - f->t0 < f->settle || !is_up(f, e->about, e->tt)) continue;
+    if (check_sub_sat(e->tt, f->t0) < f->settle || !is_up(f, e->about, e->tt)) continue;
     if (cut_off(f, e->who, e->about, e->tt)) continue;
     check_fail(f->out, "line %zu: node %u suspects node %u, which is up (at %s)", e->line,
-               e->who, e->about, check_secs(e->tt - f->t0, 0));
+               e->who, e->about, check_secs(check_sub_sat(e->tt, f->t0), 0));
   }
 }
 

@@ -17,6 +17,18 @@ COHORT_INTERNAL void check_summary(cohort_check_result_t *out, const char *fmt, 
 /* Error message for a run() failure; returns rc. */
 COHORT_INTERNAL int check_error(int rc, char *err, size_t errcap, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* a − b and a + b saturated to the int64 range: times and bounds come from
+ * trace files and command lines, and may be anything an int64 holds. */
+static inline int64_t check_sub_sat(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) return b < 0 ? INT64_MAX : INT64_MIN;
+  return r;
+}
+static inline int64_t check_add_sat(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
+  return r;
+}
 /* "12.345678s" for a ns time (static buffer per call site index 0..3). */
 COHORT_INTERNAL const char *check_secs(int64_t ns, int slot);
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_internal.h"
 #include "cohort/trace_hb.h"
 #include "cohort/trace_tools.h"
 
@@ -180,7 +181,7 @@ static void write_event(wbuf_t *w, strtab_t *st, const cohort_trace_t *t,
                         size_t i, int64_t t0) {
   const cohort_trace_rec_t *r = &t->recs[i];
   w_char(w, '[');
-  w_i64(w, r->true_ns - t0);
+  w_i64(w, check_sub_sat(r->true_ns, t0));
   w_char(w, ',');
   w_i64(w, lane[i]);
   w_char(w, ',');
@@ -229,7 +230,7 @@ static void write_event(wbuf_t *w, strtab_t *st, const cohort_trace_t *t,
   w_char(w, ',');
   w_i64(w, (int64_t)r->line);
   w_char(w, ',');
-  w_i64(w, r->local_ns - r->true_ns);
+  w_i64(w, check_sub_sat(r->local_ns, r->true_ns));
   w_char(w, ',');
   w_i64(w, (int64_t)r->bytes);
   w_char(w, ']');

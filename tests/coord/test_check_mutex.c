@@ -40,6 +40,18 @@ static void ev(cohort_trace_t *t, int64_t ms, unsigned node, const char *what,
     fail_msg("parse: %s: %s", err, line);
 }
 
+/* Any other record of node n at ms (a heartbeat), incarnation inc. */
+static void other(cohort_trace_t *t, int64_t ms, unsigned node, unsigned inc) {
+  char line[256];
+  int n = snprintf(line, sizeof line,
+                   "{\"ev\":\"timer\",\"node\":%u,\"inc\":%u,\"lt\":%lld,\"tt\":%lld,"
+                   "\"proto\":\"fd\",\"what\":\"1\"}",
+                   node, inc, (long long)(T0 + ms * MS), (long long)(T0 + ms * MS));
+  char err[128];
+  if (cohort_trace_parse_line(t, line, (size_t)n, t->len + 1, err, sizeof err))
+    fail_msg("parse: %s: %s", err, line);
+}
+
 static uint64_t check(const cohort_checker_t *c, cohort_trace_t *t, const char *k,
                       const char *v) {
   cohort_param_t p = {k, v};
@@ -62,6 +74,47 @@ static void good_pair(cohort_trace_t *t) {
   ev(t, 10, 1, "lock_release", "{\"req\":1,\"token\":1}");
   ev(t, 11, 2, "lock_grant", "{\"req\":1,\"token\":2}");
   ev(t, 20, 2, "lock_release", "{\"req\":1,\"token\":2}");
+}
+
+/* Real processes leave no crash record: crashes=inferred ends the CS of a
+ * node whose records stop (killed), or of an incarnation followed by a
+ * newer one; the default keeps it open, and a node that keeps tracing is
+ * inside until it releases either way. */
+static void test_safety_inferred_crashes(void **state) {
+  (void)state;
+  cohort_trace_t t;
+  cohort_trace_init(&t);
+  ev(&t, 1, 1, "lock_grant", "{\"req\":1,\"token\":1}");
+  other(&t, 5, 1, 1); /* node 1's last record: killed inside */
+  ev(&t, 100, 2, "lock_grant", "{\"req\":1,\"token\":2}");
+  ev(&t, 110, 2, "lock_release", "{\"req\":1,\"token\":2}");
+  assert_int_equal(check(&cohort_check_mutex_safety, &t, NULL, NULL), 1);
+  assert_int_equal(check(&cohort_check_mutex_safety, &t, "crashes", "recorded"), 1);
+  assert_int_equal(check(&cohort_check_mutex_safety, &t, "crashes", "inferred"), 0);
+  /* node 1 still alive (tracing) after node 2 entered: overlap */
+  other(&t, 120, 1, 1);
+  assert_int_equal(check(&cohort_check_mutex_safety, &t, "crashes", "inferred"), 1);
+  cohort_trace_close(&t);
+
+  /* a restart: incarnation 2 speaking ends incarnation 1's CS */
+  cohort_trace_init(&t);
+  ev(&t, 1, 1, "lock_grant", "{\"req\":1,\"token\":1}");
+  other(&t, 50, 1, 2);
+  ev(&t, 100, 2, "lock_grant", "{\"req\":1,\"token\":2}");
+  ev(&t, 110, 2, "lock_release", "{\"req\":1,\"token\":2}");
+  other(&t, 200, 1, 2);
+  assert_int_equal(check(&cohort_check_mutex_safety, &t, "crashes", "inferred"), 0);
+  assert_int_equal(check(&cohort_check_mutex_safety, &t, NULL, NULL), 1);
+  cohort_check_result_t res;
+  char err[128] = "";
+  cohort_param_t bad = {"crashes", "guessed"};
+  assert_int_equal(cohort_check_mutex_safety.run(&t, &bad, 1, &res, err, sizeof err),
+                   COHORT_EINVAL);
+  assert_non_null(strstr(err, "crashes"));
+  cohort_param_t other_checker = {"crashes", "inferred"};
+  assert_int_equal(cohort_check_mutex_fencing.run(&t, &other_checker, 1, &res, err, sizeof err),
+                   COHORT_EINVAL);
+  cohort_trace_close(&t);
 }
 
 static void test_safety(void **state) {
@@ -175,6 +228,7 @@ static void test_bypass(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_safety),
+      cmocka_unit_test(test_safety_inferred_crashes),
       cmocka_unit_test(test_fencing),
       cmocka_unit_test(test_liveness),
       cmocka_unit_test(test_bypass),

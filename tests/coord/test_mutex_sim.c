@@ -8,8 +8,10 @@
  * checkers), the factory is passed as an extra factory, the trace is kept
  * in memory and each `check` line is run here with the checker it names.
  *
- *   test_mutex_sim                         the meson test: every scenario,
- *                                          seeds 1..MUTEX_SEEDS (100)
+ *   test_mutex_sim [A-B]                   the meson tests: every scenario,
+ *                                          seeds A..B (default 1..100, or
+ *                                          1..MUTEX_SEEDS); the blocking
+ *                                          scenarios at most 10 of them
  *   test_mutex_sim SCENARIO A-B [-v]       a sweep; prints failing seeds
  *   test_mutex_sim SCENARIO SEED -o TRACE  one run, trace written
  */
@@ -155,13 +157,13 @@ static uint64_t sweep(const char *path, uint64_t a, uint64_t b, bool verbose) {
 
 /* ---- the meson test -------------------------------------------------------- */
 
+static uint64_t seed_first = 1, seed_last = 100;
+
 static void sweep_scenario(const char *name) {
   const char *root = getenv("COHORT_SOURCE_ROOT");
-  const char *env = getenv("MUTEX_SEEDS");
   char path[1024];
   snprintf(path, sizeof path, "%s/scenarios/%s", root ? root : ".", name);
-  uint64_t seeds = env ? strtoull(env, NULL, 10) : 100;
-  assert_int_equal(sweep(path, 1, seeds, false), 0);
+  assert_int_equal(sweep(path, seed_first, seed_last, false), 0);
 }
 
 static void test_centralized(void **state) {
@@ -186,11 +188,12 @@ static void test_blocking(void **state) {
   (void)state;
   const char *root = getenv("COHORT_SOURCE_ROOT");
   char path[1024];
+  uint64_t last = seed_last - seed_first >= 10 ? seed_first + 9 : seed_last;
   snprintf(path, sizeof path, "%s/scenarios/mutex-lamport-crash.scn", root ? root : ".");
-  assert_int_equal(sweep(path, 1, 10, false), 0);
+  assert_int_equal(sweep(path, seed_first, last, false), 0);
   snprintf(path, sizeof path, "%s/scenarios/mutex-ricart-agrawala-crash.scn",
            root ? root : ".");
-  assert_int_equal(sweep(path, 1, 10, false), 0);
+  assert_int_equal(sweep(path, seed_first, last, false), 0);
 }
 
 int main(int argc, char **argv) {
@@ -205,6 +208,15 @@ int main(int argc, char **argv) {
     uint64_t v = run_seed(&l, a, out, true);
     cohort_scenario_free(l.sc);
     return v ? 1 : 0;
+  }
+  unsigned long long a, b;
+  const char *env = getenv("MUTEX_SEEDS");
+  if (env) seed_last = strtoull(env, NULL, 10);
+  if (argc == 2) {
+    if (sscanf(argv[1], "%llu-%llu", &a, &b) != 2 || a == 0 || b < a)
+      return fprintf(stderr, "usage: test_mutex_sim [A-B] | SCENARIO A-B [-v]\n"), 2;
+    seed_first = a;
+    seed_last = b;
   }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_centralized), cmocka_unit_test(test_lamport),

@@ -303,6 +303,30 @@ static void test_unary_and_metadata(void **state) {
                    COHORT_EINVAL);
 }
 
+/* Closing the channel from inside a completion callback, while nghttp2 is
+ * still reading the response that completed it, must not free the HTTP/2
+ * session under nghttp2 (a use-after-free found by the bench client). */
+static int close_in_cb_closed;
+static void close_in_cb_done(const cohort_rpc_status_t *st, const uint8_t *d, size_t n,
+                             void *ud) {
+  unary_done(st, d, n, ud);
+  cohort_rpc_channel_close(F->ch, closed_cb, &close_in_cb_closed);
+}
+
+static void test_close_channel_in_callback(void **state) {
+  (void)state;
+  close_in_cb_closed = 0;
+  /* The last call's completion closes the channel, so its connection is
+   * torn down right there, inside the read of the response. */
+  assert_int_equal(cohort_rpc_unary(F->ch, "/t.S/Echo", "abc", 3, NULL, close_in_cb_done, NULL),
+                   0);
+  run_until(&close_in_cb_closed, 1, 3000);
+  assert_int_equal(close_in_cb_closed, 1);
+  assert_int_equal(F->status_count, 1);
+  assert_int_equal(F->last_code, COHORT_RPC_OK);
+  F->ch = NULL; /* closed: teardown must not close it again */
+}
+
 static void test_status_and_unimplemented(void **state) {
   (void)state;
   assert_int_equal(cohort_rpc_unary(F->ch, "/t.S/Fail", "", 0, NULL, unary_done, NULL), 0);
@@ -763,6 +787,7 @@ int main(void) {
       cmocka_unit_test(test_wire_helpers),
       cmocka_unit_test_setup_teardown(test_unary_and_metadata, setup, teardown),
       cmocka_unit_test_setup_teardown(test_status_and_unimplemented, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_close_channel_in_callback, setup, teardown),
       cmocka_unit_test_setup_teardown(test_streaming, setup, teardown),
       cmocka_unit_test_setup_teardown(test_deadline_expires, setup, teardown),
       cmocka_unit_test_setup_teardown(test_deadline_propagation, setup, teardown),

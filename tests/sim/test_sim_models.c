@@ -167,6 +167,32 @@ static void test_clock_step_leaves_monotonic_alone(void **state) {
   assert_int_equal(sim_clock_wall(&c, t + 1000), COHORT_SIM_EPOCH_NS + t - 150000000 + 1000);
 }
 
+/* A scenario may stack up to COHORT_SIM_FAULTS_MAX steps of up to
+ * COHORT_SIM_TIME_MAX_NS each, and as many slews: the wall clock saturates
+ * (±2^62) and runs at most twice as fast instead of overflowing int64. */
+static void test_clock_extreme_steps_and_slews(void **state) {
+  (void)state;
+  sim_clock_t c;
+  sim_clock_init(&c, 0, COHORT_SIM_TIME_MAX_NS);
+  int64_t prev = sim_clock_wall(&c, 0);
+  for (int i = 0; i < 100; i++) {
+    sim_clock_step(&c, i, COHORT_SIM_TIME_MAX_NS);
+    int64_t w = sim_clock_wall(&c, i + 1);
+    assert_true(w >= prev);
+    prev = w;
+  }
+  assert_true(prev <= (INT64_C(1) << 62) + 1);
+  int64_t t = 200;
+  for (int i = 0; i < 100; i++) sim_clock_step(&c, t, -COHORT_SIM_TIME_MAX_NS);
+  assert_true(sim_clock_wall(&c, t) >= -(INT64_C(1) << 62));
+  sim_clock_init(&c, 99999999 /* +10% */, 0);
+  for (int i = 0; i < 1000; i++) sim_clock_slew(&c, 0, 100000000 /* +100000 ppm */);
+  int64_t span = COHORT_SIM_TIME_MAX_NS;
+  int64_t gained = sim_clock_wall(&c, span) - sim_clock_wall(&c, 0);
+  assert_true(gained <= 2 * span);
+  assert_true(gained > span);
+}
+
 static void test_clock_slew(void **state) {
   (void)state;
   sim_clock_t c;
@@ -208,6 +234,7 @@ int main(void) {
       cmocka_unit_test(test_clock_drift),
       cmocka_unit_test(test_clock_step_leaves_monotonic_alone),
       cmocka_unit_test(test_clock_slew),
+      cmocka_unit_test(test_clock_extreme_steps_and_slews),
       cmocka_unit_test(test_clock_mono_inverse_exact),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

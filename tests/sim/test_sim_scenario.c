@@ -181,6 +181,21 @@ static const bad_case_t bad[] = {
     {HEAD "cluster-key abc\n", ":3: cluster-key: expected"},
     {HEAD "vector-clock maybe\n", ":3: vector-clock: expected on or off"},
     {HEAD "cluster-id -1\n", ":3: cluster-id: not a number"},
+    /* spans beyond COHORT_SIM_TIME_MAX_NS (10 years) overflowed the
+     * simulator's int64 time arithmetic */
+    {"nodes 3\nduration 9000000000s\n", ":2: duration: not a positive duration of at most"},
+    {HEAD "network latency=9000000000s\n", ":3: latency: not a distribution or a duration"},
+    {HEAD "network latency=uniform(1ms,9000000000s)\n", ":3: latency: uniform: max"},
+    {HEAD "network latency=pareto(min=1ms,alpha=1,max=87601h)\n", ":3: latency: pareto: max"},
+    {HEAD "network jitter=9000000000s\n", ":3: jitter: not a duration"},
+    {HEAD "network reorder-delay=9000000000s\n", ":3: reorder-delay: not a duration"},
+    {HEAD "clock 1 offset=9000000000s\n", ":3: offset"},
+    {HEAD "clock 1 offset=-9000000000s\n", ":3: offset"},
+    {HEAD "at 10s step 1 +9000000000s\n", ":3: usage: at T step N"},
+    {HEAD "at 10s slew 1 rate=5ppm for=9000000000s\n", ":3: slew: for"},
+    {HEAD "faults random crash-mtbf=9000000000s\n", ":3: crash-mtbf: bad value"},
+    {HEAD "faults random crash-mtbf=1s down=1s..9000000000s\n", ":3: down: bad value"},
+    {HEAD "hlc-max-offset 9000000000s\n", ":3: hlc-max-offset"},
 };
 
 static void test_bad_lines(void **state) {
@@ -294,6 +309,14 @@ static void test_allocation_failures(void **state) {
     }
   }
   assert_true(ok);
+  /* loading: the read buffer's failure is reported too (cohort sim prints
+   * err; it used to be left unwritten) */
+  allocs = 0;
+  fail_at = 1;
+  cohort_scenario_t *s = NULL;
+  char err[512] = "untouched";
+  assert_int_equal(cohort_scenario_load("/dev/null", &o, &s, err, sizeof err), COHORT_ENOMEM);
+  assert_string_equal(err, "/dev/null: out of memory");
 }
 
 int main(void) {

@@ -296,6 +296,16 @@ static void test_checker_broken(void **st) {
   run_clock_check(&t, NULL, &r);
   assert_int_equal(r.violations, 1);
   assert_non_null(strstr(r.first, "HLC"));
+  cohort_trace_close(&t);
+  /* Times at the ends of int64 (from a trace file): |hlc − tt| used to
+   * overflow to INT64_MIN and pass as "close". */
+  cohort_trace_init(&t);
+  add_clock(&t, 3, 0, 0, -100, 100, INT64_MIN);
+  add_clock(&t, 4, 0, INT64_MAX, -100, 100, 0);
+  add_clock(&t, 4, 0, INT64_MIN, INT64_MIN + 1, INT64_MAX, 0);
+  run_clock_check(&t, NULL, &r);
+  assert_int_equal(r.violations, 2); /* the HLC, and going backwards */
+  assert_non_null(strstr(r.first, "HLC 9223372036854775807 ns from true time"));
   /* Bad parameters. */
   char err[128];
   cohort_param_t bad[1] = {{"nope", "1"}};

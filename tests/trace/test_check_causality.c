@@ -306,6 +306,25 @@ static void test_cycle_and_hlc_bound(void **state) {
   cohort_trace_close(&t);
 }
 
+/* Times from a trace file span the whole int64 range: hlc.l − true time
+ * used to overflow (wrapping to -1, "within the bound"); it saturates. */
+static void test_hlc_bound_extreme_times(void **state) {
+  (void)state;
+  cohort_trace_t t;
+  cohort_trace_init(&t);
+  cohort_trace_event_t far = EV(COHORT_EV_TIMER, 1, INT64_MIN, 1, COHORT_NODE_NONE, .what = "t");
+  far.hlc.l = INT64_MAX;
+  tb_add(&t, &far);
+  far = EV(COHORT_EV_TIMER, 2, INT64_MAX, 1, COHORT_NODE_NONE, .what = "t");
+  far.hlc.l = INT64_MIN;
+  tb_add(&t, &far);
+  const char *const tight[] = {"hlc_bound=1ms", NULL};
+  char first[512];
+  assert_int_equal(violations(&t, tight, first), 2);
+  assert_non_null(strstr(first, "hlc.l is"));
+  cohort_trace_close(&t);
+}
+
 static void test_network_drops_and_incarnations(void **state) {
   (void)state;
   cohort_trace_t t;
@@ -371,6 +390,7 @@ int main(void) {
       cmocka_unit_test(test_injected_faults),
       cmocka_unit_test(test_vc_converse),
       cmocka_unit_test(test_cycle_and_hlc_bound),
+      cmocka_unit_test(test_hlc_bound_extreme_times),
       cmocka_unit_test(test_network_drops_and_incarnations),
       cmocka_unit_test(test_vc_across_restart),
   };

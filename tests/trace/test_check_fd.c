@@ -87,6 +87,36 @@ static void test_accuracy(void **state) {
   cohort_trace_close(&t);
 }
 
+/* Times from a trace file span the whole int64 range: "tt − first event"
+ * used to overflow (wrapping negative, so "still settling") and hide a
+ * false suspicion; and tc + bound used to overflow past the end. */
+static void test_extreme_times(void **state) {
+  (void)state;
+  cohort_trace_t t;
+  cohort_trace_init(&t);
+  cohort_trace_event_t ev = {.type = COHORT_EV_STATE, .node = 1, .inc = 1,
+                             .local_ns = INT64_MIN, .true_ns = INT64_MIN, .proto = "fd",
+                             .peer = COHORT_NODE_NONE, .what = "start"};
+  tb_add(&t, &ev);
+  ev.node = 2;
+  tb_add(&t, &ev);
+  ev.local_ns = ev.true_ns = INT64_MAX;
+  ev.what = "suspect";
+  ev.data_json = "{\"peer\":1}";
+  tb_add(&t, &ev);
+  ev.node = 1;
+  ev.what = "tick";
+  ev.data_json = NULL;
+  tb_add(&t, &ev); /* node 1 is up to the end */
+  const char *const settle[] = {"settle=1s", NULL};
+  char first[512];
+  assert_int_equal(run(&t, settle, first), 1);
+  assert_non_null(strstr(first, "node 2 suspects node 1, which is up"));
+  const char *const huge[] = {"bound=100000h", "accuracy=off", NULL};
+  assert_int_equal(run(&t, huge, first), 0);
+  cohort_trace_close(&t);
+}
+
 static void test_restart_and_inference(void **state) {
   (void)state;
   cohort_trace_t t;
@@ -165,6 +195,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_partition_excuses),
                                      cmocka_unit_test(test_completeness),
                                      cmocka_unit_test(test_accuracy),
-                                     cmocka_unit_test(test_restart_and_inference)};
+                                     cmocka_unit_test(test_restart_and_inference),
+                                     cmocka_unit_test(test_extreme_times)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

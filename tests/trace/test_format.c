@@ -6,9 +6,11 @@
  * and an allocation-failure loop over the parser.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "cohort/trace_tools.h"
 #include "tracebuild.h"
 #include "../support/failalloc.h"
 
@@ -333,6 +335,32 @@ static void test_sort_large(void **state) {
   cohort_trace_close(&t);
 }
 
+/* The diagram writes each event's time as an offset from the first: with
+ * times spanning the whole int64 range that subtraction overflowed (the
+ * last event landed at -1, before the first); it saturates. */
+static void test_diagram_extreme_times(void **state) {
+  (void)state;
+  cohort_trace_t t;
+  cohort_trace_init(&t);
+  tb_line(&t, "{\"ev\":\"timer\",\"node\":1,\"inc\":1,\"lt\":9223372036854775807,"
+              "\"tt\":-9223372036854775808,\"what\":\"a\"}");
+  tb_line(&t, "{\"ev\":\"timer\",\"node\":1,\"inc\":1,\"lt\":-9223372036854775808,"
+              "\"tt\":9223372036854775807,\"what\":\"b\"}");
+  char *page = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&page, &len);
+  assert_non_null(f);
+  char err[256];
+  assert_int_equal(cohort_trace_write_diagram(&t, f, "x", err, sizeof err), 0);
+  fclose(f);
+  assert_non_null(strstr(page, "[9223372036854775807,"));   /* event b's offset */
+  assert_non_null(strstr(page, ",9223372036854775807,"));   /* a: lt - tt */
+  assert_non_null(strstr(page, ",-9223372036854775808,"));  /* b: lt - tt */
+  assert_null(strstr(page, "[-1,"));
+  free(page);
+  cohort_trace_close(&t);
+}
+
 static void test_alloc_failures(void **state) {
   (void)state;
   char line[4096];
@@ -367,7 +395,7 @@ int main(void) {
       cmocka_unit_test(test_efull),         cmocka_unit_test(test_unknown_fields),
       cmocka_unit_test(test_malformed),     cmocka_unit_test(test_data_helpers),
       cmocka_unit_test(test_load_and_sort), cmocka_unit_test(test_sort_large),
-      cmocka_unit_test(test_alloc_failures),
+      cmocka_unit_test(test_alloc_failures), cmocka_unit_test(test_diagram_extreme_times),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
