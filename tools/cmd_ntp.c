@@ -219,7 +219,11 @@ static void query_on_reply(query_t *q, const uint8_t *b, size_t n, int64_t t4) {
   if (rc == COHORT_ECANCELED) {
     fprintf(stderr, "cohort ntp: kiss-o'-death from the server (%s)\n",
             q->peer.denied ? "access denied" : "rate limited; slowing down");
+    /* Back off on each kiss-o'-death, doubling up to RFC 5905's maximum
+     * poll interval (2^17 s); never overflowing. */
     q->interval_ns = q->interval_ns ? q->interval_ns * 2 : COHORT_NS_PER_S;
+    if (q->interval_ns > (INT64_C(1) << 17) * COHORT_NS_PER_S)
+      q->interval_ns = (INT64_C(1) << 17) * COHORT_NS_PER_S;
   }
   if (rc) return; /* counted in peer.drops; the timeout moves on */
   q->stratum = q->peer.stratum;

@@ -99,7 +99,8 @@ typedef struct cohort_trace {
   void *arena;
 } cohort_trace_t;
 
-/* Parse one line. On error returns COHORT_EPROTO and, if err is not NULL,
+/* Parse one line. On error returns COHORT_EPROTO (COHORT_ENOMEM, or
+ * COHORT_EFULL past COHORT_TRACE_RECS_MAX records) and, if err is not NULL,
  * writes a short reason into err (cap errcap). */
 int cohort_trace_parse_line(cohort_trace_t *t, const char *line, size_t len,
                             size_t lineno, char *err, size_t errcap);

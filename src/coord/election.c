@@ -17,6 +17,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "cohort/pbc.h"
 #include "election.pb-c.h"
 #include "election_internal.h"
 
@@ -135,33 +136,15 @@ static bool msg_valid(uint32_t kind, const el_msg_t *m) {
   }
 }
 
-typedef struct decode_alloc {
-  ProtobufCAllocator base;
-  const cohort_allocator_t *alloc;
-  bool failed;
-} decode_alloc_t;
-
-static void *decode_alloc_cb(void *ud, size_t size) {
-  decode_alloc_t *d = ud;
-  void *ptr = cohort_alloc(d->alloc, size ? size : 1);
-  if (!ptr) d->failed = true;
-  return ptr;
-}
-
-static void decode_free_cb(void *ud, void *ptr) {
-  decode_alloc_t *d = ud;
-  if (ptr) cohort_free(d->alloc, ptr);
-}
-
 /* Decode and validate; 0, COHORT_EPROTO or COHORT_ENOMEM (counted). */
 static int decode(cohort_election_t *e, const cohort_msg_t *msg, el_msg_t *out) {
-  decode_alloc_t d = {.base = {decode_alloc_cb, decode_free_cb, NULL},
-                      .alloc = cohort_node_allocator(e->proto.node)};
-  d.base.allocator_data = &d;
-  Cohort__Election__Election *pb =
-      cohort__election__election__unpack(&d.base, msg->payload_len, msg->payload);
+  cohort_pbc_alloc_t d;
+  int err = 0;
+  Cohort__Election__Election *pb = (Cohort__Election__Election *)cohort_pbc_unpack(
+      &d, cohort_node_allocator(e->proto.node), &cohort__election__election__descriptor,
+      msg->payload, msg->payload_len, &err);
   if (!pb) {
-    if (d.failed) return e->stats.rx_nomem++, COHORT_ENOMEM;
+    if (err == COHORT_ENOMEM) return e->stats.rx_nomem++, COHORT_ENOMEM;
     return e->stats.rx_malformed++, COHORT_EPROTO;
   }
   el_msg_t m = {.epoch = pb->epoch, .leader = pb->leader, .acked_kind = pb->acked_kind,

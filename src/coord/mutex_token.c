@@ -11,25 +11,34 @@
  * and across generations; fence is the last fencing token issued. A node
  * accepts a TOKEN only if gen >= its min_gen (else it is stale: dropped,
  * counted) and seq is above every seq it has seen (else a duplicate:
- * acknowledged again, not taken). There is no initial token: a node that
- * has not seen the token for `lost`, and that is the lowest id it does not
- * suspect, runs a PROBE round for a new generation g:
+ * acknowledged again, not taken). A sender whose successor becomes gone
+ * (or restarts) before acknowledging drops its copy — the successor may
+ * have passed the token on — and probes at once. There is no initial
+ * token: a node that has not seen the token for `lost`, and that is the
+ * lowest id it does not suspect, runs a PROBE round for a new generation g:
  *   - a node answering PROBE(g) raises min_gen to g (it will refuse every
  *     older token from now on); if it holds the token (or is handing it
- *     over) it relabels it to g and answers "holding";
- *   - the prober creates the token of generation g only if every node it
- *     does not suspect answered "not holding" and none had promised a
- *     higher generation; its seq and fence start N above the highest any
- *     node reported (each node lost with the token advanced them by at
- *     most one) — the fence also at least at the prober's HLC, as in
- *     mx_fresh_token — so seq and fence keep growing;
+ *     over) it relabels it to g and answers "holding" — and keeps
+ *     answering "holding" to PROBE(g) after the token moved on (sticky);
+ *     a token older than the newest generation the prober has seen is
+ *     dropped instead of relabelled;
+ *   - every answer names where its sender last handed the token, and when;
+ *   - the prober creates the token of generation g only if every node
+ *     answered "not holding" and none had promised a higher generation,
+ *     except nodes gone (suspected and silent) and not reported to have
+ *     taken a hop within fd_timeout; a node that was sent the probe and
+ *     becomes gone before answering voids the round. seq and fence start N
+ *     above the highest any node reported (each node lost with the token
+ *     advanced them by at most one) — the fence also at least at the
+ *     prober's HLC, as in mx_fresh_token — so seq and fence keep growing;
  *   - a node that answers a higher probe abandons its own.
  * So a regeneration happens exactly once per loss: an existing token
  * among the live nodes always answers "holding" (it cannot be in transit
  * unnoticed: the sender keeps it until acknowledged, and a node that has
  * answered refuses it), and two probes cannot both complete (the lower
  * prober must answer the higher one first). This assumes the failure
- * detector suspects only crashed nodes (docs/mutex.md).
+ * detector suspects only crashed nodes (docs/mutex.md, which also tells
+ * the three ways the rules before these let a second token appear).
  */
 #include "mutex_internal.h"
 
@@ -177,11 +186,12 @@ static void commit_probe(cohort_mutex_t *m) {
  * node its sender last handed the token to and how long ago, so a node
  * that is "gone" for us but took the token recently (restarted, and
  * handed the token just before the sender answered "not holding") must
- * answer too, or stay silent for fd_timeout after that hop. A peer that was asked and became gone before its answer arrived may
- * have answered "holding" (the answer lost), relabelled the token to our
- * generation and passed it on to a node that had already answered "not
- * holding": the round is void, and the next tick starts a new one with a
- * higher generation. */
+ * answer too, or stay silent for fd_timeout after that hop. A peer that
+ * was asked and became gone before its answer arrived may have answered
+ * "holding" (the answer lost), relabelled the token to our generation and
+ * passed it on to a node that had already answered "not holding": the
+ * round is void, and the next tick starts a new one with a higher
+ * generation. */
 static void probe_tick(cohort_mutex_t *m) {
   int64_t now = mx_now(m);
   bool all = true;

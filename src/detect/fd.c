@@ -18,6 +18,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "cohort/detect.h"
+#include "cohort/pbc.h"
 #include "detect.pb-c.h"
 
 enum { TIMER_SEND = 1, TIMER_CHECK = 2 };
@@ -225,48 +226,15 @@ static void check_all(cohort_fd_t *fd, int64_t now) {
 
 /* ---- wire ------------------------------------------------------------------ */
 
-typedef struct decode_alloc {
-  ProtobufCAllocator base;
-  const cohort_allocator_t *alloc;
-  bool failed;
-} decode_alloc_t;
-
-static void *decode_alloc_cb(void *ud, size_t size) {
-  decode_alloc_t *d = ud;
-  void *ptr = cohort_alloc(d->alloc, size ? size : 1);
-  if (!ptr) d->failed = true;
-  return ptr;
-}
-
-static void decode_free_cb(void *ud, void *ptr) {
-  decode_alloc_t *d = ud;
-  if (ptr) cohort_free(d->alloc, ptr);
-}
-
-static void decode_alloc_init(decode_alloc_t *d, const cohort_allocator_t *alloc) {
-  d->base.alloc = decode_alloc_cb;
-  d->base.free = decode_free_cb;
-  d->base.allocator_data = d;
-  d->alloc = alloc;
-  d->failed = false;
-}
-
 /* Decode a message of `desc`; NULL with *err set on failure (COHORT_ENOMEM
  * if the allocator refused, else COHORT_EPROTO). */
 static ProtobufCMessage *decode(cohort_fd_t *fd, const ProtobufCMessageDescriptor *desc,
-                                const cohort_msg_t *msg, decode_alloc_t *d, int *err) {
-  decode_alloc_init(d, fd->alloc);
-  ProtobufCMessage *m = protobuf_c_message_unpack(desc, &d->base, msg->payload_len,
-                                                  msg->payload);
-  if (m) return m;
-  if (d->failed) {
-    fd->stats.rx_nomem++;
-    *err = COHORT_ENOMEM;
-  } else {
-    fd->stats.rx_malformed++;
-    *err = COHORT_EPROTO;
-  }
-  return NULL;
+                                const cohort_msg_t *msg, cohort_pbc_alloc_t *d, int *err) {
+  ProtobufCMessage *m =
+      cohort_pbc_unpack(d, fd->alloc, desc, msg->payload, msg->payload_len, err);
+  if (!m && *err == COHORT_ENOMEM) fd->stats.rx_nomem++;
+  else if (!m) fd->stats.rx_malformed++;
+  return m;
 }
 
 static size_t encode(const ProtobufCMessage *m, uint8_t *buf) {
@@ -308,7 +276,7 @@ static void send_round(cohort_fd_t *fd, int64_t now) {
 }
 
 static int recv_heartbeat(cohort_fd_t *fd, cohort_fd_peer_t *p, const cohort_msg_t *msg) {
-  decode_alloc_t d;
+  cohort_pbc_alloc_t d;
   int err = 0;
   Cohort__Detect__Heartbeat *hb =
       (Cohort__Detect__Heartbeat *)decode(fd, &cohort__detect__heartbeat__descriptor, msg,
@@ -326,7 +294,7 @@ static int recv_heartbeat(cohort_fd_t *fd, cohort_fd_peer_t *p, const cohort_msg
 }
 
 static int recv_ping(cohort_fd_t *fd, const cohort_msg_t *msg) {
-  decode_alloc_t d;
+  cohort_pbc_alloc_t d;
   int err = 0;
   Cohort__Detect__Ping *ping =
       (Cohort__Detect__Ping *)decode(fd, &cohort__detect__ping__descriptor, msg, &d, &err);
@@ -351,7 +319,7 @@ static int recv_ping(cohort_fd_t *fd, const cohort_msg_t *msg) {
 }
 
 static int recv_pong(cohort_fd_t *fd, cohort_fd_peer_t *p, const cohort_msg_t *msg) {
-  decode_alloc_t d;
+  cohort_pbc_alloc_t d;
   int err = 0;
   Cohort__Detect__Pong *pong =
       (Cohort__Detect__Pong *)decode(fd, &cohort__detect__pong__descriptor, msg, &d, &err);

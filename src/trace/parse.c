@@ -377,7 +377,9 @@ static int check_required(parser_t *ps, unsigned seen) {
 
 static int grow_recs(cohort_trace_t *t, const cohort_allocator_t *alloc) {
   if (t->len < t->cap) return 0;
+  if (t->len >= COHORT_TRACE_RECS_MAX) return COHORT_EFULL;
   size_t cap = t->cap ? t->cap * 2 : 1024;
+  if (cap > COHORT_TRACE_RECS_MAX) cap = COHORT_TRACE_RECS_MAX;
   if (cap > SIZE_MAX / sizeof *t->recs) return COHORT_ENOMEM;
   cohort_trace_rec_t *r = cohort_realloc(alloc, t->recs, cap * sizeof *r);
   if (!r) return COHORT_ENOMEM;
@@ -398,7 +400,13 @@ static void write_err(const parser_t *ps, char *err, size_t errcap) {
 int cohort_trace_parse_line(cohort_trace_t *t, const char *line, size_t len,
                             size_t lineno, char *err, size_t errcap) {
   arena_t *a = arena_get(t);
-  if (!a || grow_recs(t, a ? a->alloc : NULL)) {
+  int grc = a ? grow_recs(t, a->alloc) : COHORT_ENOMEM;
+  if (grc == COHORT_EFULL) {
+    if (err && errcap)
+      snprintf(err, errcap, "more than %u records in one trace", (unsigned)COHORT_TRACE_RECS_MAX);
+    return COHORT_EFULL;
+  }
+  if (grc) {
     if (err && errcap) snprintf(err, errcap, "out of memory");
     return COHORT_ENOMEM;
   }

@@ -240,6 +240,77 @@ static void test_token_regeneration(void **state) {
   world_free(&w);
 }
 
+/* ---- one failure detector for all; the critical-section hook ------------- */
+
+typedef struct cs_log {
+  int enters, exits;
+  uint64_t seq, token;
+  cohort_node_id_t node;
+} cs_log_t;
+
+static void on_cs(void *ud, cohort_node_id_t node, cohort_mutex_cs_event_t ev, uint64_t seq,
+                  uint64_t token) {
+  cs_log_t *l = ud;
+  if (ev == COHORT_MUTEX_CS_ENTER) l->enters++;
+  if (ev == COHORT_MUTEX_CS_EXIT) {
+    assert_int_equal(seq, l->seq); /* the exit names the entry it ends */
+    assert_int_equal(token, l->token);
+    l->exits++;
+  }
+  l->seq = seq;
+  l->token = token;
+  l->node = node;
+}
+
+static void test_shared_helpers(void **state) {
+  (void)state;
+  world_t w;
+  /* fd and bully listed first: the mutex uses them, adds nothing */
+  world_new(&w, 3, "fd detector=fixed interval=100ms timeout=1s\nprotocol bully\n"
+            "protocol mutex algorithm=centralized", NULL);
+  cohort_fd_t *fd = cohort_fd_from_proto(cohort_sim_proto(w.sim, 2, "fd"));
+  cohort_election_t *el = cohort_election_from_proto(cohort_sim_proto(w.sim, 2, "bully"));
+  assert_non_null(fd);
+  assert_non_null(el);
+  assert_ptr_equal(cohort_mutex_fd(mx(&w, 2)), fd);
+  assert_ptr_equal(cohort_mutex_election(mx(&w, 2)), el);
+  cs_log_t log = {0};
+  cohort_mutex_set_cs_hook(mx(&w, 2), on_cs, &log);
+  run_for(&w, 1500 * MS);
+  acquire(&w, 2);
+  run_for(&w, 200 * MS);
+  assert_int_equal(w.status[2], 0);
+  assert_int_equal(log.enters, 1);
+  assert_int_equal(log.node, 2);
+  assert_int_equal(log.token, w.token[2]);
+  assert_int_equal(cohort_mutex_release(mx(&w, 2)), 0);
+  assert_int_equal(log.exits, 1);
+  assert_string_equal(cohort_mutex_cs_event_name(COHORT_MUTEX_CS_EXPIRE), "expire");
+  world_free(&w);
+  /* mutex alone: its own detector (and no election for the token ring) */
+  world_new(&w, 3, "mutex algorithm=token-ring", NULL);
+  assert_non_null(cohort_mutex_fd(mx(&w, 1)));
+  assert_null(cohort_sim_proto(w.sim, 1, "fd")); /* not a scenario protocol */
+  assert_null(cohort_mutex_election(mx(&w, 1)));
+  world_free(&w);
+  /* workload=file needs a host that registered a recorder; this one has
+   * none (protocol code cannot open files): refused with a message. */
+  const char *text = "nodes 2\nduration 1s\nprotocol mutex workload=file path=/nonexistent\n";
+  cohort_scenario_options_t opts = {.extra_factories = extra, .extra_factories_len = 1};
+  cohort_scenario_t *sc;
+  cohort_sim_t *sim = NULL;
+  char err[256] = "";
+  int rc = cohort_scenario_parse(text, strlen(text), "inline", &opts, &sc, err, sizeof err);
+  if (!rc) {
+    cohort_sim_config_t cfg = {.seed = 1};
+    rc = cohort_sim_new(sc, &cfg, &sim, err, sizeof err);
+    cohort_scenario_free(sc);
+  }
+  assert_int_not_equal(rc, 0);
+  assert_null(sim);
+  assert_non_null(strstr(err, "file recorder"));
+}
+
 /* ---- Lamport / Ricart-Agrawala block while a peer is down ---------------- */
 
 static void blocks(const char *algo) {
@@ -407,6 +478,7 @@ int main(void) {
       cmocka_unit_test(test_blocks_lamport),
       cmocka_unit_test(test_blocks_ricart_agrawala),
       cmocka_unit_test(test_exclude_suspected),
+      cmocka_unit_test(test_shared_helpers),
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_config),
   };

@@ -1,0 +1,33 @@
+/*
+ * cohort/pbc.h — protobuf-c's allocator hook routed through a cohort
+ * allocator, shared by every protocol that decodes protobuf payloads (fd,
+ * election, mutex, ...), so that allocation failure while decoding bytes
+ * from a peer is reported as COHORT_ENOMEM — never confused with a
+ * malformed payload (COHORT_EPROTO) — and fault-injection tests reach it.
+ */
+#ifndef COHORT_PBC_H
+#define COHORT_PBC_H
+
+#include <stdbool.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "cohort/core.h"
+
+typedef struct cohort_pbc_alloc {
+  ProtobufCAllocator base; /* pass &x.base to protobuf-c */
+  const cohort_allocator_t *alloc;
+  bool failed; /* an allocation was refused since init */
+} cohort_pbc_alloc_t;
+
+/* Point d->base at `alloc` (NULL = default). Call before each unpack. */
+void cohort_pbc_alloc_init(cohort_pbc_alloc_t *d, const cohort_allocator_t *alloc);
+
+/* Unpack `len` bytes as a message of `desc`. Returns the message (free it
+ * with protobuf_c_message_free_unpacked(msg, &d->base)) or NULL with *err
+ * set: COHORT_ENOMEM if the allocator refused, else COHORT_EPROTO. */
+ProtobufCMessage *cohort_pbc_unpack(cohort_pbc_alloc_t *d, const cohort_allocator_t *alloc,
+                                    const ProtobufCMessageDescriptor *desc,
+                                    const uint8_t *data, size_t len, int *err);
+
+#endif
