@@ -204,6 +204,10 @@ int cohort_bench_sim(int argc, char **argv) {
     FILE *f = fopen(path, "rb");
     if (f) fclose(f);
     else if (root) snprintf(fallback, sizeof fallback, "%s/%s", root, path), path = fallback;
+#ifdef COHORT_SOURCE_DIR
+    else /* the source tree this binary was built from */
+      snprintf(fallback, sizeof fallback, "%s/%s", COHORT_SOURCE_DIR, path), path = fallback;
+#endif
   }
   char *text = read_scenario(path);
   if (!text) {
