@@ -13,6 +13,10 @@ int cohort_cmd_trace(int argc, char **argv);   /* cmd_trace.c */
 int cohort_cmd_bench(int argc, char **argv);   /* cohort.c: dispatches */
 int cohort_cmd_ntp(int argc, char **argv);     /* cmd_ntp.c */
 
+/* Host-side facilities protocols may use (mutex_workload.c: the file
+ * recorder of the mutex's workload=file). Called once by main. */
+void cohort_tool_register_hosts(void);
+
 /* `cohort bench NAME` targets. */
 int cohort_bench_sim(int argc, char **argv); /* bench_sim.c */
 int cohort_bench_fd(int argc, char **argv);  /* bench_fd.c */

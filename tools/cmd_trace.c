@@ -3,7 +3,8 @@
  * Lines traces (docs/trace-tools.md).
  *
  *   cohort trace check TRACE... [--checker NAME[,NAME]] [key=value ...]
- *   cohort trace diagram TRACE... -o run.html [--title TEXT]
+ *   cohort trace diagram TRACE... -o run.html [--title TEXT] [--hide PROTO[,PROTO]]
+ *                        [--at SECONDS] [--zoom K]
  *   cohort trace shiviz TRACE... [-o out.log]
  *   cohort trace merge TRACE... [-o merged.jsonl]
  *
@@ -12,6 +13,7 @@
  * found violations, 2 bad usage, an unreadable or malformed trace, or an
  * output that could not be written.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +27,17 @@
 
 #define TRACE_ARGS_MAX 256
 
+/* Defined in src/trace/diagram.c; belongs in cohort/trace_tools.h (a
+ * shared header) next to cohort_trace_write_diagram. */
+int cohort_trace_write_diagram_view(const cohort_trace_t *t, FILE *out, const char *title,
+                                    const char *view, char *err, size_t errcap);
+
 typedef struct trace_args {
   const char *files[TRACE_ARGS_MAX];
   size_t nfiles;
   cohort_param_t params[TRACE_ARGS_MAX];
   size_t nparams;
-  const char *output, *title, *checkers;
+  const char *output, *title, *checkers, *hide, *at, *zoom;
 } trace_args_t;
 
 static const char usage_text[] =
@@ -40,6 +47,8 @@ static const char usage_text[] =
     "  check    run checkers: [--checker NAME[,NAME]] [key=value | NAME.key=value ...]\n"
     "           (default: every checker whose events are in the trace)\n"
     "  diagram  space-time diagram as a self-contained HTML page: -o FILE [--title TEXT]\n"
+    "           [--hide PROTO[,PROTO]] (start with these protocols hidden, e.g. fd)\n"
+    "           [--at SECONDS] [--zoom K] (open K times zoomed in, SECONDS after the start)\n"
     "  shiviz   export ShiViz's log format: [-o FILE] (default: stdout)\n"
     "  merge    merge traces sorted by true time: [-o FILE] (default: stdout)\n"
     "\n"
@@ -65,12 +74,17 @@ static int usage_error(const char *fmt, ...) {
   return 2;
 }
 
+/* key=value or NAME.key=value: keys are [a-z0-9_]; checker names may
+ * also hold '-' (mutex-safety.crashes=inferred). Anything else is a file. */
 static bool is_param(const char *s) {
-  const char *eq = strchr(s, '=');
+  const char *eq = strchr(s, '='), *dot = strchr(s, '.');
   if (!eq || eq == s) return false;
-  for (const char *p = s; p < eq; p++)
-    if (!((*p >= 'a' && *p <= 'z') || *p == '_' || *p == '.' || (*p >= '0' && *p <= '9')))
-      return false;
+  if (dot && dot > eq) dot = NULL;
+  for (const char *p = s; p < eq; p++) {
+    bool ok = (*p >= 'a' && *p <= 'z') || *p == '_' || (*p >= '0' && *p <= '9') ||
+              (*p == '.' && p == dot) || (*p == '-' && dot && p < dot && p > s);
+    if (!ok) return false;
+  }
   return true;
 }
 
@@ -83,6 +97,9 @@ static int parse_args(int argc, char **argv, trace_args_t *a) {
     if (!strcmp(s, "-o") || !strcmp(s, "--output")) slot = &a->output;
     else if (!strcmp(s, "--title")) slot = &a->title;
     else if (!strcmp(s, "--checker") || !strcmp(s, "--checkers")) slot = &a->checkers;
+    else if (!strcmp(s, "--hide")) slot = &a->hide;
+    else if (!strcmp(s, "--at")) slot = &a->at;
+    else if (!strcmp(s, "--zoom")) slot = &a->zoom;
     if (slot) {
       if (i + 1 >= argc) return usage_error("option '%s' needs a value", s);
       *slot = argv[++i];
@@ -140,8 +157,10 @@ static int close_output(FILE *f, const char *path) {
 
 /* ---- merge ------------------------------------------------------------------ */
 
+static bool has_view(const trace_args_t *a) { return a->hide || a->at || a->zoom; }
+
 static int cmd_merge(const trace_args_t *a, const cohort_trace_t *t) {
-  if (a->nparams || a->checkers || a->title)
+  if (a->nparams || a->checkers || a->title || has_view(a))
     return usage_error("%s", "merge takes only TRACE files and -o");
   FILE *f = open_output(a->output);
   if (!f) return 2;
@@ -164,9 +183,68 @@ static int cmd_merge(const trace_args_t *a, const cohort_trace_t *t) {
 
 /* ---- diagram / shiviz --------------------------------------------------------- */
 
+/* A finite number in [lo, hi], the whole string; false otherwise. */
+static bool parse_num(const char *s, double lo, double hi, double *out) {
+  char *end;
+  double v = strtod(s, &end);
+  if (end == s || *end || !isfinite(v) || v < lo || v > hi) return false;
+  *out = v;
+  return true;
+}
+
+static bool has_proto(const cohort_trace_t *t, const char *name, size_t len) {
+  for (size_t i = 0; i < t->len; i++) {
+    const char *p = t->recs[i].proto;
+    if (p && strlen(p) == len && !strncmp(p, name, len)) return true;
+  }
+  return false;
+}
+
+/* --hide: a comma list of protocols present in the trace. */
+static int check_hide(const cohort_trace_t *t, const char *list) {
+  const char *p = list;
+  do {
+    size_t len = strcspn(p, ",");
+    if (!len) return usage_error("--hide '%s': empty protocol name", list);
+    for (size_t k = 0; k < len; k++)
+      if (!(p[k] == '-' || p[k] == '_' || (p[k] >= 'a' && p[k] <= 'z') ||
+            (p[k] >= 'A' && p[k] <= 'Z') || (p[k] >= '0' && p[k] <= '9')))
+        return usage_error("--hide '%s': bad protocol name '%.*s'", list, (int)len, p);
+    if (!has_proto(t, p, len))
+      return usage_error("--hide: no protocol '%.*s' in the trace", (int)len, p);
+    p += len;
+  } while (*p++ == ',');
+  return 0;
+}
+
+/* The page's initial view from --at, --zoom, --hide, in the syntax of its
+ * URL fragment: "zoom=K&at=S&hide=P,Q". Returns 0 or the exit status 2. */
+static int diagram_view(const trace_args_t *a, const cohort_trace_t *t, char *view, size_t cap) {
+  double at = 0, zoom = 0;
+  size_t n = 0;
+  view[0] = '\0';
+  double span = t->len ? (double)(t->recs[t->len - 1].true_ns - t->recs[0].true_ns) / 1e9 : 0;
+  if (a->zoom && !parse_num(a->zoom, 1e-6, 1e12, &zoom))
+    return usage_error("--zoom '%s': want a factor > 0 (1 = the whole run)", a->zoom);
+  if (a->at && !parse_num(a->at, 0, 1e12, &at))
+    return usage_error("--at '%s': want seconds after the start of the trace, >= 0", a->at);
+  if (a->at && at > span)
+    return usage_error("--at %s: the trace lasts only %.3f s", a->at, span);
+  if (a->hide && check_hide(t, a->hide)) return 2;
+  if (strlen(a->hide ? a->hide : "") + 80 > cap) return usage_error("%s", "--hide: list too long");
+  if (a->zoom) n += (size_t)snprintf(view + n, cap - n, "zoom=%.9g&", zoom);
+  if (a->at) n += (size_t)snprintf(view + n, cap - n, "at=%.9f&", at);
+  if (a->hide) n += (size_t)snprintf(view + n, cap - n, "hide=%s&", a->hide);
+  if (n) view[n - 1] = '\0';
+  return 0;
+}
+
 static int cmd_diagram(const trace_args_t *a, const cohort_trace_t *t) {
-  if (a->nparams || a->checkers) return usage_error("%s", "diagram takes TRACE files, -o, --title");
+  if (a->nparams || a->checkers)
+    return usage_error("%s", "diagram takes TRACE files, -o, --title, --hide, --at, --zoom");
   if (!a->output) return usage_error("%s", "diagram needs -o FILE.html");
+  char view[600];
+  if (diagram_view(a, t, view, sizeof view)) return 2;
   char title[512];
   if (a->title) {
     snprintf(title, sizeof title, "%s", a->title);
@@ -179,7 +257,7 @@ static int cmd_diagram(const trace_args_t *a, const cohort_trace_t *t) {
   FILE *f = open_output(a->output);
   if (!f) return 2;
   char err[256];
-  if (cohort_trace_write_diagram(t, f, title, err, sizeof err)) {
+  if (cohort_trace_write_diagram_view(t, f, title, view, err, sizeof err)) {
     fprintf(stderr, "cohort trace: %s\n", err);
     if (f != stdout) fclose(f);
     return 2;
@@ -188,7 +266,7 @@ static int cmd_diagram(const trace_args_t *a, const cohort_trace_t *t) {
 }
 
 static int cmd_shiviz(const trace_args_t *a, const cohort_trace_t *t) {
-  if (a->nparams || a->checkers || a->title)
+  if (a->nparams || a->checkers || a->title || has_view(a))
     return usage_error("%s", "shiviz takes only TRACE files and -o");
   FILE *f = open_output(a->output);
   if (!f) return 2;
@@ -269,7 +347,8 @@ static int check_params_used(const trace_args_t *a, const cohort_checker_t **sel
 }
 
 static int cmd_check(const trace_args_t *a, const cohort_trace_t *t) {
-  if (a->output || a->title) return usage_error("%s", "check takes no -o or --title");
+  if (a->output || a->title || has_view(a))
+    return usage_error("%s", "check takes no -o, --title, --hide, --at or --zoom");
   const cohort_checker_t *sel[CHECKERS_MAX];
   size_t nsel;
   int rc = select_checkers(a, t, sel, &nsel);

@@ -65,5 +65,6 @@ int cohort_cmd_bench(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  cohort_tool_register_hosts();
   return dispatch(argc, argv, "", commands, sizeof commands / sizeof commands[0]);
 }

@@ -14,15 +14,16 @@
  * the machine is not what it checks. The handle is the descriptor + 1 (so
  * that descriptor 0 is not NULL).
  *
- * The recorder is registered before main runs (a constructor), because
- * the protocols of `cohort node` are created through the registry, which
- * has no per-protocol host hook.
+ * main() registers the recorder (cohort_tool_register_hosts) before any
+ * sub-command runs, because the protocols of `cohort node` are created
+ * through the registry, which has no per-protocol host hook.
  */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include "cmd.h"
 #include "cohort/mutex.h"
 
 static void *file_open(const char *path, char *err, size_t errcap) {
@@ -52,6 +53,4 @@ static void file_close(void *h) { close((int)(intptr_t)h - 1); }
 
 static const cohort_mutex_file_host_t file_host = {file_open, file_record, file_close};
 
-__attribute__((constructor)) static void register_file_host(void) {
-  cohort_mutex_set_file_host(&file_host);
-}
+void cohort_tool_register_hosts(void) { cohort_mutex_set_file_host(&file_host); }

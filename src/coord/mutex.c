@@ -17,6 +17,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "cohort/pbc.h"
 #include "mutex.pb-c.h"
 #include "mutex_internal.h"
 
@@ -170,31 +171,13 @@ static bool msg_valid(uint32_t kind, const mx_msg_t *m) {
   }
 }
 
-typedef struct decode_alloc {
-  ProtobufCAllocator base;
-  const cohort_allocator_t *alloc;
-  bool failed;
-} decode_alloc_t;
-
-static void *decode_alloc_cb(void *ud, size_t size) {
-  decode_alloc_t *d = ud;
-  void *ptr = cohort_alloc(d->alloc, size ? size : 1);
-  if (!ptr) d->failed = true;
-  return ptr;
-}
-
-static void decode_free_cb(void *ud, void *ptr) {
-  decode_alloc_t *d = ud;
-  if (ptr) cohort_free(d->alloc, ptr);
-}
-
 static int decode(cohort_mutex_t *m, const cohort_msg_t *msg, mx_msg_t *out) {
-  decode_alloc_t d = {.base = {decode_alloc_cb, decode_free_cb, NULL}, .alloc = m->alloc};
-  d.base.allocator_data = &d;
-  Cohort__Mutex__Mutex *pb =
-      cohort__mutex__mutex__unpack(&d.base, msg->payload_len, msg->payload);
+  cohort_pbc_alloc_t d;
+  int err = 0;
+  Cohort__Mutex__Mutex *pb = (Cohort__Mutex__Mutex *)cohort_pbc_unpack(
+      &d, m->alloc, &cohort__mutex__mutex__descriptor, msg->payload, msg->payload_len, &err);
   if (!pb) {
-    if (d.failed) return m->stats.rx_nomem++, COHORT_ENOMEM;
+    if (err == COHORT_ENOMEM) return m->stats.rx_nomem++, COHORT_ENOMEM;
     return m->stats.rx_malformed++, COHORT_EPROTO;
   }
   mx_msg_t v = {.req = pb->req, .ts = pb->ts, .token = pb->token, .epoch = pb->epoch,

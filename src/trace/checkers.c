@@ -27,6 +27,7 @@ static const char *const clock_params[] = {"skip", "interval", NULL};
 static const char *const election_unique_params[] = {"proto", NULL};
 static const char *const election_settle_params[] = {"settle", "proto", NULL};
 static const char *const mutex_params[] = {"proto", NULL};
+static const char *const mutex_safety_params[] = {"proto", "crashes", NULL};
 static const char *const mutex_liveness_params[] = {"bound", "until", "stall_after", "proto",
                                                     NULL};
 static const char *const mutex_bypass_params[] = {"bound", "proto", NULL};
@@ -82,7 +83,7 @@ static const struct entry {
     {&cohort_check_election_unique, election_unique_params, has_leader},
     {&cohort_check_election_agreement, election_settle_params, has_leader},
     {&cohort_check_election_highest, election_settle_params, never},
-    {&cohort_check_mutex_safety, mutex_params, has_lock},
+    {&cohort_check_mutex_safety, mutex_safety_params, has_lock},
     {&cohort_check_mutex_fencing, mutex_params, has_lock},
     {&cohort_check_mutex_liveness, mutex_liveness_params, has_lock},
     {&cohort_check_mutex_bypass, mutex_bypass_params, never},

@@ -8,7 +8,10 @@
  * every receipt and the happened-before rank (longest path over the DAG
  * of trace_hb.h) precomputed here so the page only draws. Every string is
  * escaped so that no "<" reaches the HTML parser inside the script block.
- * Field order of an event array is the `F` table of diagram.js.
+ * Field order of an event array is the `F` table of diagram.js. The
+ * initial view ("zoom=K&at=S&hide=P,Q", the syntax of the page's URL
+ * fragment, which overrides it key by key) is carried as the string
+ * D.view; the caller validates it, this file only escapes it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,12 @@
 
 extern const char cohort_diagram_js[];
 extern const size_t cohort_diagram_js_len;
+
+/* cohort_trace_write_diagram with an initial view (NULL or "" = fit the
+ * whole run, show every protocol). Declared here and in tools/cmd_trace.c
+ * until cohort/trace_tools.h (a shared header) gains it. */
+int cohort_trace_write_diagram_view(const cohort_trace_t *t, FILE *out, const char *title,
+                                    const char *view, char *err, size_t errcap);
 
 /* ---- buffered writer ------------------------------------------------------ */
 
@@ -127,7 +136,10 @@ static const char page_style[] =
     "padding:4px 6px;font:12px monospace;max-width:640px;pointer-events:none;"
     "box-shadow:2px 2px 6px rgba(0,0,0,.2);word-break:break-all}\n"
     "#tip td:first-child{color:#666;padding-right:8px;white-space:nowrap;vertical-align:top}\n"
-    ".key span{display:inline-block;width:9px;height:9px;border-radius:5px;margin:0 3px 0 8px}\n"
+    ".key span,#protos span{display:inline-block;width:9px;height:9px;border-radius:5px;"
+    "margin:0 3px 0 8px}\n"
+    "#protos{padding-left:8px;border-left:1px solid #ccc}#protos label{white-space:nowrap}\n"
+    "#protos span{margin:0 2px 0 0;border-radius:0;transform:rotate(45deg)}\n"
     "</style>\n</head>\n<body>\n<div id=\"bar\"><b>";
 
 static const char page_bar[] =
@@ -140,7 +152,8 @@ static const char page_bar[] =
     "<span style=\"background:#d62728\"></span>drop &#x2715;"
     "<span style=\"background:#999\"></span>timer"
     "<span style=\"background:#9467bd\"></span>state</span>"
-    "<span id=\"status\"></span></div>\n"
+    "<span id=\"protos\" title=\"show or hide a protocol's messages and events\">"
+    "protocols:</span><span id=\"status\"></span></div>\n"
     "<canvas id=\"c\"></canvas><div id=\"tip\"></div>\n"
     "<script type=\"application/json\" id=\"data\">";
 
@@ -271,7 +284,7 @@ static size_t compute_lanes(const cohort_trace_t *t, cohort_node_id_t *nodes, ui
 
 static void write_page(wbuf_t *w, strtab_t *st, const cohort_trace_t *t, const cohort_hb_t *hb,
                        const int64_t *rank, const uint32_t *lane, const cohort_node_id_t *nodes,
-                       size_t nlanes, const char *title) {
+                       size_t nlanes, const char *title, const char *view) {
   int64_t t0 = t->len ? t->recs[0].true_ns : 0;
   w_str(w, page_head);
   html_text(w, title);
@@ -280,6 +293,8 @@ static void write_page(wbuf_t *w, strtab_t *st, const cohort_trace_t *t, const c
   w_str(w, page_bar);
   w_str(w, "{\"v\":1,\"title\":");
   w_jstr(w, title);
+  w_str(w, ",\"view\":");
+  w_jstr(w, view);
   w_str(w, ",\"t0\":\"");
   w_i64(w, t0);
   w_str(w, "\",\"nodes\":[");
@@ -307,6 +322,11 @@ static void write_page(wbuf_t *w, strtab_t *st, const cohort_trace_t *t, const c
 
 int cohort_trace_write_diagram(const cohort_trace_t *t, FILE *out, const char *title,
                                char *err, size_t errcap) {
+  return cohort_trace_write_diagram_view(t, out, title, NULL, err, errcap);
+}
+
+int cohort_trace_write_diagram_view(const cohort_trace_t *t, FILE *out, const char *title,
+                                    const char *view, char *err, size_t errcap) {
   const cohort_allocator_t *a = cohort_allocator_default();
   cohort_hb_t hb;
   int rc = cohort_hb_build(&hb, t, a);
@@ -325,7 +345,8 @@ int cohort_trace_write_diagram(const cohort_trace_t *t, FILE *out, const char *t
     size_t nlanes = compute_lanes(t, nodes, lane);
     w->f = out;
     w->len = 0;
-    write_page(w, st, t, &hb, rank, lane, nodes, nlanes, title ? title : "cohort trace");
+    write_page(w, st, t, &hb, rank, lane, nodes, nlanes, title ? title : "cohort trace",
+               view ? view : "");
     rc = ferror(out) ? COHORT_EIO : 0;
   }
   if (rc && err) snprintf(err, errcap, "diagram: %s", cohort_strerror(rc));

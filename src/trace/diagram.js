@@ -10,6 +10,12 @@
 // fluid at 100,000 events; when too many events are visible at once they are
 // drawn as per-pixel density ticks instead. Two axes: true time (tt), or
 // logical order (the longest-path rank over the happened-before DAG).
+// A checkbox per protocol hides or shows its messages and events (the
+// visible-event orders are rebuilt, O(N), when one changes); state events
+// get a short readable label ("leader 4@2", "grant tok …981", "suspect 3")
+// placed greedily by importance, skipping any that would overlap. The
+// initial view comes from D.view (written by `cohort trace diagram --at
+// --zoom --hide`), overridden key by key by the URL fragment.
 // No network access of any kind.
 "use strict";
 (function () {
@@ -20,7 +26,10 @@
   const F = { dt: 0, lane: 1, type: 2, inc: 3, rank: 4, send: 5, lam: 6, proto: 7, kind: 8,
     what: 9, peer: 10, msg: 11, hlc: 12, vc: 13, data: 14, reason: 15, line: 16, skew: 17,
     bytes: 18 };
-  const MARGIN_L = 96, MARGIN_T = 44, MARGIN_B = 18, DENSE = 12000, LABELS = 1500;
+  const MARGIN_L = 96, MARGIN_T = 44, MARGIN_B = 18, DENSE = 12000, LABELS = 4000;
+  // state-event colours per protocol (diamond and label); others purple
+  const PCOLOR = { sim: "#d62728", fd: "#e6550d", bully: "#6a3d9a", "ring-election": "#6a3d9a",
+    mutex: "#238b45", node: "#8c564b" };
 
   const canvas = document.getElementById("c"), ctx = canvas.getContext("2d");
   const tip = document.getElementById("tip"), status = document.getElementById("status");
@@ -63,6 +72,22 @@
   byTime.sort((a, b) => timeX[a] - timeX[b] || a - b);
   byRank.sort((a, b) => rankX[a] - rankX[b] || a - b);
 
+  // protocols present, in order of first appearance, with event counts;
+  // hidden[s] is 1 when string index s names a hidden protocol
+  const protoCount = new Map();
+  for (let i = 0; i < N; i++) {
+    const p = EV[i][F.proto];
+    protoCount.set(p, (protoCount.get(p) || 0) + 1);
+  }
+  const hidden = new Uint8Array(S.length);
+  let visTime = byTime, visRank = byRank;
+  function refilter() {
+    if (!hidden.some(h => h)) { visTime = byTime; visRank = byRank; return; }
+    visTime = byTime.filter(i => !hidden[EV[i][F.proto]]);
+    visRank = byRank.filter(i => !hidden[EV[i][F.proto]]);
+  }
+  function protoName(p) { return p ? S[p] : "(none)"; }
+
   // lifeline decorations: incarnation starts and down intervals per lane
   const incStarts = [], downs = [];
   {
@@ -90,7 +115,7 @@
   const view = { mode: "time", scale: 1, off: 0, labels: true };
   let W = 0, H = 0, laneH = 40;
   function X() { return view.mode === "time" ? timeX : rankX; }
-  function order() { return view.mode === "time" ? byTime : byRank; }
+  function order() { return view.mode === "time" ? visTime : visRank; }
   function extent() { return view.mode === "time" ? (N ? timeX[byTime[N - 1]] : 1) : maxRank; }
   function sx(v) { return MARGIN_L + (v - view.off) * view.scale; }
   function laneY(l) { return MARGIN_T + laneH * (l + 0.5); }
@@ -236,28 +261,100 @@
       ctx.lineWidth = 1;
     }
   }
+  // ---- state labels --------------------------------------------------------
+  // A number field of an event's data (raw JSON text), as a string, or null.
+  function field(data, key) {
+    const m = new RegExp('"' + key + '":(-?[0-9.]+|\\[[0-9,]*\\])').exec(data);
+    return m ? m[1].replace(/[\[\]]/g, "") : null;
+  }
+  // epochs are round << 32 | node: show the round
+  function round(data) {
+    const r = field(data, "round");
+    if (r !== null) return r;
+    const ep = field(data, "epoch");
+    if (ep === null) return null;
+    const v = Number(ep);
+    return v >= 4294967296 ? String(Math.floor(v / 4294967296)) : ep;
+  }
+  function shortTok(tok) { return tok.length > 4 ? "…" + tok.slice(-3) : tok; }
+  // [text, importance 0 (least) .. 3] for a state event, cached
+  const labelCache = new Map();
+  function labelOf(e) {
+    let l = labelCache.get(e);
+    if (!l) labelCache.set(e, l = makeLabel(e));
+    return l;
+  }
+  function makeLabel(e) {
+    const w = e[F.what] ? S[e[F.what]] : "state", d = e[F.data] || "", p = S[e[F.proto]];
+    const peer = field(d, "peer"), tok = field(d, "token"), r = round(d);
+    switch (w) {
+      case "crash": case "restart": return [w, 3];
+      case "partition": return ["partition " + (field(d, "out") || ""), 3];
+      case "heal": return ["heal", 3];
+      case "suspect": return ["suspect " + (peer || ""), 3];
+      case "recover": return ["recover " + (peer || ""), 2];
+      case "leader":
+        return ["leader " + (field(d, "leader") || "") + (r !== null ? "@" + r : ""), 3];
+      case "election": return ["election" + (r !== null ? " @" + r : ""), 1];
+      case "stepdown": return ["step down", 2];
+      case "lock_grant": return ["grant" + (tok ? " tok " + shortTok(tok) : ""), 2];
+      case "lock_release": return ["release", 0];
+      case "lock_request": return ["request", 0];
+      case "coordinator": return ["coordinator" + (r !== null ? " @" + r : ""), 2];
+      case "recovered":
+        return ["recovered" + (field(d, "max_token") ? " max tok " +
+          shortTok(field(d, "max_token")) : ""), 2];
+      case "peer_restart": return ["peer " + (peer || "") + " restarted", 1];
+      case "stale": return ["stale from " + (field(d, "from") || ""), 0];
+      default: return [w + (peer !== null ? " " + peer : ""), p === "sim" ? 3 : 1];
+    }
+  }
+  // Greedy placement: most important first, left to right; a label goes
+  // above its lane, else below, else is skipped. occ marks taken pixel
+  // columns per (lane, row).
+  function drawLabels(cands) {
+    if (!cands.length) return;
+    cands.sort((a, b) => b[2] - a[2] || a[0] - b[0]);
+    const cols = Math.ceil(W) + 1, occ = new Uint8Array(cols * LANES * 2);
+    ctx.font = "11px sans-serif";
+    for (const [x, i, imp, text] of cands) {
+      const e = EV[i], lane = e[F.lane];
+      if (x < MARGIN_L - 4) continue;
+      const w = Math.ceil(ctx.measureText(text).width) + 6;
+      const x0 = Math.max(0, Math.floor(x - 3)), x1 = Math.min(cols, x0 + w);
+      for (let row = 0; row < 2; row++) {
+        const base = (lane * 2 + row) * cols;
+        let free = true;
+        for (let c = x0; c < x1 && free; c++) free = !occ[base + c];
+        if (!free) continue;
+        occ.fill(1, base + x0, base + x1);
+        const y = laneY(lane) + (row ? 16 : -9);
+        ctx.fillStyle = "rgba(255,255,255,0.8)";
+        ctx.fillRect(x0, y - 10, x1 - x0 - 2, 13);
+        ctx.fillStyle = imp ? PCOLOR[S[e[F.proto]]] || "#5b3a8c" : "#777";
+        ctx.fillText(text, x0 + 2, y);
+        break;
+      }
+    }
+  }
   function drawEvent(i, xs, labels) {
     const e = EV[i], t = e[F.type], x = sx(xs[i]), y = laneY(e[F.lane]);
     if (t === 3 && e[F.rank] < 0) return; // drawn as a cross by drawMessageTo
     ctx.fillStyle = COLOR[t];
     if (t === 5) {
+      const [text, imp] = labelOf(e), r = imp >= 2 ? 6 : 4;
+      ctx.fillStyle = PCOLOR[S[e[F.proto]]] || COLOR[5];
       ctx.beginPath();
-      ctx.moveTo(x, y - 6);
-      ctx.lineTo(x + 6, y);
-      ctx.lineTo(x, y + 6);
-      ctx.lineTo(x - 6, y);
+      ctx.moveTo(x, y - r);
+      ctx.lineTo(x + r, y);
+      ctx.lineTo(x, y + r);
+      ctx.lineTo(x - r, y);
       ctx.fill();
-      if (labels) {
-        const w = S[e[F.what]], sim = S[e[F.proto]] === "sim";
-        ctx.fillStyle = sim || w === "suspect" ? "#d62728" : "#5b3a8c";
-        ctx.font = "11px sans-serif";
-        let text = w;
-        if (e[F.data]) {
-          const m = /"peer":(\d+)/.exec(e[F.data]);
-          if (m) text += " " + m[1];
-        }
-        ctx.fillText(text, x + 7, y - 7);
+      if (imp === 3) {
+        ctx.strokeStyle = "#000";
+        ctx.stroke();
       }
+      if (labels) labels.push([x, i, imp, text]);
     } else if (t === 3) {
       ctx.strokeStyle = COLOR[3];
       ctx.lineWidth = 2;
@@ -278,6 +375,14 @@
       ctx.fillStyle = COLOR[EV[i][F.type]];
       ctx.fillRect(c, laneY(l) - laneH * 0.3, 1, laneH * 0.6);
     }
+    // the most telling state changes (crash, leader, suspect, ...) stay
+    // visible as marked diamonds on top of the density
+    const labels = view.labels ? [] : null;
+    for (let k = lo; k < hi; k++) {
+      const i = ord[k], e = EV[i];
+      if (e[F.type] === 5 && labelOf(e)[1] === 3) drawEvent(i, xs, labels);
+    }
+    if (labels) drawLabels(labels);
   }
   let pending = false;
   function draw() {
@@ -302,11 +407,13 @@
         const r = recvOf[i];
         if (r >= 0 && (xs[r] > v1 || xs[r] < v0)) drawMessageTo(r, xs);
       }
-      const labels = view.labels && n <= LABELS;
+      const labels = view.labels && n <= LABELS ? [] : null;
       for (let k = lo; k < hi; k++) drawEvent(ord[k], xs, labels);
+      if (labels) drawLabels(labels);
     }
     ctx.restore();
     status.textContent = n.toLocaleString() + " of " + N.toLocaleString() + " events in view" +
+      (ord.length < N ? " (" + (N - ord.length).toLocaleString() + " hidden)" : "") +
       (n > DENSE ? " (density view: zoom in for messages)" : "") +
       (view.mode === "rank" ? " · logical axis" : " · true-time axis");
   }
@@ -398,12 +505,12 @@
   function setMode(m) {
     // keep the event at the centre of the view in the centre
     const xs = X(), ord = order(), v = view.off + (W / 2 - MARGIN_L) / view.scale;
-    const k = Math.min(lower(ord, xs, v), N - 1);
+    const k = Math.min(lower(ord, xs, v), ord.length - 1);
     const frac = view.scale * extent() / (W - MARGIN_L);
     view.mode = m;
     fit();
     view.scale *= Math.max(frac, 1e-12);
-    if (k >= 0 && N) view.off = X()[ord[k]] - (W / 2 - MARGIN_L) / view.scale;
+    if (k >= 0) view.off = X()[ord[k]] - (W / 2 - MARGIN_L) / view.scale;
     document.getElementById("mode").textContent =
       m === "time" ? "axis: true time" : "axis: logical (happened-before)";
     redraw();
@@ -414,13 +521,44 @@
   document.getElementById("zout").addEventListener("click", () => zoomAt(W / 2, 0.5));
   document.getElementById("lbl").addEventListener("change", ev => { view.labels = ev.target.checked; redraw(); });
   window.addEventListener("resize", () => { resize(); redraw(); });
+  // initial view: "zoom=K&at=S&hide=P,Q&logical" from the page (D.view),
+  // each key overridden by the URL fragment
+  function parseView(str) {
+    const o = {};
+    for (const part of String(str || "").replace(/^#/, "").split("&")) {
+      if (!part) continue;
+      const eq = part.indexOf("=");
+      o[eq < 0 ? part : part.slice(0, eq)] = eq < 0 ? "" : decodeURIComponent(part.slice(eq + 1));
+    }
+    return o;
+  }
+  const init = Object.assign(parseView(D.view), parseView(location.hash));
+  for (const name of (init.hide || "").split(",")) {
+    const k = S.indexOf(name === "(none)" ? "" : name);
+    if (name && k >= 0) hidden[k] = 1;
+  }
+  refilter();
+  { // one checkbox per protocol, with its colour and event count
+    const box = document.getElementById("protos");
+    for (const [p, count] of [...protoCount].sort((a, b) => b[1] - a[1])) {
+      const lab = document.createElement("label"), cb = document.createElement("input");
+      cb.type = "checkbox";
+      cb.checked = !hidden[p];
+      cb.addEventListener("change", () => { hidden[p] = cb.checked ? 0 : 1; refilter(); redraw(); });
+      const sw = document.createElement("span");
+      sw.style.background = PCOLOR[S[p]] || COLOR[5];
+      lab.title = count.toLocaleString() + " events";
+      lab.append(cb, sw, protoName(p));
+      box.append(lab);
+    }
+  }
   resize();
   fit();
-  if (/logical/.test(location.hash)) setMode("rank");
-  const m = /zoom=([0-9.]+)/.exec(location.hash);
-  if (m) zoomAt(MARGIN_L, parseFloat(m[1]));
-  const at = /at=([0-9.]+)/.exec(location.hash); // seconds (time) or rank (logical)
-  if (at) view.off = parseFloat(at[1]) * (view.mode === "time" ? 1e9 : 1);
+  if ("logical" in init) setMode("rank");
+  const zoom = parseFloat(init.zoom), at = parseFloat(init.at);
+  if (zoom > 0 && isFinite(zoom)) zoomAt(MARGIN_L, zoom);
+  if (at >= 0 && isFinite(at)) view.off = at * (view.mode === "time" ? 1e9 : 1); // s or rank
   draw();
-  window.cohortDiagram = { view, redraw, events: N }; // for tests and the console
+  window.cohortDiagram = { view, redraw, events: N, hidden: () =>
+    [...protoCount.keys()].filter(p => hidden[p]).map(protoName) }; // for tests and the console
 })();
