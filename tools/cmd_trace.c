@@ -27,11 +27,6 @@
 
 #define TRACE_ARGS_MAX 256
 
-/* Defined in src/trace/diagram.c; belongs in cohort/trace_tools.h (a
- * shared header) next to cohort_trace_write_diagram. */
-int cohort_trace_write_diagram_view(const cohort_trace_t *t, FILE *out, const char *title,
-                                    const char *view, char *err, size_t errcap);
-
 typedef struct trace_args {
   const char *files[TRACE_ARGS_MAX];
   size_t nfiles;

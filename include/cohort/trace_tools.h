@@ -22,6 +22,11 @@ extern "C" {
  * writing fails; err says which. */
 int cohort_trace_write_diagram(const cohort_trace_t *t, FILE *out,
                                const char *title, char *err, size_t errcap);
+/* As cohort_trace_write_diagram, with an initial view in the page's
+ * URL-fragment syntax ("zoom=K&at=S&hide=P,Q"; NULL or "" = the whole run,
+ * every protocol shown). */
+int cohort_trace_write_diagram_view(const cohort_trace_t *t, FILE *out, const char *title,
+                                    const char *view, char *err, size_t errcap);
 
 /* ShiViz's log format: the parser regex on the first line, an empty
  * execution delimiter on the second, then for each process event a

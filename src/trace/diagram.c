@@ -23,12 +23,6 @@
 extern const char cohort_diagram_js[];
 extern const size_t cohort_diagram_js_len;
 
-/* cohort_trace_write_diagram with an initial view (NULL or "" = fit the
- * whole run, show every protocol). Declared here and in tools/cmd_trace.c
- * until cohort/trace_tools.h (a shared header) gains it. */
-int cohort_trace_write_diagram_view(const cohort_trace_t *t, FILE *out, const char *title,
-                                    const char *view, char *err, size_t errcap);
-
 /* ---- buffered writer ------------------------------------------------------ */
 
 typedef struct wbuf {
@@ -151,7 +145,8 @@ static const char page_bar[] =
     "<span style=\"background:#17becf\"></span>deliver"
     "<span style=\"background:#d62728\"></span>drop &#x2715;"
     "<span style=\"background:#999\"></span>timer"
-    "<span style=\"background:#9467bd\"></span>state</span>"
+    "<span style=\"background:#9467bd;border-radius:0;transform:rotate(45deg)\"></span>"
+    "state (by protocol)</span>"
     "<span id=\"protos\" title=\"show or hide a protocol's messages and events\">"
     "protocols:</span><span id=\"status\"></span></div>\n"
     "<canvas id=\"c\"></canvas><div id=\"tip\"></div>\n"

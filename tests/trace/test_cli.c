@@ -5,7 +5,8 @@
  * two per-process files:
  *   diagram: runs fast, and the page is well formed (one data block that
  *            is valid JSON holding every event, the viewer script, no
- *            stray "</script"), checked with our own JSON reader;
+ *            stray "</script"), checked with our own JSON reader; --hide,
+ *            --at and --zoom become the page's initial view;
  *   shiviz:  regex line, blank delimiter, then description / clock pairs
  *            whose own-host entries count 1, 2, 3, ...;
  *   merge:   the two files merge back into the full, sorted trace;
@@ -285,7 +286,43 @@ static void test_diagram(void **state) {
     assert_int_equal(json_expect(&c, ','), 0);
   }
   assert_int_equal(n, events);
+  assert_non_null(strstr(html, "\"view\":\"\","));
   free(html);
+}
+
+/* --hide/--at/--zoom are validated and written as the page's default
+ * view, in its URL-fragment syntax ('&' escaped inside the script). */
+static void test_diagram_view(void **state) {
+  (void)state;
+  assert_int_equal(run("diagram a.jsonl -o v.html --hide fd --at 1.5 --zoom 4", NULL), 0);
+  char *html = slurp("v.html", NULL);
+  assert_non_null(strstr(html, "\"view\":\"zoom=4\\u0026at=1.500000000\\u0026hide=fd\""));
+  assert_non_null(strstr(html, "id=\"protos\""));
+  free(html);
+  assert_int_equal(run("diagram a.jsonl -o v.html --at 0", NULL), 0);
+  html = slurp("v.html", NULL);
+  assert_non_null(strstr(html, "\"view\":\"at=0.000000000\""));
+  free(html);
+}
+
+/* A qualified parameter whose checker name holds '-' is a parameter, not a
+ * file name: routed to that checker, or refused if it is not selected. */
+static void test_dashed_checker_param(void **state) {
+  (void)state;
+  assert_int_equal(run("check a.jsonl --checker fd mutex-safety.crashes=inferred", NULL), 2);
+  char *err = slurp("err.txt", NULL);
+  assert_non_null(strstr(err, "no selected checker takes parameter 'mutex-safety.crashes'"));
+  free(err);
+  int rc = run("check a.jsonl --checker mutex-safety mutex-safety.crashes=inferred", NULL);
+  err = slurp("err.txt", NULL);
+  if (rc == 2) fail_msg("exit 2: %s", err);
+  free(err);
+  /* still a file name: '-' only in the checker part, never first */
+  assert_int_equal(run("check a.jsonl --checker fd -x.y=1", NULL), 2);
+  assert_int_equal(run("check a.jsonl --checker fd no-dot=1", NULL), 2);
+  err = slurp("err.txt", NULL);
+  assert_non_null(strstr(err, "no-dot=1: No such file"));
+  free(err);
 }
 
 static void test_shiviz(void **state) {
@@ -391,6 +428,18 @@ static const struct {
     {"diagram a.jsonl", "diagram needs -o FILE.html"},
     {"diagram a.jsonl -o /nonexistent/dir/x.html", "/nonexistent/dir/x.html"},
     {"merge a.jsonl bound=1s", "merge takes only TRACE files and -o"},
+    {"merge a.jsonl --hide fd", "merge takes only TRACE files and -o"},
+    {"check a.jsonl --at 1", "check takes no -o, --title, --hide, --at or --zoom"},
+    {"diagram a.jsonl -o x.html --zoom", "option '--zoom' needs a value"},
+    {"diagram a.jsonl -o x.html --zoom 0", "--zoom '0': want a factor > 0"},
+    {"diagram a.jsonl -o x.html --zoom 2x", "--zoom '2x': want a factor > 0"},
+    {"diagram a.jsonl -o x.html --zoom inf", "--zoom 'inf': want a factor > 0"},
+    {"diagram a.jsonl -o x.html --at -1", "--at '-1': want seconds after the start"},
+    {"diagram a.jsonl -o x.html --at nan", "--at 'nan': want seconds"},
+    {"diagram a.jsonl -o x.html --at 1e6", "--at 1e6: the trace lasts only"},
+    {"diagram a.jsonl -o x.html --hide nope", "--hide: no protocol 'nope' in the trace"},
+    {"diagram a.jsonl -o x.html --hide fd,", "--hide 'fd,': empty protocol name"},
+    {"diagram a.jsonl -o x.html --hide 'f<d'", "--hide 'f<d': bad protocol name 'f<d'"},
 };
 
 static void test_bad_usage(void **state) {
@@ -418,7 +467,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_diagram), cmocka_unit_test(test_shiviz),
       cmocka_unit_test(test_merge),   cmocka_unit_test(test_check),
-      cmocka_unit_test(test_bad_usage),
+      cmocka_unit_test(test_bad_usage), cmocka_unit_test(test_diagram_view),
+      cmocka_unit_test(test_dashed_checker_param),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
