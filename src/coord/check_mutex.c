@@ -17,9 +17,13 @@
  *                   time); a grant without a positive token is a violation;
  *   mutex-liveness  (bound=D default 10s, until=D, stall_after=D) every
  *                   "lock_request" is followed by its grant or cancel (same
- *                   node, incarnation and request id) within `bound`,
- *                   unless the node crashes first or the trace ends sooner
- *                   than `bound` after it; requests after `until` (from
+ *                   node, incarnation and request id) within `bound` of
+ *                   the request or, with faults=extend (the default), of
+ *                   the last simulator fault (crash, restart, partition,
+ *                   heal) that happened while it was allowed to wait —
+ *                   liveness "in runs whose faults heal" — unless the
+ *                   node crashes first or the trace ends before that
+ *                   deadline; requests after `until` (from
  *                   the trace's start) are not checked. stall_after=D
  *                   instead demands that no grant happens after D: the
  *                   expected outcome of a run that must block;
@@ -295,15 +299,56 @@ static int get_durations(const cohort_param_t *p, size_t n, const char *who, int
   return rc;
 }
 
+/* Times (tt) of the simulator's fault events, sorted: the liveness bound
+ * runs from the last fault that overlapped a wait ("runs whose faults heal"). */
+static int64_t *fault_times(const cohort_trace_t *t, size_t *len) {
+  static const char *const faults[] = {"crash", "restart", "partition", "heal"};
+  int64_t *v = malloc((t->len + 1) * sizeof *v);
+  if (!v) return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < t->len; i++) {
+    const cohort_trace_rec_t *r = &t->recs[i];
+    if (r->type != COHORT_EV_STATE || !r->proto || strcmp(r->proto, "sim") || !r->what) continue;
+    for (size_t f = 0; f < COHORT_ARRAY_LEN(faults); f++)
+      if (!strcmp(r->what, faults[f])) v[k++] = r->true_ns;
+  }
+  for (size_t i = 1; i < k; i++) /* insertion sort: traces are nearly sorted */
+    for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+      int64_t x = v[j];
+      v[j] = v[j - 1], v[j - 1] = x;
+    }
+  *len = k;
+  return v;
+}
+
+/* A request made at `from` is due `bound` after it, or after the last fault
+ * that happened while it was (still) allowed to wait. */
+static int64_t liveness_deadline(int64_t from, int64_t bound, const int64_t *f, size_t nf) {
+  int64_t due = from + bound;
+  for (size_t i = 0; i < nf; i++)
+    if (f[i] > from && f[i] <= due) due = f[i] + bound;
+  return due;
+}
+
 static int run_liveness(const cohort_trace_t *t, const cohort_param_t *p, size_t n,
                         cohort_check_result_t *out, char *err, size_t errcap) {
-  static const char *const known[] = {"proto", "bound", "until", "stall_after", NULL};
+  static const char *const known[] = {"proto", "bound", "until", "stall_after", "faults", NULL};
   static const char *const who = "mutex-liveness";
   int64_t bound = 10 * COHORT_NS_PER_S, until = INT64_MAX, stall = -1;
   memset(out, 0, sizeof *out);
   int rc = get_durations(p, n, who, &bound, &until, &stall, err, errcap);
+  const char *fm = cohort_param_get(p, n, "faults");
+  if (!rc && fm && strcmp(fm, "extend") && strcmp(fm, "ignore")) {
+    if (err && errcap) cohort_fmt(err, errcap, "%s: faults: not extend or ignore: '%s'", who, fm);
+    rc = COHORT_EINVAL;
+  }
   mctx_t c;
   if (rc || (rc = setup(&c, t, p, n, known, who, out, err, errcap))) return rc;
+  size_t nf = 0;
+  int64_t *faults = (!fm || !strcmp(fm, "extend")) ? fault_times(t, &nf) : NULL;
+  if (!fm || !strcmp(fm, "extend")) {
+    if (!faults) return teardown(&c), COHORT_ENOMEM;
+  }
   uint64_t late_grants = 0;
   for (size_t i = 0; i < c.nev; i++) {
     const mev_t *e = &c.evs[i];
@@ -317,13 +362,16 @@ static int run_liveness(const cohort_trace_t *t, const cohort_param_t *p, size_t
     size_t j = outcome_of(&c, i);
     int64_t end = j < c.nev ? c.evs[j].tt : c.t_end;
     if (j < c.nev && c.evs[j].kind == EV_CRASH) continue;
-    if (j == c.nev && c.t_end - e->tt < bound) continue;
+    int64_t due = liveness_deadline(e->tt, bound, faults, nf);
+    if (j == c.nev && c.t_end < due) continue;
     out->checked++;
-    if (end - e->tt > bound)
-      FAIL(out, "line %zu: node %u request %llu %s after %.3fs (bound %.3fs)", e->line, e->node,
+    if (end > due)
+      FAIL(out, "line %zu: node %u request %llu %s after %.3fs (bound %.3fs after the request "
+           "or the last fault while it waited)", e->line, e->node,
            (unsigned long long)e->req, j < c.nev ? "granted only" : "still waiting",
            (double)(end - e->tt) / 1e9, (double)bound / 1e9);
   }
+  free(faults);
   if (stall >= 0)
     cohort_fmt(out->summary, sizeof out->summary, "%llu grants after %.3fs",
                (unsigned long long)late_grants, (double)stall / 1e9);
@@ -374,8 +422,9 @@ const cohort_checker_t cohort_check_mutex_fencing = {
     run_fencing};
 const cohort_checker_t cohort_check_mutex_liveness = {
     "mutex-liveness",
-    "every request granted within bound=10s (until=D: only requests before D; "
-    "stall_after=D: no grant after D) [proto=mutex]",
+    "every request granted within bound=10s of the request or of the last fault while it "
+    "waited (faults=extend|ignore; until=D: only requests before D; stall_after=D: no grant "
+    "after D) [proto=mutex]",
     run_liveness};
 const cohort_checker_t cohort_check_mutex_bypass = {
     "mutex-bypass", "others enter at most bound=K (default nodes-1) times while a request "

@@ -29,7 +29,7 @@ static const char *const election_settle_params[] = {"settle", "proto", NULL};
 static const char *const mutex_params[] = {"proto", NULL};
 static const char *const mutex_safety_params[] = {"proto", "crashes", NULL};
 static const char *const mutex_liveness_params[] = {"bound", "until", "stall_after", "proto",
-                                                    NULL};
+                                                    "faults", NULL};
 static const char *const mutex_bypass_params[] = {"bound", "proto", NULL};
 static const char *const integrity_params[] = {"duplicates", NULL};
 static const char *const fd_params[] = {"bound", "accuracy", "settle", "proto", "crashes",

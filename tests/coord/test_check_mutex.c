@@ -25,11 +25,11 @@ static void ev(cohort_trace_t *t, int64_t ms, unsigned node, const char *what,
                const char *data) {
   char line[512];
   int n;
-  if (!strcmp(what, "crash"))
+  if (!strcmp(what, "crash") || !strcmp(what, "partition") || !strcmp(what, "heal"))
     n = snprintf(line, sizeof line,
                  "{\"ev\":\"state\",\"node\":%u,\"inc\":1,\"lt\":%lld,\"tt\":%lld,"
-                 "\"proto\":\"sim\",\"what\":\"crash\"}",
-                 node, (long long)(T0 + ms * MS), (long long)(T0 + ms * MS));
+                 "\"proto\":\"sim\",\"what\":\"%s\"}",
+                 node, (long long)(T0 + ms * MS), (long long)(T0 + ms * MS), what);
   else
     n = snprintf(line, sizeof line,
                  "{\"ev\":\"state\",\"node\":%u,\"inc\":1,\"lt\":%lld,\"tt\":%lld,"
@@ -205,6 +205,33 @@ static void test_liveness(void **state) {
   cohort_trace_close(&t);
 }
 
+/* Liveness in runs whose faults heal: the bound runs from the last fault
+ * that happened while the request waited; faults=ignore restores the plain
+ * bound, and a wait that outlasts the bound after the last fault fails. */
+static void test_liveness_after_faults(void **state) {
+  (void)state;
+  cohort_trace_t t;
+  cohort_trace_init(&t);
+  ev(&t, 0, 1, "lock_request", "{\"req\":1}");
+  ev(&t, 30, 4, "partition", NULL);
+  ev(&t, 45, 4, "heal", NULL);
+  ev(&t, 70, 1, "lock_grant", "{\"req\":1,\"token\":1}"); /* 70ms wait, 25ms after heal */
+  ev(&t, 200, 2, "lock_request", "{\"req\":1}");
+  ev(&t, 210, 2, "lock_grant", "{\"req\":1,\"token\":2}");
+  assert_int_equal(check(&cohort_check_mutex_liveness, &t, "bound", "40ms"), 0);
+  assert_int_equal(check(&cohort_check_mutex_liveness, &t, "faults", "ignore"), 0); /* 10s */
+  cohort_param_t p[] = {{"bound", "40ms"}, {"faults", "ignore"}};
+  cohort_check_result_t res;
+  char err[256] = "";
+  assert_int_equal(cohort_check_mutex_liveness.run(&t, p, 2, &res, err, sizeof err), 0);
+  assert_int_equal(res.violations, 1);
+  assert_int_equal(check(&cohort_check_mutex_liveness, &t, "bound", "20ms"), 1); /* 25 > 20 */
+  p[1] = (cohort_param_t){"faults", "sometimes"};
+  assert_int_equal(cohort_check_mutex_liveness.run(&t, p, 2, &res, err, sizeof err),
+                   COHORT_EINVAL);
+  cohort_trace_close(&t);
+}
+
 static void test_bypass(void **state) {
   (void)state;
   cohort_trace_t t;
@@ -231,6 +258,7 @@ int main(void) {
       cmocka_unit_test(test_safety_inferred_crashes),
       cmocka_unit_test(test_fencing),
       cmocka_unit_test(test_liveness),
+      cmocka_unit_test(test_liveness_after_faults),
       cmocka_unit_test(test_bypass),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
