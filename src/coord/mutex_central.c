@@ -1,7 +1,7 @@
 /*
  * src/coord/mutex_central.c — the centralized algorithm: the leader of the
  * mutex's bully election is the coordinator; it keeps a FIFO queue of
- * requests and grants the lock to one node at a time (REQUEST, GRANT,
+ * requests and grants the lock to one node at once (REQUEST, GRANT,
  * RELEASE: 3 messages per entry).
  *
  * Failover. A node that becomes leader in epoch E first RECOVERS: it sends
