@@ -11,7 +11,9 @@
  * failure detector does not suspect; a hop unacknowledged after `answer`
  * and `retries` resends skips to the next successor, so a crashed node
  * that is not yet suspected costs a timeout, not the election. A lap that
- * finds nobody else reachable ends at its sender.
+ * finds nobody else reachable ends at its sender. An ELECTED lap sends
+ * every node it skips a NOTICE of the new leader, so a node skipped on a
+ * false suspicion converges at once, not at its next announcement.
  * Invariants: at most one pending hop per lap kind (slot 0 RING, slot 1
  * ELECTED) with its hop timer armed; phase WAIT_COORD (participant) always
  * has the ELECTION timer armed, so participation cannot outlive a lost lap.
@@ -31,15 +33,31 @@ static cohort_node_id_t ring_next(cohort_election_t *e, cohort_node_id_t after) 
   return best == COHORT_NODE_NONE ? least : best;
 }
 
-/* The first successor after `after` not suspected; self if none. */
-static cohort_node_id_t pick_successor(cohort_election_t *e, cohort_node_id_t after) {
+/* A lap is about to pass `skipped` by (suspected, or silent after the
+ * retries). An ELECTED lap tells it the result anyway, with one
+ * unacknowledged NOTICE: a live node that the lap skipped on a false
+ * suspicion (typically the old leader, still holding an older epoch of its
+ * own) would otherwise learn of the new leader only from its next
+ * announcement answered stale, up to `announce` later. */
+static void tell_skipped(cohort_election_t *e, const cohort_election_hop_t *lap,
+                         cohort_node_id_t skipped) {
+  e->stats.skipped++;
+  if (lap->kind != COHORT_ELECTION_KIND_ELECTED || skipped == lap->id) return;
+  el_msg_t m = {.epoch = lap->epoch, .leader = lap->id};
+  el_send(e, skipped, COHORT_ELECTION_KIND_NOTICE, &m);
+}
+
+/* The first successor after `after` not suspected; self if none. Every
+ * suspected node passed over is told (tell_skipped). */
+static cohort_node_id_t pick_successor(cohort_election_t *e, cohort_node_id_t after,
+                                       const cohort_election_hop_t *lap) {
   size_t len = 0;
   (void)cohort_node_peers(e->proto.node, &len);
   cohort_node_id_t id = after;
   for (size_t i = 0; i <= len; i++) {
     id = ring_next(e, id);
     if (id == el_self(e) || !el_suspects(e, id)) return id;
-    e->stats.skipped++;
+    tell_skipped(e, lap, id);
   }
   return el_self(e);
 }
@@ -67,14 +85,15 @@ static void lap_ends_here(cohort_election_t *e, uint32_t kind) {
 
 static void forward(cohort_election_t *e, uint32_t kind, cohort_node_id_t id, uint64_t epoch) {
   size_t slot = kind == COHORT_ELECTION_KIND_RING ? 0 : 1;
-  cohort_node_id_t to = pick_successor(e, el_self(e));
-  if (to == el_self(e)) {
+  cohort_election_hop_t lap = {.active = true, .kind = kind, .id = id, .epoch = epoch,
+                               .tries = 1};
+  lap.to = pick_successor(e, el_self(e), &lap);
+  if (lap.to == el_self(e)) {
     e->hops[slot].active = false;
     lap_ends_here(e, kind);
     return;
   }
-  e->hops[slot] = (cohort_election_hop_t){
-      .active = true, .kind = kind, .id = id, .epoch = epoch, .to = to, .tries = 1};
+  e->hops[slot] = lap;
   hop_send(e, slot);
 }
 
@@ -161,8 +180,8 @@ void el_ring_timer(cohort_election_t *e, uint32_t timer_id) {
     hop_send(e, slot);
     return;
   }
-  e->stats.skipped++;
-  cohort_node_id_t to = pick_successor(e, h->to);
+  tell_skipped(e, h, h->to);
+  cohort_node_id_t to = pick_successor(e, h->to, h);
   if (to == el_self(e)) {
     h->active = false;
     lap_ends_here(e, h->kind);

@@ -8,7 +8,8 @@
  * Covers: election at start elects the highest id; a leader crash gives a
  * new leader in a higher epoch; the old leader restarting takes over
  * (bully) in a newer epoch; a stale COORDINATOR is dropped, counted and
- * answered with a NOTICE; the ring skips a dead successor; the fallback
+ * answered with a NOTICE; the ring skips a dead successor, and an ELECTED
+ * lap tells a node it skipped on a false suspicion; the fallback
  * without a detector; malformed payloads and unknown kinds refused with
  * COHORT_EPROTO and counted by the node; configuration errors; upcalls.
  */
@@ -262,6 +263,35 @@ static void test_ring_dead_successor(void **state) {
   net_free(net);
 }
 
+/* Node 4 falsely suspects the live leader 5 (5's datagrams to 4 are cut):
+ * its lap skips 5 and elects 4 in a newer epoch through 1, 2, 3. The
+ * ELECTED lap must tell the skipped node 5 (NOTICE), so 5 steps down at
+ * once instead of holding its older epoch until its next announcement
+ * (seeds 3250, 3759, 8670 of scenarios/election-ring.scn). */
+static void test_ring_skipped_node_told(void **state) {
+  (void)state;
+  net_t *net = net_new(5, COHORT_ELECTION_RING, true);
+  run_for(net, 1000 * MS);
+  assert_all_agree(net, 5);
+  uint64_t old = cohort_election_epoch(&net->els[5]);
+  net->cut[5][4] = true;
+  for (int i = 0; i < 200 && !cohort_election_is_leader(&net->els[4]); i++) run_for(net, 5 * MS);
+  assert_true(cohort_election_is_leader(&net->els[4]));
+  assert_true(cohort_election_epoch(&net->els[4]) > old);
+  assert_true(cohort_election_stats(&net->els[4])->skipped >= 1);
+  /* Well before 5's next announcement (every 1s): only the NOTICE of the
+   * skipped lap can have told it. */
+  run_for(net, 20 * MS);
+  assert_all_agree(net, 4);
+  assert_int_equal(cohort_election_stats(&net->els[5])->stepdowns, 1);
+  assert_true(cohort_election_stats(&net->els[4])->tx[COHORT_ELECTION_KIND_NOTICE] >= 1);
+  /* The link heals: 5's stale announcements are answered, nobody moves. */
+  net->cut[5][4] = false;
+  run_for(net, 2000 * MS);
+  assert_all_agree(net, 4);
+  net_free(net);
+}
+
 /* Without a failure detector the leader's silence starts the election. */
 static void test_no_detector_fallback(void **state) {
   (void)state;
@@ -410,6 +440,7 @@ int main(void) {
       cmocka_unit_test(test_bully_elect_crash_restart),
       cmocka_unit_test(test_ring_elect_crash_restart),
       cmocka_unit_test(test_ring_dead_successor),
+      cmocka_unit_test(test_ring_skipped_node_told),
       cmocka_unit_test(test_no_detector_fallback),
       cmocka_unit_test(test_stale_coordinator),
       cmocka_unit_test(test_stale_leader_steps_down),
