@@ -42,8 +42,10 @@ COHORT_INTERNAL bool el_suspects(const cohort_election_t *e, cohort_node_id_t pe
 /* Adopt `leader` in `epoch` (> e->epoch): trace, upcall, end the election;
  * a leader that adopts another steps down first. */
 COHORT_INTERNAL void el_adopt(cohort_election_t *e, cohort_node_id_t leader, uint64_t epoch);
-/* This node leads: a fresh epoch above everything heard of, adopted and
- * broadcast as COORDINATOR. */
+/* This node leads: adopt a fresh epoch above everything heard of. It does
+ * not send anything itself: the algorithm announces it (bully: COORDINATOR
+ * to every peer; ring: the ELECTED lap, plus a NOTICE to nodes the lap
+ * skips), and the periodic announcement repeats it. */
 COHORT_INTERNAL void el_declare(cohort_election_t *e);
 /* A leader learnt of a newer epoch: it gives up its leadership (leader
  * becomes NONE, upcall); no-op for a follower. */
