@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "cohort/prng.h"
 #include "cohort/detect.h"
 #include "cohort/sim.h"
 
@@ -116,12 +117,7 @@ typedef struct run {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static uint64_t rng_next(uint64_t *s) { /* splitmix64 */
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+static uint64_t rng_next(uint64_t *s) { return cohort_splitmix64_next(s); }
 
 static double rng_unit(uint64_t *s) { /* in (0, 1) */
   return ((double)(rng_next(s) >> 11) + 0.5) / 9007199254740992.0;

@@ -32,6 +32,7 @@
 #include <uv.h>
 
 #include "cmd.h"
+#include "cohort/prng.h"
 #include "cohort/registry.h"
 #include "cohort/timesync.h"
 
@@ -170,10 +171,7 @@ typedef struct query {
 } query_t;
 
 static uint64_t query_nonce(query_t *q) { /* splitmix64 seeded from the clock */
-  uint64_t z = (q->nonce_state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
+  return cohort_splitmix64_next(&q->nonce_state);
 }
 
 static void query_send(query_t *q);

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cohort/prng.h"
 #include "cohort/runtime.h"
 #include "cohort/trace.h"
 
@@ -36,9 +37,7 @@ typedef struct delayed {
   uint8_t *data;
 } delayed_t;
 
-typedef struct rng {
-  uint64_t s[4];
-} rng_t;
+typedef cohort_prng_t rng_t;
 
 struct cohort_runtime_node {
   cohort_runtime_t *rt;
@@ -75,32 +74,15 @@ struct cohort_runtime {
   int handles_open;
 };
 
-/* ---- PRNG: xoshiro256** (Blackman & Vigna), seeded by splitmix64 ------- */
+/* ---- PRNG: cohort/prng.h's xoshiro256**, seeded from getrandom(2) ------ */
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t rng_next(rng_t *r) {
-  uint64_t *s = r->s;
-  uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return result;
-}
+static uint64_t rng_next(rng_t *r) { return cohort_prng_next(r); }
 
 static void rng_seed(rng_t *r) {
   uint64_t x = 0;
   if (getrandom(&x, sizeof x, 0) != (ssize_t)sizeof x)
     x = uv_hrtime() ^ ((uint64_t)getpid() << 32); /* no entropy source */
-  for (int i = 0; i < 4; i++) { /* splitmix64 */
-    uint64_t z = (x += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    r->s[i] = z ^ (z >> 31);
-  }
+  cohort_prng_seed(r, x);
 }
 
 /* True with probability p. */

@@ -17,16 +17,7 @@
 
 /* ---- PRNG streams ------------------------------------------------------------ */
 
-uint64_t sim_mix64(uint64_t x) {
-  x ^= x >> 30;
-  x *= UINT64_C(0xbf58476d1ce4e5b9);
-  x ^= x >> 27;
-  x *= UINT64_C(0x94d049bb133111eb);
-  x ^= x >> 31;
-  return x;
-}
-
-#define GOLDEN UINT64_C(0x9e3779b97f4a7c15)
+#define GOLDEN COHORT_PRNG_GOLDEN
 
 uint64_t sim_stream_seed(uint64_t seed, uint32_t concern, uint64_t a,
                          uint64_t b) {
@@ -35,33 +26,6 @@ uint64_t sim_stream_seed(uint64_t seed, uint32_t concern, uint64_t a,
   h = sim_mix64(h + a * UINT64_C(0xd6e8feb86659fd93));
   h = sim_mix64(h + b * UINT64_C(0xa0761d6478bd642f));
   return h;
-}
-
-uint64_t sim_splitmix_next(uint64_t *state) {
-  *state += GOLDEN;
-  return sim_mix64(*state);
-}
-
-void sim_xoshiro_seed(sim_xoshiro_t *x, uint64_t seed) {
-  uint64_t s = seed;
-  for (int i = 0; i < 4; i++) x->s[i] = sim_splitmix_next(&s);
-}
-
-static inline uint64_t rotl(uint64_t x, int k) {
-  return (x << k) | (x >> (64 - k));
-}
-
-uint64_t sim_xoshiro_next(sim_xoshiro_t *x) {
-  uint64_t *s = x->s;
-  uint64_t result = rotl(s[1] * 5, 7) * 9;
-  uint64_t t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return result;
 }
 
 uint64_t sim_below(uint64_t *state, uint64_t bound) {

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 
+#include "cohort/prng.h"
 #include "cohort/sim.h"
 
 /* ---- PRNG streams --------------------------------------------------------- */
@@ -25,20 +26,22 @@ enum {
   SIM_STREAM_FAULT = 4  /* one per simulator: random faults */
 };
 
-/* xoshiro256** (Blackman & Vigna): the node streams. */
-typedef struct sim_xoshiro {
-  uint64_t s[4];
-} sim_xoshiro_t;
+/* xoshiro256** (cohort/prng.h): the node streams. */
+typedef cohort_prng_t sim_xoshiro_t;
 
-COHORT_INTERNAL uint64_t sim_mix64(uint64_t x);
+static inline uint64_t sim_mix64(uint64_t x) { return cohort_mix64(x); }
 /* A stream seed for (seed, concern, a, b): distinct tuples give unrelated
  * seeds, so adding a node leaves every other stream as it was. */
 COHORT_INTERNAL uint64_t sim_stream_seed(uint64_t seed, uint32_t concern,
                                          uint64_t a, uint64_t b);
 /* splitmix64: 8 bytes of state, the per-link streams. */
-COHORT_INTERNAL uint64_t sim_splitmix_next(uint64_t *state);
-COHORT_INTERNAL void sim_xoshiro_seed(sim_xoshiro_t *x, uint64_t seed);
-COHORT_INTERNAL uint64_t sim_xoshiro_next(sim_xoshiro_t *x);
+static inline uint64_t sim_splitmix_next(uint64_t *state) {
+  return cohort_splitmix64_next(state);
+}
+static inline void sim_xoshiro_seed(sim_xoshiro_t *x, uint64_t seed) {
+  cohort_prng_seed(x, seed);
+}
+static inline uint64_t sim_xoshiro_next(sim_xoshiro_t *x) { return cohort_prng_next(x); }
 /* Uniform double in [0, 1) from 64 random bits (53 significant). */
 static inline double sim_unit(uint64_t r) {
   return (double)(r >> 11) * 0x1.0p-53;
