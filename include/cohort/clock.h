@@ -42,10 +42,15 @@ int cohort_lamport_compare(uint64_t ta, cohort_node_id_t na, uint64_t tb,
 
 typedef struct cohort_vc_entry {
   cohort_node_id_t node;
-  uint64_t counter; /* never 0 inside a clock: absent means 0 */
+  uint64_t counter;         /* never 0 inside a clock: absent means 0 */
+  cohort_incarnation_t inc; /* the node's incarnation: one process per
+                               (node, inc); 0 for plain value-type use */
 } cohort_vc_entry_t;
 
-/* Sparse vector clock: entries sorted by node id, only nodes heard of. */
+/* Sparse vector clock over processes: entries sorted by (node, inc), only
+ * processes heard of. A restarted node is a new process (the guide's
+ * reincarnation rule): its events get an entry of their own, so events of
+ * its earlier and later incarnations stay comparable. */
 typedef struct cohort_vclock {
   cohort_vc_entry_t *entries;
   size_t len, cap;
@@ -61,23 +66,27 @@ typedef enum cohort_order {
 
 void cohort_vclock_init(cohort_vclock_t *vc, const cohort_allocator_t *a);
 void cohort_vclock_close(cohort_vclock_t *vc); /* accepts NULL */
-/* Counter of `node` (0 if absent). */
-uint64_t cohort_vclock_get(const cohort_vclock_t *vc, cohort_node_id_t node);
-/* Set node's counter (0 removes). COHORT_ENOMEM / COHORT_EFULL. */
+/* Counter of process (node, inc) (0 if absent). */
+uint64_t cohort_vclock_get(const cohort_vclock_t *vc, cohort_node_id_t node,
+                           cohort_incarnation_t inc);
+/* Set a process's counter (0 removes). COHORT_ENOMEM / COHORT_EFULL. */
 int cohort_vclock_set(cohort_vclock_t *vc, cohort_node_id_t node,
-                      uint64_t counter);
-/* Local event or send at `self`: vc[self] += 1. */
-int cohort_vclock_tick(cohort_vclock_t *vc, cohort_node_id_t self);
+                      cohort_incarnation_t inc, uint64_t counter);
+/* Local event or send at process (self, inc): vc[self,inc] += 1. */
+int cohort_vclock_tick(cohort_vclock_t *vc, cohort_node_id_t self,
+                       cohort_incarnation_t inc);
 /* vc[k] = max(vc[k], other[k]) for all k. Atomic: on error unchanged. */
 int cohort_vclock_merge(cohort_vclock_t *vc, const cohort_vclock_t *other);
 /* Merge entries given as an array (e.g. straight from an envelope); the
- * array need not be sorted; duplicate nodes take the max. */
+ * array need not be sorted; duplicate processes take the max. */
 int cohort_vclock_merge_entries(cohort_vclock_t *vc,
                                 const cohort_vc_entry_t *e, size_t len);
 /* dst = src (dst initialised). */
 int cohort_vclock_copy(cohort_vclock_t *dst, const cohort_vclock_t *src);
 cohort_order_t cohort_vclock_compare(const cohort_vclock_t *a,
                                      const cohort_vclock_t *b);
+/* Bytes cohort_vclock_encode may need for vc. */
+size_t cohort_vclock_encoded_max(const cohort_vclock_t *vc);
 /* Compact binary encoding (varints); returns bytes written or
  * COHORT_EFULL if cap is too small. */
 int cohort_vclock_encode(const cohort_vclock_t *vc, uint8_t *buf, size_t cap);

@@ -9,6 +9,7 @@
 #ifndef COHORT_CORE_H
 #define COHORT_CORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,7 +45,9 @@ enum {
   COHORT_EEXIST = -1013,
   COHORT_EIO = -1014,    /* host I/O failure (socket, file) */
   COHORT_ESTATE = -1015, /* operation not valid in the current state */
-  COHORT_EUNKNOWN = -1016 /* unknown peer, protocol or message kind */
+  COHORT_EUNKNOWN = -1016, /* unknown peer, protocol or message kind */
+  COHORT_EREPLAY = -1017,  /* a datagram seen before or older than the window */
+  COHORT_EAGAIN = -1018    /* a window or queue is full for now: retry later */
 };
 
 /* Static English text for a COHORT_E* or -errno code. Never NULL. */
@@ -58,6 +61,28 @@ const char *cohort_strerror(int err);
 typedef uint32_t cohort_node_id_t;
 typedef uint64_t cohort_incarnation_t;
 #define COHORT_NODE_NONE UINT32_MAX
+
+/* Incarnations a host picks from its wall clock: (µs since the epoch) << 10
+ * with 10 random bits below, so restarts give strictly larger values while
+ * the clock does not step back (the runtime also keeps a durable floor),
+ * two processes of one node started in the same µs differ with
+ * probability 1023/1024, and values stay below 2^62 until 2112. */
+static inline cohort_incarnation_t cohort_incarnation_from_wall(int64_t wall_ns,
+                                                                uint64_t random) {
+  uint64_t us = wall_ns > 0 ? (uint64_t)wall_ns / 1000u : 0;
+  return (us << 10) | (random & 0x3ffu) | 1u;
+}
+
+/* The one comparison for a counter a peer can push us along (Lamport
+ * stamps, incarnations, election rounds, fencing tokens): `remote` is
+ * acceptable if it is at most `limit` and at most `jump` beyond `known`.
+ * With limit = COHORT_COUNTER_REMOTE_MAX (2^62) an accepted value leaves
+ * 2^62 honest steps before anything overflows, so no datagram can push a
+ * counter to where every peer refuses the next one. */
+static inline bool cohort_advance_ok(uint64_t known, uint64_t remote, uint64_t jump,
+                                     uint64_t limit) {
+  return remote <= limit && (remote <= known || remote - known <= jump);
+}
 
 /* ---- allocation -------------------------------------------------------- */
 

@@ -8,6 +8,8 @@
 #ifndef COHORT_LIMITS_H
 #define COHORT_LIMITS_H
 
+#include <stdint.h>
+
 /* Largest cluster. Bounds peer tables, vector clocks and traces' vc maps. */
 #ifndef COHORT_NODES_MAX
 #define COHORT_NODES_MAX 1024
@@ -66,6 +68,64 @@
 #define COHORT_CLUSTER_KEY_MAX 64
 #endif
 
+/* ---- safety of the node layer (issue 9) --------------------------------- */
+
+/* Replay window per sender incarnation, in datagrams (bits), over the
+ * per-link sequence numbers: a datagram older than the window or already
+ * seen is dropped as a replay (IPsec and DTLS keep 64; links here carry
+ * bursts of thousands of multicast datagrams reordered by a few ms, so
+ * 1024 bits = 128 B per peer). A multiple of 64. */
+#ifndef COHORT_REPLAY_WINDOW
+#define COHORT_REPLAY_WINDOW 1024
+#endif
+
+/* Keys a node holds at once (ids 0..255): the one it sends with, the next
+ * one during a rotation, and the one being retired. */
+#ifndef COHORT_KEYS_MAX
+#define COHORT_KEYS_MAX 4
+#endif
+
+/* An opaque host address of a peer (the runtime's family + port + IPv6
+ * address fits in 19 bytes; the simulator uses 4). */
+#ifndef COHORT_PEER_ADDR_MAX
+#define COHORT_PEER_ADDR_MAX 32
+#endif
+
+/* A datagram that names no incarnation of ours (its sender has not heard
+ * from us yet) is refused as stale when its HLC is older than this: such a
+ * datagram may have been captured and replayed, or have waited in the
+ * network across our restart (a receiver's replay window does not survive
+ * it). Clocks must already agree within the HLC max offset (500 ms). */
+#ifndef COHORT_FIRST_CONTACT_AGE_NS
+#define COHORT_FIRST_CONTACT_AGE_NS (30LL * 1000000000LL)
+#endif
+
+/* The one rule for counters a peer can push us along (Lamport stamps,
+ * incarnations, election rounds, fencing tokens; cohort_advance_ok in
+ * core.h): a remote value is accepted only below a hard limit that leaves
+ * 2^62 steps of headroom, and only within a jump of what we knew, so no
+ * single datagram can move a counter to where the next honest step is
+ * refused everywhere (a node locked out for ever). */
+#ifndef COHORT_COUNTER_REMOTE_MAX
+#define COHORT_COUNTER_REMOTE_MAX (UINT64_C(1) << 62)
+#endif
+/* Lamport: 2^52 events is 140 years at a million events per second. */
+#ifndef COHORT_LAMPORT_JUMP_MAX
+#define COHORT_LAMPORT_JUMP_MAX (UINT64_C(1) << 52)
+#endif
+/* Incarnations are (µs since the epoch) << 10 | 10 random bits when the
+ * runtime picks them (cohort_incarnation_from_wall): one from further in
+ * the future than this, by the receiver's wall clock, is refused. */
+#ifndef COHORT_INCARNATION_FUTURE_NS
+#define COHORT_INCARNATION_FUTURE_NS (600LL * 1000000000LL)
+#endif
+
+/* A node that drops datagrams addressed to its earlier incarnation tells
+ * their sender it restarted (a NOTICE), at most once per peer per this. */
+#ifndef COHORT_NOTICE_INTERVAL_NS
+#define COHORT_NOTICE_INTERVAL_NS (100LL * 1000000LL)
+#endif
+
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 _Static_assert(COHORT_PAYLOAD_MAX + 24 * COHORT_VCLOCK_ENTRIES_MAX / 2 <
                    COHORT_DATAGRAM_MAX,
@@ -74,6 +134,11 @@ _Static_assert(COHORT_TIMERS_PER_NODE_MAX >= 2 * COHORT_NODES_MAX,
                "per-peer timers for two protocols must fit");
 _Static_assert(COHORT_VCLOCK_ENTRIES_MAX >= COHORT_NODES_MAX,
                "a vector clock must hold every node");
+_Static_assert(COHORT_REPLAY_WINDOW >= 64 && COHORT_REPLAY_WINDOW % 64 == 0,
+               "the replay window is whole 64-bit words");
+_Static_assert(COHORT_KEYS_MAX >= 2, "a rotation holds two keys at once");
+_Static_assert(COHORT_LAMPORT_JUMP_MAX < COHORT_COUNTER_REMOTE_MAX,
+               "a jump must leave headroom under the limit");
 #endif
 
 /* Runtime: datagrams held back by injected delay, per node. Beyond it a

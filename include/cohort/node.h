@@ -18,8 +18,13 @@
  *    timer); the node re-arms it after every entry point;
  *  - every datagram that reaches a protocol was decoded, came from this
  *    cluster, a known major version, an authenticated sender (when a key is
- *    set) and the newest incarnation of that sender seen so far; everything
- *    else is counted in cohort_node_stats_t and traced as a drop;
+ *    set; decrypted too in encrypt mode), the newest incarnation of that
+ *    sender seen so far, named this incarnation of this node (or none, when
+ *    fresh: its sender had not heard from us), and was not seen before (a
+ *    per-sender replay window); everything else is counted in
+ *    cohort_node_stats_t and traced as a drop;
+ *  - peers are (node id, incarnation) pairs added and removed at run time;
+ *    protocols learn every change through their `peer` callback;
  *  - every send and receive ticks the Lamport clock, the vector clock (if
  *    enabled) and the HLC, and is traced with those stamps.
  */
@@ -40,7 +45,7 @@ typedef struct cohort_proto cohort_proto_t;
 
 /* Wire protocol version carried in every envelope. A datagram with another
  * major version is dropped (COHORT_EVERSION); minor versions interoperate. */
-#define COHORT_WIRE_VERSION_MAJOR 1
+#define COHORT_WIRE_VERSION_MAJOR 2
 #define COHORT_WIRE_VERSION_MINOR 0
 
 /* Protocol ids: which protocol instance an envelope is for. */
@@ -78,9 +83,37 @@ typedef struct cohort_host_ops {
   /* Append one formatted JSON Lines record (no trailing newline; `len`
    * bytes). NULL disables tracing and its formatting cost entirely. */
   void (*trace)(void *host, const char *line, size_t len);
+  /* Optional: send one datagram to a host address that is not (yet) a
+   * peer — a contact point whose node id is unknown (cohort_node_send_addr,
+   * a JOIN). NULL: such sends fail with COHORT_EUNKNOWN. */
+  int (*send_addr)(void *host, const uint8_t *addr, size_t addr_len,
+                   const uint8_t *datagram, size_t len);
+  /* Optional: a peer was added (with the address given to
+   * cohort_node_peer_add, possibly none) or removed, so the host can keep
+   * its address table; called before the protocols hear of it. */
+  void (*peer)(void *host, cohort_node_id_t id, const uint8_t *addr,
+               size_t addr_len, bool added);
 } cohort_host_ops_t;
 
 /* ---- node configuration ----------------------------------------------- */
+
+/* What protects cluster datagrams (docs/security.md). */
+typedef enum cohort_security {
+  COHORT_SECURITY_AUTO = 0, /* AUTH when a key is given, else NONE */
+  COHORT_SECURITY_NONE,     /* open: anyone who can reach the port speaks */
+  COHORT_SECURITY_AUTH,     /* HMAC-SHA256/128 tags: integrity, no secrecy;
+                               accepts AUTH and ENCRYPT datagrams */
+  COHORT_SECURITY_ENCRYPT,  /* AEAD: secrecy and integrity; accepts only
+                               ENCRYPT datagrams */
+  COHORT_SECURITY_ENCRYPT_ACCEPT_AUTH /* sends ENCRYPT, also accepts AUTH:
+                               the middle step of moving a cluster from
+                               AUTH to ENCRYPT one node at a time */
+} cohort_security_t;
+
+typedef enum cohort_cipher {
+  COHORT_CIPHER_AES256_GCM = 0,
+  COHORT_CIPHER_CHACHA20_POLY1305 = 1
+} cohort_cipher_t;
 
 typedef struct cohort_node_config {
   uint64_t cluster_id;
@@ -89,10 +122,17 @@ typedef struct cohort_node_config {
   /* Known peers (not including self); copied at init. */
   const cohort_node_id_t *peers;
   size_t peers_len;
-  /* Shared cluster key; key_len 0 = unauthenticated cluster. A node with
-   * a key drops every datagram whose tag does not verify. */
+  /* Shared cluster key (key id `key_id`); key_len 0 = an open cluster.
+   * More keys can be added later (cohort_node_key_add) for rotation. */
   const uint8_t *key;
   size_t key_len;
+  uint8_t key_id;
+  /* What protects datagrams; AUTO = AUTH with a key, NONE without. */
+  cohort_security_t security;
+  cohort_cipher_t cipher; /* for COHORT_SECURITY_ENCRYPT* */
+  /* A datagram naming no incarnation of ours is refused when its HLC is
+   * older than this (0 = COHORT_FIRST_CONTACT_AGE_NS). */
+  int64_t first_contact_age_ns;
   /* Stamp envelopes and trace records with a vector clock. Costs O(n) per
    * message; off for large clusters that do not need causality. */
   bool vector_clock;
@@ -118,6 +158,11 @@ typedef struct cohort_node_stats {
   uint64_t drop_clock;         /* HLC too far ahead */
   uint64_t drop_self;          /* claims to be from our own id */
   uint64_t drop_nomem;         /* no memory to merge its vector clock */
+  uint64_t drop_replay;        /* seen before, or older than the window */
+  uint64_t drop_dest;          /* for another incarnation of this node */
+  uint64_t drop_incarnation;   /* sender incarnation implausible (future) */
+  uint64_t drop_oversize;      /* longer than COHORT_DATAGRAM_MAX */
+  uint64_t notices_sent;       /* "I restarted" notices to stale senders */
 } cohort_node_stats_t;
 
 /* ---- what a protocol provides ----------------------------------------- */
@@ -133,12 +178,31 @@ typedef struct cohort_msg {
   uint64_t lamport;     /* sender's Lamport stamp */
   cohort_hlc_ts_t hlc;  /* sender's HLC stamp */
   uint64_t seq;         /* sender's per-incarnation message number */
+  /* The host address it came from, if the host gave one (borrowed), and
+   * whether its sender is a peer; datagrams from non-peers reach only
+   * protocols that opted in (COHORT_PROTO_ACCEPT_UNKNOWN). */
+  const uint8_t *addr;
+  size_t addr_len;
+  bool from_peer;
 } cohort_msg_t;
 
 /* Why a peer event is raised. */
 typedef enum cohort_peer_event {
-  COHORT_PEER_RESTARTED = 1 /* a newer incarnation of the peer spoke */
+  COHORT_PEER_RESTARTED = 1, /* a newer incarnation of the peer spoke */
+  COHORT_PEER_ADDED = 2,     /* cohort_node_peer_add */
+  COHORT_PEER_REMOVED = 3,   /* cohort_node_peer_remove (still readable
+                                during the callback: it is removed after) */
+  COHORT_PEER_FAILED = 4     /* the host reports the peer crashed (a
+                                fail-stop environment: cohort_node_peer_failed) */
 } cohort_peer_event_t;
+
+/* Flags of cohort_proto_ops_t. */
+enum {
+  /* Receive authenticated datagrams from senders that are not peers (and
+   * datagrams addressed to no node id: cohort_node_send_addr) — how a
+   * membership protocol admits a JOIN, deliberately (quicly's accept). */
+  COHORT_PROTO_ACCEPT_UNKNOWN = 1u << 0
+};
 
 typedef struct cohort_proto_ops {
   const char *name; /* short, for traces: "fd", "bully", "mutex" */
@@ -153,9 +217,10 @@ typedef struct cohort_proto_ops {
   int (*recv)(cohort_proto_t *p, const cohort_msg_t *msg);
   /* A timer armed with cohort_node_timer_set fired. */
   void (*timer)(cohort_proto_t *p, uint32_t timer_id);
-  /* Optional: a peer restarted, etc. */
+  /* Optional: a peer was added, removed, restarted or reported failed. */
   void (*peer)(cohort_proto_t *p, cohort_node_id_t peer,
                cohort_peer_event_t ev);
+  uint32_t flags; /* COHORT_PROTO_* */
 } cohort_proto_ops_t;
 
 /* Embed as the first member of a protocol's state. */
@@ -191,8 +256,59 @@ void cohort_node_start(cohort_node_t *n);
 
 /* A datagram arrived from the network (sender unknown until decoded).
  * Returns 0 if delivered to a protocol, else the negative reason it was
- * dropped (already counted and traced). Never crashes on any bytes. */
+ * dropped (already counted and traced). Never crashes on any bytes; a
+ * datagram longer than COHORT_DATAGRAM_MAX (hosts pass what they read,
+ * up to one byte more) is dropped as oversize. */
 int cohort_node_on_datagram(cohort_node_t *n, const uint8_t *buf, size_t len);
+/* The same, with the host address it came from (opaque, at most
+ * COHORT_PEER_ADDR_MAX bytes, borrowed for the call): protocols see it in
+ * cohort_msg_t and may add the sender as a peer with it. */
+int cohort_node_on_datagram_from(cohort_node_t *n, const uint8_t *buf, size_t len,
+                                 const uint8_t *addr, size_t addr_len);
+
+/* ---- peers (dynamic membership) ------------------------------------------ */
+
+/* Add peer `id` (incarnation `inc`, 0 if not known yet; address `addr`,
+ * opaque to the node and handed to the host's `peer` op, may be NULL).
+ * If the peer exists, its address is updated and a larger inc noted;
+ * returns COHORT_EEXIST then (no event). Else 0 and COHORT_PEER_ADDED to
+ * every protocol. COHORT_EINVAL (own id, NONE, addr too long),
+ * COHORT_EFULL (COHORT_NODES_MAX), COHORT_ENOMEM. */
+int cohort_node_peer_add(cohort_node_t *n, cohort_node_id_t id,
+                         cohort_incarnation_t inc, const uint8_t *addr,
+                         size_t addr_len);
+/* Remove a peer: COHORT_PEER_REMOVED to every protocol, then its state
+ * (incarnation, windows, keys) is freed; datagrams from it are dropped as
+ * unknown_peer again. COHORT_ENOTFOUND if it is not a peer. */
+int cohort_node_peer_remove(cohort_node_t *n, cohort_node_id_t id);
+/* Newest incarnation heard from (or given for) peer id; 0 if unknown or not
+ * a peer. */
+cohort_incarnation_t cohort_node_peer_incarnation(const cohort_node_t *n,
+                                                  cohort_node_id_t id);
+bool cohort_node_is_peer(const cohort_node_t *n, cohort_node_id_t id);
+/* The address given for a peer (borrowed until the peer changes).
+ * COHORT_ENOTFOUND if not a peer. */
+int cohort_node_peer_addr(const cohort_node_t *n, cohort_node_id_t id,
+                          const uint8_t **addr, size_t *addr_len);
+/* Host: peer `id` (incarnation inc, 0 = any) crashed — a fail-stop
+ * environment tells; protocols get COHORT_PEER_FAILED. */
+void cohort_node_peer_failed(cohort_node_t *n, cohort_node_id_t id,
+                             cohort_incarnation_t inc);
+
+/* ---- keys ----------------------------------------------------------------- */
+
+/* Hold another key (id unused, 1..COHORT_CLUSTER_KEY_MAX bytes): datagrams
+ * protected by it are accepted from now on. Rotation without downtime:
+ * add the new key everywhere, then cohort_node_key_use it everywhere,
+ * then remove the old one everywhere. COHORT_EEXIST, COHORT_EFULL
+ * (COHORT_KEYS_MAX), COHORT_EINVAL, COHORT_ENOMEM. */
+int cohort_node_key_add(cohort_node_t *n, uint8_t key_id, const uint8_t *key,
+                        size_t key_len);
+/* Send with key `key_id` from now on. COHORT_ENOTFOUND. */
+int cohort_node_key_use(cohort_node_t *n, uint8_t key_id);
+/* Stop accepting key_id. COHORT_ESTATE if it is the one in use,
+ * COHORT_ENOTFOUND. */
+int cohort_node_key_remove(cohort_node_t *n, uint8_t key_id);
 /* The host's wake-up fired: run every due timer, re-arm the wake-up. */
 void cohort_node_on_wake(cohort_node_t *n);
 
@@ -212,11 +328,31 @@ uint64_t cohort_node_random(cohort_node_t *n);
 uint64_t cohort_node_random_below(cohort_node_t *n, uint64_t bound);
 const cohort_allocator_t *cohort_node_allocator(const cohort_node_t *n);
 
-/* Send payload to one peer as a message of `kind` of protocol p. Returns 0
- * or a negative error (COHORT_EINVAL for an oversize payload or unknown
- * peer, or the host's send error). Ticks and stamps the clocks. */
+/* Send payload to one peer as a message of `kind` of protocol p, for the
+ * peer's newest incarnation we know of (or any, if we have not heard from
+ * it). Returns 0 or a negative error (COHORT_EINVAL for an oversize
+ * payload or unknown peer, or the host's send error). Ticks and stamps the
+ * clocks. */
 int cohort_node_send(cohort_node_t *n, cohort_proto_t *p, cohort_node_id_t to,
                      uint32_t kind, const uint8_t *payload, size_t len);
+/* The same, bound to incarnation `to_inc` of the peer: an answer to a
+ * request of that incarnation (a GRANT, a vote) reaches no other. If we
+ * already know a newer incarnation, nothing is sent: COHORT_ESTALE.
+ * to_inc 0 = the newest we know (cohort_node_send); COHORT_INCARNATION_ANY
+ * = a message that means the same to every incarnation (a heartbeat, a
+ * stateless query): the receiver then only requires it to be fresh
+ * (COHORT_FIRST_CONTACT_AGE_NS) and new to its replay window. */
+#define COHORT_INCARNATION_ANY UINT64_MAX
+int cohort_node_send_to(cohort_node_t *n, cohort_proto_t *p, cohort_node_id_t to,
+                        cohort_incarnation_t to_inc, uint32_t kind,
+                        const uint8_t *payload, size_t len);
+/* Send to a host address whose node is unknown (a contact point): the
+ * envelope names no destination, and only protocols with
+ * COHORT_PROTO_ACCEPT_UNKNOWN receive it. COHORT_EUNKNOWN without the
+ * host's send_addr op. */
+int cohort_node_send_addr(cohort_node_t *n, cohort_proto_t *p, const uint8_t *addr,
+                          size_t addr_len, uint32_t kind, const uint8_t *payload,
+                          size_t len);
 /* Send the same payload to every peer: one send event (clock tick and
  * message id) per peer. Returns the first error, after trying every peer. */
 int cohort_node_broadcast(cohort_node_t *n, cohort_proto_t *p, uint32_t kind,

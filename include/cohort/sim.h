@@ -128,6 +128,8 @@ typedef struct cohort_sim_results {
   uint64_t datagrams_delivered; /* handed to a live node */
   uint64_t datagrams_duplicated;
   uint64_t datagrams_reordered;
+  uint64_t datagrams_replayed;  /* extra copies delivered after replay-delay */
+  uint64_t datagrams_corrupted; /* bits flipped in flight */
   uint64_t drop_loss, drop_partition, drop_crashed, drop_full;
   /* Faults. */
   uint64_t crashes, restarts, partitions, heals, steps, slews;

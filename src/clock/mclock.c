@@ -85,7 +85,7 @@ void cohort_mclock_close(cohort_mclock_t *m) {
 }
 
 int cohort_mclock_tick(cohort_mclock_t *m) {
-  return cohort_vclock_tick(mclock_row(m, m->self), m->self);
+  return cohort_vclock_tick(mclock_row(m, m->self), m->self, 0);
 }
 
 /* How many rows the remote has that we lack. */
@@ -167,8 +167,8 @@ static int mclock_reserve_merges(cohort_mclock_t *m, const cohort_mclock_t *r,
   }
   cohort_vclock_t *own = mclock_row(m, m->self);
   size_t need = mclock_union_len(own, sender);
-  uint64_t mine = cohort_vclock_get(own, m->self);
-  uint64_t theirs = cohort_vclock_get(sender, m->self);
+  uint64_t mine = cohort_vclock_get(own, m->self, 0);
+  uint64_t theirs = cohort_vclock_get(sender, m->self, 0);
   if (mine == UINT64_MAX || theirs == UINT64_MAX) return COHORT_EFULL;
   if (!mine && !theirs) need++;
   return cohort_vclock_reserve(own, need);
@@ -225,7 +225,7 @@ int cohort_mclock_recv(cohort_mclock_t *m, cohort_node_id_t from,
   cohort_vclock_t *own = mclock_row(m, m->self);
   rc = cohort_vclock_merge(own, sender);
   COHORT_ASSERT(rc == 0);
-  rc = cohort_vclock_tick(own, m->self);
+  rc = cohort_vclock_tick(own, m->self, 0);
   COHORT_ASSERT(rc == 0);
   return 0;
 }
@@ -233,14 +233,14 @@ int cohort_mclock_recv(cohort_mclock_t *m, cohort_node_id_t from,
 uint64_t cohort_mclock_get(const cohort_mclock_t *m, cohort_node_id_t who,
                            cohort_node_id_t about) {
   const cohort_vclock_t *row = mclock_row(m, who);
-  return row ? cohort_vclock_get(row, about) : 0;
+  return row ? cohort_vclock_get(row, about, 0) : 0;
 }
 
 uint64_t cohort_mclock_min_known(const cohort_mclock_t *m,
                                  cohort_node_id_t about) {
   uint64_t min = UINT64_MAX;
   for (size_t i = 0; i < m->len && min; i++) {
-    uint64_t c = cohort_vclock_get(&m->rows[i], about);
+    uint64_t c = cohort_vclock_get(&m->rows[i], about, 0);
     if (c < min) min = c;
   }
   return m->len ? min : 0;

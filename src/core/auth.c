@@ -52,6 +52,14 @@ int cohort_auth_tag(cohort_auth_t *a, const uint8_t *buf, size_t len,
   return 0;
 }
 
+int cohort_auth_prf(cohort_auth_t *a, const uint8_t *buf, size_t len, uint8_t out[32]) {
+  size_t full_len = 0;
+  if (!EVP_MAC_init(a->ctx, NULL, 0, NULL) || !EVP_MAC_update(a->ctx, buf, len) ||
+      !EVP_MAC_final(a->ctx, out, &full_len, 32) || full_len != 32)
+    return COHORT_EIO;
+  return 0;
+}
+
 bool cohort_auth_verify(cohort_auth_t *a, const uint8_t *buf, size_t len,
                         const uint8_t tag[COHORT_AUTH_TAG_LEN]) {
   uint8_t want[COHORT_AUTH_TAG_LEN];

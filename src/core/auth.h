@@ -20,6 +20,10 @@ COHORT_INTERNAL void cohort_auth_free(cohort_auth_t *a);
 COHORT_INTERNAL int cohort_auth_tag(cohort_auth_t *a, const uint8_t *buf,
                                     size_t len,
                                     uint8_t tag[COHORT_AUTH_TAG_LEN]);
+/* The full 32-byte HMAC-SHA256 of buf[0..len): a PRF for deriving keys
+ * (HKDF-Expand of one block, RFC 5869). Returns 0 or COHORT_EIO. */
+COHORT_INTERNAL int cohort_auth_prf(cohort_auth_t *a, const uint8_t *buf, size_t len,
+                                    uint8_t out[32]);
 /* Constant-time check of a tag. */
 COHORT_INTERNAL bool cohort_auth_verify(cohort_auth_t *a, const uint8_t *buf,
                                         size_t len,

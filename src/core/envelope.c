@@ -21,14 +21,14 @@
 
 enum { WIRE_VARINT = 0, WIRE_64BIT = 1, WIRE_LEN = 2, WIRE_32BIT = 5 };
 
-#define FIELD_MAX 14u /* fields 1..14 are known; every other number is skipped */
+#define FIELD_MAX 16u /* fields 1..16 are known; every other number is skipped */
 
 /* The wire type each known field must arrive with (index = field number). */
 static const uint8_t field_wire[FIELD_MAX + 1] = {
     [1] = WIRE_VARINT,  [2] = WIRE_VARINT,  [3] = WIRE_64BIT,   [4] = WIRE_VARINT,
     [5] = WIRE_VARINT,  [6] = WIRE_VARINT,  [7] = WIRE_VARINT,  [8] = WIRE_VARINT,
     [9] = WIRE_VARINT,  [10] = WIRE_VARINT, [11] = WIRE_LEN,    [12] = WIRE_VARINT,
-    [13] = WIRE_VARINT, [14] = WIRE_LEN};
+    [13] = WIRE_VARINT, [14] = WIRE_LEN,    [15] = WIRE_VARINT, [16] = WIRE_VARINT};
 
 /* ---- encoding -------------------------------------------------------------- */
 
@@ -80,6 +80,12 @@ size_t cohort_envelope_encode(const cohort_envelope_t *e, uint8_t *out) {
   p = put_u64(p, 12, ((uint64_t)e->hlc_l << 1) ^ (uint64_t)-(int64_t)((uint64_t)e->hlc_l >> 63));
   p = put_u64(p, 13, e->hlc_c);
   p = put_bytes(p, 14, e->payload, e->payload_len);
+  p = put_u64(p, 15, e->dest_incarnation);
+  if (e->link_seq) { /* field 16: the first field whose key takes two bytes */
+    *p++ = (uint8_t)((16u << 3 | WIRE_VARINT) | 0x80);
+    *p++ = (uint8_t)((16u << 3) >> 7);
+    p = put_varint(p, e->link_seq);
+  }
   return (size_t)(p - out);
 }
 
@@ -184,6 +190,8 @@ static void set_field(cohort_envelope_t *e, uint32_t field, uint64_t v, const ui
     e->payload = len ? data : NULL;
     e->payload_len = len;
     break;
+  case 15: e->dest_incarnation = v; break;
+  case 16: e->link_seq = v; break;
   default: break;
   }
 }
@@ -250,7 +258,7 @@ int cohort_envelope_decode(const uint8_t *buf, size_t len, cohort_envelope_t *ou
    * `rep stos`, which costs more than the stores. */
   cohort_envelope_t e;
   e.version_major = e.version_minor = e.sender = e.dest = e.proto = e.kind = e.hlc_c = 0;
-  e.cluster_id = e.incarnation = e.seq = e.lamport = 0;
+  e.cluster_id = e.incarnation = e.seq = e.lamport = e.dest_incarnation = e.link_seq = 0;
   e.hlc_l = 0;
   e.vc = e.payload = NULL;
   e.vc_len = e.payload_len = 0;
@@ -275,6 +283,7 @@ int cohort_envelope_decode(const uint8_t *buf, size_t len, cohort_envelope_t *ou
     case KEY(10, WIRE_VARINT): e.lamport = v; break;
     case KEY(12, WIRE_VARINT): e.hlc_l = (int64_t)(v >> 1) ^ -(int64_t)(v & 1); break;
     case KEY(13, WIRE_VARINT): e.hlc_c = (uint32_t)v; break;
+    case KEY(15, WIRE_VARINT): e.dest_incarnation = v; break;
     default: goto general;
     }
     p = q;

@@ -13,7 +13,7 @@
  *  - cohort_envelope_decode accepts exactly the bytes that
  *    cohort__wire__envelope__unpack accepts, with equal field values.
  * The decoding rules are protobuf-c 1.4's: the last occurrence of a field
- * wins; unknown fields (any tag but 1..14) are skipped whatever their
+ * wins; unknown fields (any tag but 1..16) are skipped whatever their
  * size; a known field with another wire type, wire types 3, 4, 6 and 7,
  * a tag whose first byte carries field number 0, a tag longer than five
  * bytes, a varint longer than ten, a length prefix longer than five bytes
@@ -44,12 +44,15 @@ typedef struct cohort_envelope {
   uint32_t hlc_c;          /* 13 */
   const uint8_t *payload;  /* 14, bytes (NULL when empty) */
   size_t payload_len;
+  uint64_t dest_incarnation; /* 15 */
+  uint64_t link_seq;         /* 16 (the only field with a two-byte key) */
 } cohort_envelope_t;
 
 /* Largest encoding of everything but the bytes of vc and payload: seven
- * uint32 fields (1 + 5 bytes each), one fixed64 (1 + 8), three uint64 and
- * one sint64 (1 + 10 each) and two length prefixes (1 + 5 each). */
-#define COHORT_ENVELOPE_OVERHEAD_MAX (7u * 6u + 9u + 4u * 11u + 2u * 6u)
+ * uint32 fields (1 + 5 bytes each), one fixed64 (1 + 8), four uint64 and
+ * one sint64 (1 + 10 each), one uint64 with a two-byte key (2 + 10) and
+ * two length prefixes (1 + 5 each). */
+#define COHORT_ENVELOPE_OVERHEAD_MAX (7u * 6u + 9u + 5u * 11u + 12u + 2u * 6u)
 
 /* An upper bound of the encoded size of e (what encode may write). */
 static inline size_t cohort_envelope_size_max(const cohort_envelope_t *e) {

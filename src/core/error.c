@@ -27,6 +27,8 @@ const char *cohort_strerror(int err) {
   case COHORT_EIO: return "I/O error";
   case COHORT_ESTATE: return "not valid in the current state";
   case COHORT_EUNKNOWN: return "unknown peer, protocol or kind";
+  case COHORT_EREPLAY: return "replayed or too old datagram";
+  case COHORT_EAGAIN: return "try again later (backpressure)";
   default: break;
   }
   if (err < 0 && err > -4096) return strerror(-err);

@@ -1,85 +1,25 @@
 /*
- * src/core/node.c — the node layer: identity, logical clocks, the wire
- * envelope, protocol dispatch and timers (see cohort/node.h).
- *
- * Datagram layout: 0xC0, flags (bit 0: tag appended), the protobuf-c
- * Envelope, then a COHORT_AUTH_TAG_LEN-byte HMAC tag when flagged.
+ * src/core/node.c — the node layer: identity, peers (added and removed at
+ * run time), keys, logical clocks, protocol dispatch, timers, tracing and
+ * sending (see cohort/node.h). The receive pipeline and the datagram
+ * framing and protection live in node_rx.c.
  *
  * Invariants kept here:
- *  - nothing from the network is trusted before it decoded, matched our
- *    cluster and major version, verified (when keyed), named a known peer
- *    and the newest incarnation of it; every refusal is counted and traced;
- *  - a refused datagram changes no clock and no protocol state;
+ *  - the peer table is sorted by id; adding or removing a peer tells the
+ *    host first (its address table), then every protocol, exactly once;
+ *  - every send names the destination's incarnation we know of (or the
+ *    one a protocol binds it to), counts a per-link sequence for the
+ *    receiver's replay window, ticks the clocks and is traced before the
+ *    host sends it;
  *  - the timer heap is ordered by (deadline, arm sequence), so equal
  *    deadlines fire in arming order on every host (determinism);
  *  - after every entry point the host's single wake-up equals the earliest
  *    timer deadline.
- * The Envelope is encoded and decoded by envelope.c, a zero-copy codec
- * for this one message whose bytes are exactly protobuf-c's (the generated
- * code is its reference in tests/core/test_envelope.c): one pass to send,
- * none of protobuf-c's size pass, scan, allocation or copies to receive —
- * vc and payload are borrowed from the datagram for the length of the
- * call. Neither path allocates once the tx buffer has grown.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
-#include "cohort/node.h"
-#include "cohort/trace.h"
-#include "envelope.h"
-
-#define DGRAM_MAGIC 0xC0u
-#define DGRAM_FLAG_TAG 0x01u
-#define DGRAM_HEADER 2u
-#define VC_ENCODED_MAX (COHORT_VCLOCK_ENTRIES_MAX * 15u + 10u)
-
-typedef struct node_timer {
-  int64_t deadline;
-  uint64_t seq;
-  cohort_proto_t *proto;
-  uint32_t id;
-} node_timer_t;
-
-typedef struct byte_buf {
-  uint8_t *data;
-  size_t cap;
-} byte_buf_t;
-
-struct cohort_node {
-  const cohort_allocator_t *alloc;
-  const cohort_host_ops_t *host_ops;
-  void *host;
-  uint64_t cluster_id;
-  cohort_node_id_t id;
-  cohort_incarnation_t incarnation;
-  bool vector_clock;
-  bool started;
-  int entry_depth;
-
-  cohort_node_id_t *peers; /* sorted */
-  cohort_incarnation_t *peer_inc; /* newest incarnation seen, 0 = none */
-  size_t peers_len;
-
-  cohort_proto_t *protos[COHORT_PROTOS_PER_NODE_MAX];
-  size_t protos_len;
-
-  node_timer_t *timers; /* binary min-heap */
-  size_t timers_len, timers_cap;
-  uint64_t timer_seq;
-  int64_t armed;
-
-  cohort_lamport_t lamport;
-  cohort_vclock_t vc, rx_vc;
-  cohort_hlc_t hlc;
-  uint64_t send_seq;
-
-  cohort_auth_t *auth;
-  byte_buf_t tx, vc_buf;
-  char *trace_line;
-
-  cohort_node_stats_t stats;
-};
+#include "node_internal.h"
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -94,26 +34,35 @@ static int buf_reserve(const cohort_allocator_t *a, byte_buf_t *b, size_t need) 
   return 0;
 }
 
-static size_t peer_index(const cohort_node_t *n, cohort_node_id_t id) {
+size_t node_peer_index(const cohort_node_t *n, cohort_node_id_t id) {
   size_t lo = 0, hi = n->peers_len;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (n->peers[mid] < id) lo = mid + 1;
+    if (n->peers[mid].id < id) lo = mid + 1;
     else hi = mid;
   }
-  return (lo < n->peers_len && n->peers[lo] == id) ? lo : SIZE_MAX;
+  return (lo < n->peers_len && n->peers[lo].id == id) ? lo : SIZE_MAX;
 }
 
-static cohort_proto_t *proto_by_id(const cohort_node_t *n, uint32_t proto_id) {
+/* Where id would go in the sorted table. */
+static size_t peer_slot(const cohort_node_t *n, cohort_node_id_t id) {
+  size_t lo = 0, hi = n->peers_len;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (n->peers[mid].id < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+cohort_proto_t *node_proto_by_id(const cohort_node_t *n, uint32_t proto_id) {
+  if (proto_id == COHORT_PROTO_NODE) return (cohort_proto_t *)&n->self_proto;
   for (size_t i = 0; i < n->protos_len; i++)
     if (n->protos[i]->ops->proto_id == proto_id) return n->protos[i];
   return NULL;
 }
 
-static int cmp_node_id(const void *a, const void *b) {
-  cohort_node_id_t x = *(const cohort_node_id_t *)a, y = *(const cohort_node_id_t *)b;
-  return (x > y) - (x < y);
-}
+void node_entry_begin(cohort_node_t *n) { n->entry_depth++; }
 
 /* ---- timers (min-heap on (deadline, seq)) ------------------------------ */
 
@@ -170,9 +119,7 @@ static void rearm(cohort_node_t *n) {
   n->host_ops->wake(n->host, next);
 }
 
-static void entry_begin(cohort_node_t *n) { n->entry_depth++; }
-
-static void entry_end(cohort_node_t *n) {
+void node_entry_end(cohort_node_t *n) {
   COHORT_ASSERT(n->entry_depth > 0);
   if (--n->entry_depth == 0) rearm(n);
 }
@@ -214,12 +161,12 @@ void cohort_node_timer_cancel(cohort_node_t *n, cohort_proto_t *p, uint32_t time
 
 bool cohort_node_tracing(const cohort_node_t *n) { return n->host_ops->trace != NULL; }
 
-static const char *kind_name(const cohort_proto_t *p, uint32_t kind) {
+const char *node_kind_name(const cohort_proto_t *p, uint32_t kind) {
   if (!p || !p->ops->kind_name) return NULL;
   return p->ops->kind_name(kind);
 }
 
-static void trace_emit(cohort_node_t *n, cohort_trace_event_t *ev) {
+void node_trace_emit(cohort_node_t *n, cohort_trace_event_t *ev) {
   if (!n->trace_line) {
     n->trace_line = cohort_alloc(n->alloc, COHORT_TRACE_LINE_MAX);
     if (!n->trace_line) return; /* tracing is best effort under OOM */
@@ -238,7 +185,7 @@ static void trace_emit(cohort_node_t *n, cohort_trace_event_t *ev) {
 }
 
 /* Fill the stamps of a process event (after the clocks ticked). */
-static void stamp(cohort_node_t *n, cohort_trace_event_t *ev) {
+void node_stamp(cohort_node_t *n, cohort_trace_event_t *ev) {
   ev->has_stamps = true;
   ev->lamport = n->lamport.time;
   ev->hlc = n->hlc.last;
@@ -248,26 +195,26 @@ static void stamp(cohort_node_t *n, cohort_trace_event_t *ev) {
 /* A local event: tick Lamport, vector clock and HLC. */
 static void tick_local(cohort_node_t *n) {
   cohort_lamport_tick(&n->lamport);
-  if (n->vector_clock) (void)cohort_vclock_tick(&n->vc, n->id);
+  if (n->vector_clock) (void)cohort_vclock_tick(&n->vc, n->id, n->incarnation);
   cohort_hlc_now(&n->hlc, n->host_ops->wall(n->host));
 }
 
-static void trace_drop(cohort_node_t *n, const char *reason, const cohort_envelope_t *e,
-                       size_t bytes) {
+void node_trace_drop(cohort_node_t *n, const char *reason, const cohort_envelope_t *e,
+                     size_t bytes) {
   if (!cohort_node_tracing(n)) return;
   cohort_trace_event_t ev = {.type = COHORT_EV_DROP, .reason = reason, .bytes = bytes,
                              .peer = COHORT_NODE_NONE};
-  stamp(n, &ev); /* a refusal is not a clock event: stamps are unchanged */
+  node_stamp(n, &ev); /* a refusal is not a clock event: stamps are unchanged */
   if (e) {
-    cohort_proto_t *p = proto_by_id(n, e->proto);
+    cohort_proto_t *p = node_proto_by_id(n, e->proto);
     ev.peer = e->sender == n->id ? e->dest : e->sender; /* own send failed */
     ev.has_msg = true;
     ev.msg = (cohort_msg_id_t){e->sender, e->incarnation, e->seq};
     ev.proto = p ? p->ops->name : NULL;
-    ev.kind = kind_name(p, e->kind);
+    ev.kind = node_kind_name(p, e->kind);
     ev.kind_num = e->kind;
   }
-  trace_emit(n, &ev);
+  node_trace_emit(n, &ev);
 }
 
 void cohort_node_trace_state(cohort_node_t *n, cohort_proto_t *p, const char *what,
@@ -276,20 +223,20 @@ void cohort_node_trace_state(cohort_node_t *n, cohort_proto_t *p, const char *wh
   if (!cohort_node_tracing(n)) return;
   cohort_trace_event_t ev = {.type = COHORT_EV_STATE, .what = what, .data_json = data_json,
                              .proto = p ? p->ops->name : "node", .peer = COHORT_NODE_NONE};
-  stamp(n, &ev);
-  trace_emit(n, &ev);
+  node_stamp(n, &ev);
+  node_trace_emit(n, &ev);
 }
 
 void cohort_node_trace_deliver(cohort_node_t *n, cohort_proto_t *p, const cohort_msg_t *m) {
   tick_local(n);
   if (!cohort_node_tracing(n)) return;
   cohort_trace_event_t ev = {.type = COHORT_EV_DELIVER, .proto = p->ops->name,
-                             .kind = kind_name(p, m->kind), .kind_num = m->kind,
+                             .kind = node_kind_name(p, m->kind), .kind_num = m->kind,
                              .peer = m->from, .has_msg = true,
                              .msg = {m->from, m->from_incarnation, m->seq},
                              .bytes = m->payload_len};
-  stamp(n, &ev);
-  trace_emit(n, &ev);
+  node_stamp(n, &ev);
+  node_trace_emit(n, &ev);
 }
 
 static void trace_timer(cohort_node_t *n, cohort_proto_t *p, uint32_t id) {
@@ -299,40 +246,266 @@ static void trace_timer(cohort_node_t *n, cohort_proto_t *p, uint32_t id) {
   cohort_fmt(what, sizeof what, "%u", id);
   cohort_trace_event_t ev = {.type = COHORT_EV_TIMER, .proto = p->ops->name, .what = what,
                              .peer = COHORT_NODE_NONE};
-  stamp(n, &ev);
-  trace_emit(n, &ev);
+  node_stamp(n, &ev);
+  node_trace_emit(n, &ev);
+}
+
+/* ---- the node layer's own protocol -------------------------------------- */
+
+static const char *self_kind_name(uint32_t kind) {
+  return kind == NODE_KIND_NOTICE ? "notice" : NULL;
+}
+
+static int self_recv(cohort_proto_t *p, const cohort_msg_t *m) {
+  (void)p;
+  /* A NOTICE carries nothing: its arrival from the sender's new
+   * incarnation already told the node everything (note_incarnation). */
+  return m->kind == NODE_KIND_NOTICE ? 0 : COHORT_EPROTO;
+}
+
+static const cohort_proto_ops_t self_ops = {
+    .name = "node", .proto_id = COHORT_PROTO_NODE, .kind_name = self_kind_name,
+    .recv = self_recv};
+
+/* ---- peers ---------------------------------------------------------------- */
+
+void node_peer_event(cohort_node_t *n, cohort_node_id_t id, cohort_peer_event_t ev) {
+  for (size_t i = 0; i < n->protos_len; i++)
+    if (n->protos[i]->ops->peer) n->protos[i]->ops->peer(n->protos[i], id, ev);
+}
+
+static int peers_reserve(cohort_node_t *n, size_t need) {
+  if (need <= n->peers_cap) return 0;
+  if (need > COHORT_NODES_MAX) return COHORT_EFULL;
+  size_t cap = n->peers_cap ? n->peers_cap * 2 : 8;
+  if (cap < need) cap = need;
+  if (cap > COHORT_NODES_MAX) cap = COHORT_NODES_MAX;
+  node_peer_t *p = cohort_realloc(n->alloc, n->peers, cap * sizeof *p);
+  if (!p) return COHORT_ENOMEM;
+  n->peers = p;
+  cohort_node_id_t *ids = cohort_realloc(n->alloc, n->ids, cap * sizeof *ids);
+  if (!ids) return COHORT_ENOMEM; /* peers grew; that is harmless */
+  n->ids = ids;
+  n->peers_cap = cap;
+  return 0;
+}
+
+static void peer_set_addr(node_peer_t *p, const uint8_t *addr, size_t addr_len) {
+  p->addr_len = (uint8_t)addr_len;
+  if (addr_len) memcpy(p->addr, addr, addr_len);
+}
+
+/* Insert without events (init and cohort_node_peer_add). */
+static int peer_insert(cohort_node_t *n, cohort_node_id_t id, cohort_incarnation_t inc,
+                       const uint8_t *addr, size_t addr_len) {
+  int rc = peers_reserve(n, n->peers_len + 1);
+  if (rc) return rc;
+  size_t at = peer_slot(n, id);
+  memmove(&n->peers[at + 1], &n->peers[at], (n->peers_len - at) * sizeof n->peers[0]);
+  memmove(&n->ids[at + 1], &n->ids[at], (n->peers_len - at) * sizeof n->ids[0]);
+  node_peer_t *p = &n->peers[at];
+  memset(p, 0, sizeof *p);
+  p->id = id;
+  p->inc = inc;
+  peer_set_addr(p, addr, addr_len);
+  n->ids[at] = id;
+  n->peers_len++;
+  return 0;
+}
+
+static bool peer_args_ok(const cohort_node_t *n, cohort_node_id_t id, const uint8_t *addr,
+                         size_t addr_len) {
+  return id != n->id && id != COHORT_NODE_NONE && addr_len <= COHORT_PEER_ADDR_MAX &&
+         (addr || !addr_len);
+}
+
+int cohort_node_peer_add(cohort_node_t *n, cohort_node_id_t id, cohort_incarnation_t inc,
+                         const uint8_t *addr, size_t addr_len) {
+  if (!peer_args_ok(n, id, addr, addr_len)) return COHORT_EINVAL;
+  size_t i = node_peer_index(n, id);
+  if (i != SIZE_MAX) {
+    node_peer_t *p = &n->peers[i];
+    if (addr_len) peer_set_addr(p, addr, addr_len);
+    if (inc > p->inc) { /* given a newer incarnation than heard: a fresh window */
+      p->inc = inc;
+      memset(&p->win, 0, sizeof p->win);
+      p->rx_ok = false;
+    }
+    if (addr_len && n->host_ops->peer) n->host_ops->peer(n->host, id, addr, addr_len, true);
+    return COHORT_EEXIST;
+  }
+  int rc = peer_insert(n, id, inc, addr, addr_len);
+  if (rc) return rc;
+  if (n->host_ops->peer) n->host_ops->peer(n->host, id, addr, addr_len, true);
+  if (cohort_node_tracing(n)) {
+    char data[96];
+    cohort_fmt(data, sizeof data, "{\"peer\":%u,\"inc\":%llu}", id, (unsigned long long)inc);
+    cohort_node_trace_state(n, NULL, "peer_add", data);
+  }
+  node_entry_begin(n);
+  node_peer_event(n, id, COHORT_PEER_ADDED);
+  node_entry_end(n);
+  return 0;
+}
+
+int cohort_node_peer_remove(cohort_node_t *n, cohort_node_id_t id) {
+  size_t i = node_peer_index(n, id);
+  if (i == SIZE_MAX) return COHORT_ENOTFOUND;
+  node_entry_begin(n);
+  node_peer_event(n, id, COHORT_PEER_REMOVED); /* still readable here */
+  node_entry_end(n);
+  i = node_peer_index(n, id); /* a callback may have changed the table */
+  if (i == SIZE_MAX) return 0;
+  if (n->host_ops->peer) n->host_ops->peer(n->host, id, NULL, 0, false);
+  memmove(&n->peers[i], &n->peers[i + 1], (n->peers_len - i - 1) * sizeof n->peers[0]);
+  memmove(&n->ids[i], &n->ids[i + 1], (n->peers_len - i - 1) * sizeof n->ids[0]);
+  n->peers_len--;
+  if (cohort_node_tracing(n)) {
+    char data[32];
+    cohort_fmt(data, sizeof data, "{\"peer\":%u}", id);
+    cohort_node_trace_state(n, NULL, "peer_remove", data);
+  }
+  return 0;
+}
+
+cohort_incarnation_t cohort_node_peer_incarnation(const cohort_node_t *n, cohort_node_id_t id) {
+  size_t i = node_peer_index(n, id);
+  return i == SIZE_MAX ? 0 : n->peers[i].inc;
+}
+
+bool cohort_node_is_peer(const cohort_node_t *n, cohort_node_id_t id) {
+  return node_peer_index(n, id) != SIZE_MAX;
+}
+
+int cohort_node_peer_addr(const cohort_node_t *n, cohort_node_id_t id, const uint8_t **addr,
+                          size_t *addr_len) {
+  size_t i = node_peer_index(n, id);
+  if (i == SIZE_MAX) return COHORT_ENOTFOUND;
+  *addr = n->peers[i].addr;
+  *addr_len = n->peers[i].addr_len;
+  return 0;
+}
+
+void cohort_node_peer_failed(cohort_node_t *n, cohort_node_id_t id, cohort_incarnation_t inc) {
+  size_t i = node_peer_index(n, id);
+  if (i == SIZE_MAX || (inc && n->peers[i].inc && inc < n->peers[i].inc)) return;
+  node_entry_begin(n);
+  if (cohort_node_tracing(n)) {
+    char data[96];
+    cohort_fmt(data, sizeof data, "{\"peer\":%u,\"inc\":%llu}", id, (unsigned long long)inc);
+    cohort_node_trace_state(n, NULL, "peer_failed", data);
+  }
+  node_peer_event(n, id, COHORT_PEER_FAILED);
+  node_entry_end(n);
+}
+
+/* ---- keys ----------------------------------------------------------------- */
+
+static size_t key_index(const cohort_node_t *n, uint8_t key_id) {
+  for (size_t i = 0; i < n->keys_len; i++)
+    if (n->keys[i].id == key_id) return i;
+  return SIZE_MAX;
+}
+
+/* The AEAD key of (key k, sender, inc): HMAC-SHA256(k, label | key id |
+ * sender | inc), one HKDF-Expand block (RFC 5869). */
+int node_derive_key(const node_key_t *k, cohort_node_id_t sender, cohort_incarnation_t inc,
+                    uint8_t out[COHORT_AEAD_KEY_LEN]) {
+  static const char label[] = "cohort-aead-v1";
+  uint8_t in[sizeof label - 1 + 1 + 4 + 8];
+  size_t pos = sizeof label - 1;
+  memcpy(in, label, pos);
+  in[pos++] = k->id;
+  for (int i = 3; i >= 0; i--) in[pos++] = (uint8_t)(sender >> (8 * i));
+  for (int i = 7; i >= 0; i--) in[pos++] = (uint8_t)(inc >> (8 * i));
+  return cohort_auth_prf(k->mac, in, pos, out);
+}
+
+int cohort_node_key_add(cohort_node_t *n, uint8_t key_id, const uint8_t *key, size_t key_len) {
+  if (!key || key_len == 0 || key_len > COHORT_CLUSTER_KEY_MAX) return COHORT_EINVAL;
+  if (key_index(n, key_id) != SIZE_MAX) return COHORT_EEXIST;
+  if (n->keys_len == COHORT_KEYS_MAX) return COHORT_EFULL;
+  node_key_t *k = &n->keys[n->keys_len];
+  memset(k, 0, sizeof *k);
+  k->id = key_id;
+  int rc = cohort_auth_new(key, key_len, &k->mac);
+  if (rc == 0) rc = node_derive_key(k, n->id, n->incarnation, k->tx_key);
+  if (rc) {
+    cohort_auth_free(k->mac);
+    return rc == COHORT_EIO ? COHORT_ENOMEM : rc;
+  }
+  n->keys_len++;
+  return 0;
+}
+
+int cohort_node_key_use(cohort_node_t *n, uint8_t key_id) {
+  size_t i = key_index(n, key_id);
+  if (i == SIZE_MAX) return COHORT_ENOTFOUND;
+  n->tx_key = (int)i;
+  return 0;
+}
+
+int cohort_node_key_remove(cohort_node_t *n, uint8_t key_id) {
+  size_t i = key_index(n, key_id);
+  if (i == SIZE_MAX) return COHORT_ENOTFOUND;
+  if ((int)i == n->tx_key) return COHORT_ESTATE;
+  cohort_auth_free(n->keys[i].mac);
+  /* wipe the derived keys before the slot is reused */
+  memset(&n->keys[i], 0, sizeof n->keys[i]);
+  memmove(&n->keys[i], &n->keys[i + 1], (n->keys_len - i - 1) * sizeof n->keys[0]);
+  n->keys_len--;
+  if (n->tx_key > (int)i) n->tx_key--;
+  for (size_t p = 0; p < n->peers_len; p++)
+    if (n->peers[p].rx_key_id == key_id) n->peers[p].rx_ok = false;
+  return 0;
 }
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
 size_t cohort_node_size(void) { return sizeof(cohort_node_t); }
 
-static int copy_peers(cohort_node_t *n, const cohort_node_config_t *cfg) {
+static int add_config_peers(cohort_node_t *n, const cohort_node_config_t *cfg) {
   if (cfg->peers_len > COHORT_NODES_MAX) return COHORT_EINVAL;
-  n->peers = cohort_calloc(n->alloc, cfg->peers_len + 1, sizeof *n->peers);
-  n->peer_inc = cohort_calloc(n->alloc, cfg->peers_len + 1, sizeof *n->peer_inc);
-  if (!n->peers || !n->peer_inc) return COHORT_ENOMEM;
-  if (cfg->peers_len) memcpy(n->peers, cfg->peers, cfg->peers_len * sizeof *n->peers);
-  qsort(n->peers, cfg->peers_len, sizeof *n->peers, cmp_node_id);
-  for (size_t i = 0; i < cfg->peers_len; i++) {
-    if (n->peers[i] == cfg->id || n->peers[i] == COHORT_NODE_NONE) return COHORT_EINVAL;
-    if (i > 0 && n->peers[i] == n->peers[i - 1]) return COHORT_EINVAL;
+  int rc = peers_reserve(n, cfg->peers_len ? cfg->peers_len : 1);
+  for (size_t i = 0; i < cfg->peers_len && rc == 0; i++) {
+    cohort_node_id_t id = cfg->peers[i];
+    if (!peer_args_ok(n, id, NULL, 0) || node_peer_index(n, id) != SIZE_MAX) return COHORT_EINVAL;
+    rc = peer_insert(n, id, 0, NULL, 0);
   }
-  n->peers_len = cfg->peers_len;
-  return 0;
+  return rc;
 }
 
 static bool host_ops_valid(const cohort_host_ops_t *h) {
   return h && h->now && h->wall && h->true_time && h->random && h->send && h->wake;
 }
 
+static bool config_valid(const cohort_node_config_t *cfg) {
+  return cfg->incarnation != 0 && cfg->incarnation <= COHORT_COUNTER_REMOTE_MAX &&
+         cfg->id != COHORT_NODE_NONE && (!cfg->key_len || cfg->key) &&
+         cfg->key_len <= COHORT_CLUSTER_KEY_MAX && (!cfg->peers_len || cfg->peers) &&
+         cfg->hlc_max_offset_ns >= 0 && cfg->first_contact_age_ns >= 0 &&
+         cfg->security <= COHORT_SECURITY_ENCRYPT_ACCEPT_AUTH &&
+         cfg->cipher <= COHORT_CIPHER_CHACHA20_POLY1305 &&
+         (cfg->key_len || cfg->security == COHORT_SECURITY_AUTO ||
+          cfg->security == COHORT_SECURITY_NONE);
+}
+
+static int setup_security(cohort_node_t *n, const cohort_node_config_t *cfg) {
+  n->tx_key = -1;
+  n->security = cfg->security;
+  if (n->security == COHORT_SECURITY_AUTO)
+    n->security = cfg->key_len ? COHORT_SECURITY_AUTH : COHORT_SECURITY_NONE;
+  if (!cfg->key_len) return 0;
+  int rc = cohort_node_key_add(n, cfg->key_id, cfg->key, cfg->key_len);
+  if (rc == 0) rc = cohort_node_key_use(n, cfg->key_id);
+  if (rc == 0 && n->security >= COHORT_SECURITY_ENCRYPT)
+    rc = cohort_aead_new((int)cfg->cipher, &n->aead);
+  return rc;
+}
+
 int cohort_node_init(cohort_node_t *n, const cohort_node_config_t *cfg,
                      const cohort_host_ops_t *host_ops, void *host) {
-  if (!n || !cfg || !host_ops_valid(host_ops) || cfg->incarnation == 0 ||
-      cfg->id == COHORT_NODE_NONE || (cfg->key_len && !cfg->key) ||
-      cfg->key_len > COHORT_CLUSTER_KEY_MAX || (cfg->peers_len && !cfg->peers) ||
-      cfg->hlc_max_offset_ns < 0)
-    return COHORT_EINVAL;
+  if (!n || !cfg || !host_ops_valid(host_ops) || !config_valid(cfg)) return COHORT_EINVAL;
   memset(n, 0, sizeof *n);
   n->alloc = cfg->alloc ? cfg->alloc : cohort_allocator_default();
   n->host_ops = host_ops;
@@ -342,13 +515,17 @@ int cohort_node_init(cohort_node_t *n, const cohort_node_config_t *cfg,
   n->incarnation = cfg->incarnation;
   n->vector_clock = cfg->vector_clock;
   n->armed = COHORT_TIME_NEVER;
+  n->self_proto = (cohort_proto_t){.ops = &self_ops, .node = n};
+  n->first_contact_age_ns =
+      cfg->first_contact_age_ns ? cfg->first_contact_age_ns : COHORT_FIRST_CONTACT_AGE_NS;
   cohort_vclock_init(&n->vc, n->alloc);
   cohort_vclock_init(&n->rx_vc, n->alloc);
   cohort_hlc_init(&n->hlc, cfg->hlc_max_offset_ns ? cfg->hlc_max_offset_ns
                                                   : 500 * COHORT_NS_PER_MS);
-  int rc = copy_peers(n, cfg);
-  if (rc == 0 && cfg->key_len) rc = cohort_auth_new(cfg->key, cfg->key_len, &n->auth);
+  int rc = add_config_peers(n, cfg);
+  if (rc == 0) rc = setup_security(n, cfg);
   if (rc == 0) rc = buf_reserve(n->alloc, &n->tx, 1024);
+  if (rc == 0 && !(n->rx = cohort_alloc(n->alloc, COHORT_DATAGRAM_MAX))) rc = COHORT_ENOMEM;
   if (rc) cohort_node_close(n);
   return rc;
 }
@@ -371,15 +548,17 @@ void cohort_node_close(cohort_node_t *n) {
   if (!n || !n->alloc) return;
   const cohort_allocator_t *a = n->alloc;
   cohort_free(a, n->peers);
-  cohort_free(a, n->peer_inc);
+  cohort_free(a, n->ids);
   cohort_free(a, n->timers);
   cohort_free(a, n->tx.data);
   cohort_free(a, n->vc_buf.data);
+  cohort_free(a, n->rx);
   cohort_free(a, n->trace_line);
   cohort_vclock_close(&n->vc);
   cohort_vclock_close(&n->rx_vc);
-  cohort_auth_free(n->auth);
-  memset(n, 0, sizeof *n);
+  for (size_t i = 0; i < n->keys_len; i++) cohort_auth_free(n->keys[i].mac);
+  cohort_aead_free(n->aead);
+  memset(n, 0, sizeof *n); /* also wipes the derived keys */
 }
 
 void cohort_node_free(cohort_node_t *n) {
@@ -391,14 +570,15 @@ void cohort_node_free(cohort_node_t *n) {
 
 int cohort_node_attach(cohort_node_t *n, cohort_proto_t *p) {
   COHORT_ASSERT(p && p->ops && p->ops->name && p->ops->recv);
-  if (proto_by_id(n, p->ops->proto_id)) return COHORT_EEXIST;
+  if (p->ops->proto_id == COHORT_PROTO_NODE || node_proto_by_id(n, p->ops->proto_id))
+    return COHORT_EEXIST;
   if (n->protos_len == COHORT_PROTOS_PER_NODE_MAX) return COHORT_EFULL;
   n->protos[n->protos_len++] = p;
   p->node = n;
   if (n->started && p->ops->start) {
-    entry_begin(n);
+    node_entry_begin(n);
     p->ops->start(p);
-    entry_end(n);
+    node_entry_end(n);
   }
   return 0;
 }
@@ -418,10 +598,10 @@ void cohort_node_detach(cohort_node_t *n, cohort_proto_t *p) {
 void cohort_node_start(cohort_node_t *n) {
   if (n->started) return;
   n->started = true;
-  entry_begin(n);
+  node_entry_begin(n);
   for (size_t i = 0; i < n->protos_len; i++)
     if (n->protos[i]->ops->start) n->protos[i]->ops->start(n->protos[i]);
-  entry_end(n);
+  node_entry_end(n);
 }
 
 /* ---- accessors -------------------------------------------------------------- */
@@ -431,7 +611,7 @@ cohort_node_id_t cohort_node_id(const cohort_node_t *n) { return n->id; }
 cohort_incarnation_t cohort_node_incarnation(const cohort_node_t *n) { return n->incarnation; }
 const cohort_node_id_t *cohort_node_peers(const cohort_node_t *n, size_t *len) {
   *len = n->peers_len;
-  return n->peers;
+  return n->ids;
 }
 int64_t cohort_node_now(cohort_node_t *n) { return n->host_ops->now(n->host); }
 int64_t cohort_node_wall(cohort_node_t *n) { return n->host_ops->wall(n->host); }
@@ -439,7 +619,7 @@ uint64_t cohort_node_random(cohort_node_t *n) { return n->host_ops->random(n->ho
 const cohort_allocator_t *cohort_node_allocator(const cohort_node_t *n) { return n->alloc; }
 uint64_t cohort_node_lamport(const cohort_node_t *n) { return n->lamport.time; }
 cohort_proto_t *cohort_node_proto(const cohort_node_t *n, uint32_t proto_id) {
-  return proto_by_id(n, proto_id);
+  return proto_id == COHORT_PROTO_NODE ? NULL : node_proto_by_id(n, proto_id);
 }
 const cohort_vclock_t *cohort_node_vclock(const cohort_node_t *n) { return &n->vc; }
 cohort_hlc_ts_t cohort_node_hlc(const cohort_node_t *n) { return n->hlc.last; }
@@ -460,7 +640,7 @@ static int encode_vc(cohort_node_t *n, cohort_envelope_t *e) {
   e->vc = NULL;
   e->vc_len = 0;
   if (!n->vector_clock) return 0;
-  int rc = buf_reserve(n->alloc, &n->vc_buf, n->vc.len * 15 + 16);
+  int rc = buf_reserve(n->alloc, &n->vc_buf, cohort_vclock_encoded_max(&n->vc));
   if (rc) return rc;
   int len = cohort_vclock_encode(&n->vc, n->vc_buf.data, n->vc_buf.cap);
   if (len < 0) return len;
@@ -469,248 +649,101 @@ static int encode_vc(cohort_node_t *n, cohort_envelope_t *e) {
   return 0;
 }
 
-/* Encode the envelope (plus header and tag) into n->tx in one pass;
- * returns its length. */
-static int pack_datagram(cohort_node_t *n, const cohort_envelope_t *e, size_t *out_len) {
-  size_t tag = n->auth ? COHORT_AUTH_TAG_LEN : 0;
-  if (e->vc_len + e->payload_len > COHORT_DATAGRAM_MAX) return COHORT_EINVAL;
-  int rc = buf_reserve(n->alloc, &n->tx, DGRAM_HEADER + cohort_envelope_size_max(e) + tag);
-  if (rc) return rc;
-  size_t body = cohort_envelope_encode(e, n->tx.data + DGRAM_HEADER);
-  size_t total = DGRAM_HEADER + body + tag;
-  if (total > COHORT_DATAGRAM_MAX) return COHORT_EINVAL;
-  n->tx.data[0] = DGRAM_MAGIC;
-  n->tx.data[1] = n->auth ? DGRAM_FLAG_TAG : 0;
-  if (n->auth) {
-    rc = cohort_auth_tag(n->auth, n->tx.data, DGRAM_HEADER + body,
-                         n->tx.data + DGRAM_HEADER + body);
-    if (rc) return rc;
-  }
-  *out_len = total;
-  return 0;
-}
-
 static void trace_send(cohort_node_t *n, cohort_proto_t *p, const cohort_envelope_t *e,
                        size_t bytes) {
   cohort_trace_event_t ev = {.type = COHORT_EV_SEND, .proto = p->ops->name,
-                             .kind = kind_name(p, e->kind), .kind_num = e->kind,
+                             .kind = node_kind_name(p, e->kind), .kind_num = e->kind,
                              .peer = e->dest, .has_msg = true,
                              .msg = {n->id, n->incarnation, e->seq}, .bytes = bytes};
-  stamp(n, &ev);
-  trace_emit(n, &ev);
+  node_stamp(n, &ev);
+  node_trace_emit(n, &ev);
+}
+
+static int host_send(cohort_node_t *n, const cohort_envelope_t *e, const uint8_t *addr,
+                     size_t addr_len, size_t total) {
+  if (addr_len) return n->host_ops->send_addr(n->host, addr, addr_len, n->tx.data, total);
+  return n->host_ops->send(n->host, e->dest, n->tx.data, total);
+}
+
+/* One datagram: to peer `to` (bound to to_inc, 0 = any), or, with an
+ * address, to a contact whose id is unknown (to = COHORT_NODE_NONE). */
+int node_send_env(cohort_node_t *n, cohort_proto_t *p, cohort_node_id_t to,
+                  cohort_incarnation_t to_inc, const uint8_t *addr, size_t addr_len,
+                  uint32_t kind, const uint8_t *payload, size_t len) {
+  COHORT_ASSERT(p && (p->node == n || p == &n->self_proto));
+  size_t pi = addr_len ? SIZE_MAX : node_peer_index(n, to);
+  tick_local(n);
+  cohort_envelope_t e = {.version_major = COHORT_WIRE_VERSION_MAJOR,
+                         .version_minor = COHORT_WIRE_VERSION_MINOR,
+                         .cluster_id = n->cluster_id, .sender = n->id,
+                         .incarnation = n->incarnation, .dest = to, .proto = p->ops->proto_id,
+                         .kind = kind, .seq = ++n->send_seq, .lamport = n->lamport.time,
+                         .hlc_l = n->hlc.last.l, .hlc_c = n->hlc.last.c,
+                         .payload = len ? payload : NULL, .payload_len = len,
+                         .dest_incarnation = to_inc,
+                         .link_seq = pi == SIZE_MAX ? 0 : n->peers[pi].tx_link + 1};
+  size_t total = 0;
+  int rc = encode_vc(n, &e);
+  if (rc == 0) rc = buf_reserve(n->alloc, &n->tx, cohort_envelope_size_max(&e) + 64);
+  if (rc == 0) rc = node_pack(n, &e, &total);
+  if (rc == 0 && cohort_node_tracing(n)) trace_send(n, p, &e, total);
+  if (rc == 0) rc = host_send(n, &e, addr, addr_len, total);
+  if (rc) { /* the clocks ticked: record why nothing left */
+    n->stats.tx_errors++;
+    node_trace_drop(n, "send_error", &e, total);
+    return rc;
+  }
+  if (pi != SIZE_MAX) n->peers[pi].tx_link++;
+  n->stats.tx_datagrams++;
+  n->stats.tx_bytes += total;
+  return 0;
+}
+
+static bool payload_ok(const uint8_t *payload, size_t len) {
+  return len <= COHORT_PAYLOAD_MAX && (!len || payload);
 }
 
 int cohort_node_send(cohort_node_t *n, cohort_proto_t *p, cohort_node_id_t to, uint32_t kind,
                      const uint8_t *payload, size_t len) {
-  if (peer_index(n, to) == SIZE_MAX || len > COHORT_PAYLOAD_MAX || (len && !payload))
+  size_t i = node_peer_index(n, to);
+  if (i == SIZE_MAX || !payload_ok(payload, len)) return COHORT_EINVAL;
+  return node_send_env(n, p, to, n->peers[i].inc, NULL, 0, kind, payload, len);
+}
+
+int cohort_node_send_to(cohort_node_t *n, cohort_proto_t *p, cohort_node_id_t to,
+                        cohort_incarnation_t to_inc, uint32_t kind, const uint8_t *payload,
+                        size_t len) {
+  size_t i = node_peer_index(n, to);
+  if (i == SIZE_MAX || !payload_ok(payload, len)) return COHORT_EINVAL;
+  if (to_inc == COHORT_INCARNATION_ANY)
+    return node_send_env(n, p, to, 0, NULL, 0, kind, payload, len);
+  if (to_inc && n->peers[i].inc > to_inc) return COHORT_ESTALE;
+  return node_send_env(n, p, to, to_inc ? to_inc : n->peers[i].inc, NULL, 0, kind, payload,
+                       len);
+}
+
+int cohort_node_send_addr(cohort_node_t *n, cohort_proto_t *p, const uint8_t *addr,
+                          size_t addr_len, uint32_t kind, const uint8_t *payload, size_t len) {
+  if (!addr || !addr_len || addr_len > COHORT_PEER_ADDR_MAX || !payload_ok(payload, len))
     return COHORT_EINVAL;
-  COHORT_ASSERT(p && p->node == n);
-  tick_local(n);
-  cohort_envelope_t e = {.version_major = COHORT_WIRE_VERSION_MAJOR,
-                         .version_minor = COHORT_WIRE_VERSION_MINOR,
-                         .cluster_id = n->cluster_id,
-                         .sender = n->id,
-                         .incarnation = n->incarnation,
-                         .dest = to,
-                         .proto = p->ops->proto_id,
-                         .kind = kind,
-                         .seq = ++n->send_seq,
-                         .lamport = n->lamport.time,
-                         .hlc_l = n->hlc.last.l,
-                         .hlc_c = n->hlc.last.c,
-                         .payload = len ? payload : NULL,
-                         .payload_len = len};
-  size_t total = 0;
-  int rc = encode_vc(n, &e);
-  if (rc == 0) rc = pack_datagram(n, &e, &total);
-  if (rc) { /* the clocks ticked: record why nothing left */
-    n->stats.tx_errors++;
-    trace_drop(n, "send_error", &e, 0);
-    return rc;
-  }
-  if (cohort_node_tracing(n)) trace_send(n, p, &e, total);
-  rc = n->host_ops->send(n->host, to, n->tx.data, total);
-  if (rc) {
-    n->stats.tx_errors++;
-    trace_drop(n, "send_error", &e, total);
-    return rc;
-  }
-  n->stats.tx_datagrams++;
-  n->stats.tx_bytes += total;
-  return 0;
+  if (!n->host_ops->send_addr) return COHORT_EUNKNOWN;
+  return node_send_env(n, p, COHORT_NODE_NONE, 0, addr, addr_len, kind, payload, len);
 }
 
 int cohort_node_broadcast(cohort_node_t *n, cohort_proto_t *p, uint32_t kind,
                           const uint8_t *payload, size_t len) {
   int first = 0;
   for (size_t i = 0; i < n->peers_len; i++) {
-    int rc = cohort_node_send(n, p, n->peers[i], kind, payload, len);
+    int rc = cohort_node_send(n, p, n->peers[i].id, kind, payload, len);
     if (rc && !first) first = rc;
   }
   return first;
 }
 
-/* ---- receiving ---------------------------------------------------------------- */
-
-/* Strip header and tag, verify, decode into *e. Returns e, or NULL with
- * *reason set (already counted). */
-static cohort_envelope_t *decode(cohort_node_t *n, const uint8_t *buf, size_t len,
-                                 cohort_envelope_t *e, const char **reason) {
-  *reason = "malformed";
-  if (len < DGRAM_HEADER || len > COHORT_DATAGRAM_MAX || buf[0] != DGRAM_MAGIC ||
-      (buf[1] & ~DGRAM_FLAG_TAG) != 0) {
-    n->stats.drop_malformed++;
-    return NULL;
-  }
-  size_t body = len - DGRAM_HEADER;
-  if (buf[1] & DGRAM_FLAG_TAG) {
-    if (body < COHORT_AUTH_TAG_LEN) {
-      n->stats.drop_malformed++;
-      return NULL;
-    }
-    body -= COHORT_AUTH_TAG_LEN;
-  }
-  if (n->auth && (!(buf[1] & DGRAM_FLAG_TAG) ||
-                  !cohort_auth_verify(n->auth, buf, DGRAM_HEADER + body,
-                                      buf + len - COHORT_AUTH_TAG_LEN))) {
-    *reason = "auth";
-    n->stats.drop_auth++;
-    return NULL;
-  }
-  if (cohort_envelope_decode(buf + DGRAM_HEADER, body, e) < 0) {
-    n->stats.drop_malformed++;
-    return NULL;
-  }
-  return e;
-}
-
-/* Header checks that need no clock: cluster, version, peer, incarnation.
- * Returns 0 or the drop reason (counted). */
-static const char *admit(cohort_node_t *n, const cohort_envelope_t *e, size_t *peer) {
-  if (e->version_major != COHORT_WIRE_VERSION_MAJOR) return n->stats.drop_version++, "version";
-  if (e->cluster_id != n->cluster_id) return n->stats.drop_cluster++, "cluster";
-  if (e->sender == n->id) return n->stats.drop_self++, "self";
-  if (e->dest != n->id) return n->stats.drop_malformed++, "malformed";
-  *peer = peer_index(n, e->sender);
-  if (*peer == SIZE_MAX) return n->stats.drop_unknown_peer++, "unknown_peer";
-  if (e->incarnation == 0 || e->incarnation < n->peer_inc[*peer])
-    return n->stats.drop_stale++, "stale";
-  if (!proto_by_id(n, e->proto)) return n->stats.drop_unknown_proto++, "unknown_proto";
-  return NULL;
-}
-
-/* A remote Lamport stamp beyond this is refused: a peer (buggy or hostile)
- * must not be able to push our clock to saturation. 2^62 events is far
- * more than any honest run reaches. */
-#define LAMPORT_REMOTE_MAX (UINT64_C(1) << 62)
-
-/* Clock checks and updates: nothing changes unless everything passes. */
-static const char *update_clocks(cohort_node_t *n, const cohort_envelope_t *e) {
-  if (e->lamport > LAMPORT_REMOTE_MAX) return n->stats.drop_clock++, "clock";
-  n->rx_vc.len = 0;
-  if (n->vector_clock && e->vc_len) {
-    int used = cohort_vclock_decode(&n->rx_vc, e->vc, e->vc_len);
-    if (used == COHORT_ENOMEM) return n->stats.drop_nomem++, "nomem";
-    if (used < 0 || (size_t)used != e->vc_len) return n->stats.drop_malformed++, "malformed";
-  }
-  cohort_hlc_t saved = n->hlc;
-  cohort_hlc_ts_t out;
-  cohort_hlc_ts_t remote = {e->hlc_l, e->hlc_c};
-  if (cohort_hlc_recv(&n->hlc, n->host_ops->wall(n->host), remote, &out))
-    return n->stats.drop_clock++, "clock";
-  if (n->vector_clock && cohort_vclock_merge(&n->vc, &n->rx_vc)) {
-    n->hlc = saved; /* the merge is atomic; undo the HLC to stay atomic too */
-    return n->stats.drop_nomem++, "nomem";
-  }
-  cohort_lamport_recv(&n->lamport, e->lamport);
-  /* Our own entry exists after any earlier tick, so this rarely allocates;
-   * if it cannot, the entry stays as it was (causality is then coarser for
-   * this one event, never wrong in the unsafe direction). */
-  if (n->vector_clock) (void)cohort_vclock_tick(&n->vc, n->id);
-  return NULL;
-}
-
-static void note_incarnation(cohort_node_t *n, size_t peer, const cohort_envelope_t *e) {
-  cohort_incarnation_t known = n->peer_inc[peer];
-  n->peer_inc[peer] = e->incarnation;
-  if (known == 0 || known == e->incarnation) return;
-  if (cohort_node_tracing(n)) {
-    char data[96];
-    cohort_fmt(data, sizeof data, "{\"peer\":%u,\"old_inc\":%llu,\"inc\":%llu}", e->sender,
-               (unsigned long long)known, (unsigned long long)e->incarnation);
-    cohort_node_trace_state(n, NULL, "peer_restart", data);
-  }
-  for (size_t i = 0; i < n->protos_len; i++)
-    if (n->protos[i]->ops->peer)
-      n->protos[i]->ops->peer(n->protos[i], e->sender, COHORT_PEER_RESTARTED);
-}
-
-/* The recv event carries the stamps of the receive itself, so it is traced
- * right after the clocks moved and before anything the receive causes. */
-static void trace_recv(cohort_node_t *n, const cohort_envelope_t *e, size_t len) {
-  if (!cohort_node_tracing(n)) return;
-  cohort_proto_t *p = proto_by_id(n, e->proto);
-  cohort_trace_event_t ev = {.type = COHORT_EV_RECV, .proto = p->ops->name,
-                             .kind = kind_name(p, e->kind), .kind_num = e->kind,
-                             .peer = e->sender, .has_msg = true,
-                             .msg = {e->sender, e->incarnation, e->seq}, .bytes = len};
-  stamp(n, &ev);
-  trace_emit(n, &ev);
-}
-
-static int dispatch(cohort_node_t *n, const cohort_envelope_t *e, size_t len) {
-  cohort_proto_t *p = proto_by_id(n, e->proto);
-  cohort_msg_t m = {.from = e->sender, .from_incarnation = e->incarnation, .kind = e->kind,
-                    .payload = e->payload, .payload_len = e->payload_len,
-                    .lamport = e->lamport, .hlc = {e->hlc_l, e->hlc_c}, .seq = e->seq};
-  int rc = p->ops->recv(p, &m);
-  if (rc) {
-    n->stats.drop_proto++;
-    trace_drop(n, "proto", e, len);
-    return rc;
-  }
-  n->stats.rx_delivered++;
-  return 0;
-}
-
-static int map_reason(const char *reason) {
-  static const struct {
-    const char *reason;
-    int err;
-  } map[] = {{"malformed", COHORT_EPROTO},     {"auth", COHORT_EAUTH},
-             {"version", COHORT_EVERSION},     {"cluster", COHORT_ECLUSTER},
-             {"stale", COHORT_ESTALE},         {"clock", COHORT_ECLOCK},
-             {"nomem", COHORT_ENOMEM}};
-  for (size_t i = 0; i < COHORT_ARRAY_LEN(map); i++)
-    if (!strcmp(map[i].reason, reason)) return map[i].err;
-  return COHORT_EUNKNOWN;
-}
-
-int cohort_node_on_datagram(cohort_node_t *n, const uint8_t *buf, size_t len) {
-  n->stats.rx_datagrams++;
-  n->stats.rx_bytes += len;
-  entry_begin(n);
-  const char *reason = NULL;
-  size_t peer = SIZE_MAX;
-  cohort_envelope_t env;
-  cohort_envelope_t *e = decode(n, buf, len, &env, &reason);
-  if (e) reason = admit(n, e, &peer);
-  if (e && !reason) reason = update_clocks(n, e);
-  int rc;
-  if (reason) {
-    trace_drop(n, reason, e, len);
-    rc = map_reason(reason);
-  } else {
-    trace_recv(n, e, len);
-    note_incarnation(n, peer, e);
-    rc = dispatch(n, e, len);
-  }
-  entry_end(n);
-  return rc;
-}
+/* ---- timers firing ------------------------------------------------------------ */
 
 void cohort_node_on_wake(cohort_node_t *n) {
-  entry_begin(n);
+  node_entry_begin(n);
   n->armed = INT64_MIN; /* the host's wake-up is spent: always re-arm */
   int64_t now = n->host_ops->now(n->host);
   /* Fire only timers due now; ones armed by callbacks for `now` or earlier
@@ -722,5 +755,5 @@ void cohort_node_on_wake(cohort_node_t *n) {
     trace_timer(n, t.proto, t.id);
     if (t.proto->ops->timer) t.proto->ops->timer(t.proto, t.id);
   }
-  entry_end(n);
+  node_entry_end(n);
 }

@@ -268,7 +268,10 @@ static void send_round(cohort_fd_t *fd, int64_t now) {
     kind = COHORT_FD_KIND_PING;
   }
   for (size_t i = 0; i < fd->peers_len; i++) {
-    int rc = cohort_node_send(n, &fd->proto, fd->peers[i].id, kind, buf, len);
+    /* A heartbeat or ping means the same to every incarnation of the peer:
+     * a restarted peer hears us before it has spoken (cohort/node.h). */
+    int rc = cohort_node_send_to(n, &fd->proto, fd->peers[i].id, COHORT_INCARNATION_ANY, kind,
+                                 buf, len);
     if (rc < 0) fd->stats.tx_errors++;
     else if (kind == COHORT_FD_KIND_HEARTBEAT) fd->stats.tx_heartbeats++;
     else fd->stats.tx_pings++;
@@ -312,7 +315,8 @@ static int recv_ping(cohort_fd_t *fd, const cohort_msg_t *msg) {
   pong.sent_wall_ns = cohort_node_wall(n);
   uint8_t buf[FD_PAYLOAD_MAX];
   size_t len = encode(&pong.base, buf);
-  if (cohort_node_send(n, &fd->proto, msg->from, COHORT_FD_KIND_PONG, buf, len) < 0)
+  if (cohort_node_send_to(n, &fd->proto, msg->from, msg->from_incarnation, COHORT_FD_KIND_PONG,
+                          buf, len) < 0)
     fd->stats.tx_errors++;
   else fd->stats.tx_pongs++;
   return 0;

@@ -250,6 +250,9 @@ void sim_net_merge(sim_net_t *base, const sim_net_t *over) {
   if (over->set & SIM_NET_DUP) base->dup = over->dup;
   if (over->set & SIM_NET_REORDER) base->reorder = over->reorder;
   if (over->set & SIM_NET_REORDER_DELAY) base->reorder_ns = over->reorder_ns;
+  if (over->set & SIM_NET_REPLAY) base->replay = over->replay;
+  if (over->set & SIM_NET_REPLAY_DELAY) base->replay_delay = over->replay_delay;
+  if (over->set & SIM_NET_CORRUPT) base->corrupt = over->corrupt;
   base->set |= over->set;
 }
 

@@ -199,13 +199,20 @@ static int parse_net_params(parser_t *p, char **tok, int n, sim_net_t *net) {
       bit = SIM_NET_REORDER_DELAY;
       if (sim_parse_span(v, &net->reorder_ns))
         return fail(p, "reorder-delay: not a duration: '%s'", v);
+    } else if (!strcmp(k, "replay-delay")) {
+      bit = SIM_NET_REPLAY_DELAY;
+      if (sim_dist_parse(v, &net->replay_delay, e, sizeof e))
+        return fail(p, "replay-delay: %s", e);
     } else {
       double *d = !strcmp(k, "loss") ? &net->loss : !strcmp(k, "dup") ? &net->dup
-                : !strcmp(k, "reorder") ? &net->reorder : NULL;
+                : !strcmp(k, "reorder") ? &net->reorder : !strcmp(k, "replay") ? &net->replay
+                : !strcmp(k, "corrupt") ? &net->corrupt : NULL;
       if (!d)
         return fail(p, "unknown network parameter '%s' (latency, jitter, loss, dup, reorder, "
-                       "reorder-delay)", k);
-      bit = d == &net->loss ? SIM_NET_LOSS : d == &net->dup ? SIM_NET_DUP : SIM_NET_REORDER;
+                       "reorder-delay, replay, replay-delay, corrupt)", k);
+      bit = d == &net->loss ? SIM_NET_LOSS : d == &net->dup ? SIM_NET_DUP
+          : d == &net->reorder ? SIM_NET_REORDER : d == &net->replay ? SIM_NET_REPLAY
+          : SIM_NET_CORRUPT;
       if (parse_prob(v, d)) return fail(p, "%s: not a probability in [0, 1]: '%s'", k, v);
     }
     if (net->set & bit) return fail(p, "'%s' given twice", k);
@@ -316,9 +323,9 @@ static int scratch_send(void *h, cohort_node_id_t to, const uint8_t *d, size_t l
   return (void)h, (void)to, (void)d, (void)l, 0;
 }
 static void scratch_wake(void *h, int64_t deadline) { (void)h, (void)deadline; }
-static const cohort_host_ops_t scratch_ops = {scratch_time, scratch_time, scratch_time,
-                                              scratch_random, scratch_send, scratch_wake,
-                                              NULL};
+static const cohort_host_ops_t scratch_ops = {
+    .now = scratch_time, .wall = scratch_time, .true_time = scratch_time,
+    .random = scratch_random, .send = scratch_send, .wake = scratch_wake};
 
 static int trial_create(parser_t *p, const sim_proto_spec_t *ps) {
   cohort_scenario_t *s = p->s;
@@ -708,6 +715,8 @@ static cohort_scenario_t *scenario_alloc(const char *text, size_t len, const cha
   s->net.latency.kind = SIM_DIST_CONST;
   s->net.latency.a = COHORT_NS_PER_MS;
   s->net.reorder_ns = 10 * COHORT_NS_PER_MS;
+  s->net.replay_delay = (sim_dist_t){.kind = SIM_DIST_UNIFORM, .a = COHORT_NS_PER_S,
+                                     .b = 10 * COHORT_NS_PER_S};
   if (opts) {
     s->extra = opts->extra_factories;
     s->extra_len = opts->extra_factories_len;

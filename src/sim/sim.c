@@ -12,8 +12,9 @@
  * Invariants:
  *  - the run is a function of (scenario, seed) only: every draw comes from
  *    a stream keyed by (seed, concern, ids) — see models.c;
- *  - a datagram is delivered only to the life of the node it was sent to:
- *    a crash in between drops it as "crashed";
+ *  - a datagram reaches whatever incarnation of its destination is up when
+ *    it arrives — a later one too, as real networks deliver — and is
+ *    dropped as "crashed" only when the destination is down;
  *  - the heap keeps room for every wake-up and fault event (2n + 16
  *    entries), so only datagrams can be refused when the queue is full;
  *  - links are FIFO unless a datagram is picked for reordering.
@@ -383,7 +384,7 @@ static void dgram_release(cohort_sim_t *sim, uint32_t slot) {
 
 /* Schedule one copy of a datagram for delivery at true time `at`. */
 static int dgram_push(cohort_sim_t *sim, int64_t at, cohort_node_id_t from,
-                      cohort_node_id_t to, const uint8_t *buf, size_t len) {
+                      cohort_node_id_t to, const uint8_t *buf, size_t len, uint32_t *out) {
   uint32_t slot;
   int rc = heap_room(sim, 1);
   if (!rc) rc = dgram_alloc(sim, &slot);
@@ -406,6 +407,7 @@ static int dgram_push(cohort_sim_t *sim, int64_t at, cohort_node_id_t from,
   d->to = to;
   d->life = sim->hosts[to].life;
   heap_push(sim, at, EV_DGRAM, slot);
+  if (out) *out = slot;
   return 0;
 }
 
@@ -417,6 +419,19 @@ static int64_t link_delay(const sim_net_t *net, sim_link_t *l) {
   int64_t d = sim_dist_sample(&net->latency, &l->rng);
   if (net->jitter_ns > 0) d += (int64_t)sim_below(&l->rng, (uint64_t)net->jitter_ns + 1);
   return d;
+}
+
+/* Flip 1 to 4 random bits of a datagram in flight (noise a checksum would
+ * miss: the receiver's decoder and authentication must stand it). */
+static void corrupt(cohort_sim_t *sim, sim_link_t *l, uint32_t slot) {
+  sim_dgram_t *d = &sim->dgrams[slot];
+  if (!d->len) return;
+  sim->r.datagrams_corrupted++;
+  uint64_t flips = 1 + sim_below(&l->rng, 4);
+  for (uint64_t i = 0; i < flips; i++) {
+    uint64_t bit = sim_below(&l->rng, (uint64_t)d->len * 8);
+    d->buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+  }
 }
 
 static int host_send(void *host, cohort_node_id_t to, const uint8_t *buf, size_t len) {
@@ -445,24 +460,42 @@ static int host_send(void *host, cohort_node_id_t to, const uint8_t *buf, size_t
     if (at < l->last_ns) at = l->last_ns;
     l->last_ns = at;
   }
-  int rc = dgram_push(sim, at, h->id, to, buf, len);
+  uint32_t slot;
+  int rc = dgram_push(sim, at, h->id, to, buf, len, &slot);
+  if (!rc && chance(&l->rng, net->corrupt)) corrupt(sim, l, slot);
   if (!rc && chance(&l->rng, net->dup)) {
     sim->r.datagrams_duplicated++;
-    rc = dgram_push(sim, sim->now + link_delay(net, l), h->id, to, buf, len);
+    rc = dgram_push(sim, sim->now + link_delay(net, l), h->id, to, buf, len, NULL);
+  }
+  if (!rc && chance(&l->rng, net->replay)) {
+    sim->r.datagrams_replayed++;
+    rc = dgram_push(sim, sim->now + sim_dist_sample(&net->replay_delay, &l->rng), h->id, to,
+                    buf, len, NULL);
   }
   if (rc) sim->r.drop_full++;
   return rc;
 }
 
-static const cohort_host_ops_t ops_traced = {host_now, host_wall, host_true_time,
-                                             host_random, host_send, host_wake, host_trace};
-static const cohort_host_ops_t ops_quiet = {host_now, host_wall, host_true_time,
-                                            host_random, host_send, host_wake, NULL};
+/* An address in the simulator is a node id, 4 bytes big endian. */
+static int host_send_addr(void *host, const uint8_t *addr, size_t addr_len, const uint8_t *buf,
+                          size_t len) {
+  if (addr_len != 4) return COHORT_EUNKNOWN;
+  cohort_node_id_t to = (cohort_node_id_t)addr[0] << 24 | (cohort_node_id_t)addr[1] << 16 |
+                        (cohort_node_id_t)addr[2] << 8 | addr[3];
+  return host_send(host, to, buf, len);
+}
+
+static const cohort_host_ops_t ops_traced = {
+    .now = host_now, .wall = host_wall, .true_time = host_true_time, .random = host_random,
+    .send = host_send, .wake = host_wake, .trace = host_trace, .send_addr = host_send_addr};
+static const cohort_host_ops_t ops_quiet = {
+    .now = host_now, .wall = host_wall, .true_time = host_true_time, .random = host_random,
+    .send = host_send, .wake = host_wake, .send_addr = host_send_addr};
 
 static void deliver(cohort_sim_t *sim, uint32_t slot) {
   sim_dgram_t *d = &sim->dgrams[slot];
   sim_host_t *h = &sim->hosts[d->to];
-  if (!h->up || d->life != h->life) {
+  if (!h->up) { /* a later incarnation gets what was in flight, as on UDP */
     sim->r.drop_crashed++;
     trace_drop(sim, d->from, d->to, d->buf, d->len, "crashed");
   } else {
@@ -813,7 +846,11 @@ static bool net_equal(const sim_net_t *a, const sim_net_t *b) {
   return a->latency.kind == b->latency.kind && a->latency.a == b->latency.a &&
          a->latency.b == b->latency.b && a->latency.x == b->latency.x &&
          a->jitter_ns == b->jitter_ns && a->loss == b->loss && a->dup == b->dup &&
-         a->reorder == b->reorder && a->reorder_ns == b->reorder_ns;
+         a->reorder == b->reorder && a->reorder_ns == b->reorder_ns &&
+         a->replay == b->replay && a->corrupt == b->corrupt &&
+         a->replay_delay.kind == b->replay_delay.kind &&
+         a->replay_delay.a == b->replay_delay.a && a->replay_delay.b == b->replay_delay.b &&
+         a->replay_delay.x == b->replay_delay.x;
 }
 
 /* Resolve every link's parameters (defaults, then matching `link` lines

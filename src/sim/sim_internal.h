@@ -88,7 +88,10 @@ enum {
   SIM_NET_LOSS = 1u << 2,
   SIM_NET_DUP = 1u << 3,
   SIM_NET_REORDER = 1u << 4,
-  SIM_NET_REORDER_DELAY = 1u << 5
+  SIM_NET_REORDER_DELAY = 1u << 5,
+  SIM_NET_REPLAY = 1u << 6,
+  SIM_NET_REPLAY_DELAY = 1u << 7,
+  SIM_NET_CORRUPT = 1u << 8
 };
 
 /* Parameters of one directed link. Zero-initialised before filling, so
@@ -100,6 +103,11 @@ typedef struct sim_net {
   double loss, dup, reorder; /* probabilities */
   int64_t reorder_ns;      /* a reordered datagram waits up to this much
                               more and may overtake earlier ones */
+  /* A copy captured in flight and delivered again after replay_delay (an
+   * attacker replaying, or a datagram stuck in a router queue), and bits
+   * flipped on the wire (1 to 4 random bits: what checksums miss). */
+  double replay, corrupt;
+  sim_dist_t replay_delay;
 } sim_net_t;
 
 /* Fields of `over` that it sets replace those of `base`. */

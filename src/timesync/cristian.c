@@ -74,7 +74,8 @@ static void send_probe(cristian_t *c) {
   put64(req, c->seq_base + i);
   c->t0[i] = ts_est(&c->b);
   c->answered[i] = false;
-  if (cohort_node_send(n, &c->b.proto, c->server, KIND_REQUEST, req, sizeof req) == 0)
+  if (cohort_node_send_to(n, &c->b.proto, c->server, COHORT_INCARNATION_ANY, KIND_REQUEST, req,
+                          sizeof req) == 0)
     c->b.stats.sent++;
   if (c->sent_in_round < c->probes) /* spread the probes over 1/4 of the round */
     (void)cohort_node_timer_set(n, &c->b.proto, TIMER_PROBE,
@@ -133,7 +134,9 @@ static int cristian_recv(cohort_proto_t *p, const cohort_msg_t *msg) {
     put64(r + 8, (uint64_t)cohort_cluster_clock_estimate(&c->b.clock, local));
     int64_t cen = c->b.clock.center_ns < 0 ? -c->b.clock.center_ns : c->b.clock.center_ns;
     put64(r + 16, (uint64_t)(err + cen));
-    if (cohort_node_send(p->node, p, msg->from, KIND_REPLY, r, sizeof r) == 0) c->b.stats.sent++;
+    if (cohort_node_send_to(p->node, p, msg->from, msg->from_incarnation, KIND_REPLY, r,
+                            sizeof r) == 0)
+      c->b.stats.sent++;
   } else if (msg->kind == KIND_REPLY) {
     rc = on_reply(c, msg);
   } else {

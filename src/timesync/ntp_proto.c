@@ -52,7 +52,8 @@ static void ntp_poll(ntp_proto_t *t, size_t i) {
   if (p->denied) return;
   uint8_t pkt[COHORT_NTP_PACKET_LEN];
   cohort_ntp_peer_request(p, ts_est(&t->b), cohort_node_random(n), pkt);
-  if (cohort_node_send(n, &t->b.proto, p->id, COHORT_NTP_MODE_CLIENT, pkt, sizeof pkt) == 0)
+  if (cohort_node_send_to(n, &t->b.proto, p->id, COHORT_INCARNATION_ANY, COHORT_NTP_MODE_CLIENT,
+                          pkt, sizeof pkt) == 0)
     t->b.stats.sent++;
   /* Jitter the next poll by up to 1/16 so associations do not lock step. */
   int64_t iv = poll_interval(t, p);
@@ -151,8 +152,8 @@ static int ntp_serve(ntp_proto_t *t, const cohort_msg_t *msg) {
                                    t2, ts_est(&t->b), out);
   t->b.stats.ntp = t->server.drops;
   if (rc < 0) return rc;
-  if (rc > 0 && cohort_node_send(n, &t->b.proto, msg->from, COHORT_NTP_MODE_SERVER, out,
-                                 (size_t)rc) == 0)
+  if (rc > 0 && cohort_node_send_to(n, &t->b.proto, msg->from, msg->from_incarnation,
+                                    COHORT_NTP_MODE_SERVER, out, (size_t)rc) == 0)
     t->b.stats.sent++;
   return 0;
 }

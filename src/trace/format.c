@@ -99,6 +99,10 @@ static void put_vc(out_t *o, const cohort_vclock_t *vc) {
     if (i) put_char(o, ',');
     put_char(o, '"');
     put_u64(o, vc->entries[i].node);
+    if (vc->entries[i].inc) { /* "ID.INC": one process per incarnation */
+      put_char(o, '.');
+      put_u64(o, vc->entries[i].inc);
+    }
     PUT_LIT(o, "\":");
     put_u64(o, vc->entries[i].counter);
   }

@@ -50,6 +50,13 @@ uint32_t cohort_hb_proc_find(const cohort_hb_t *hb, cohort_node_id_t node,
   return NONE;
 }
 
+/* A record is an event of its process if it carries stamps and is not a
+ * drop: a node refusing a datagram moves no clock (its drop record shows
+ * the stamps it had, for reading), so it is no event of happened-before. */
+static bool is_event(const cohort_trace_rec_t *r) {
+  return r->has_stamps && r->type != COHORT_EV_DROP;
+}
+
 /* Processes: distinct (node, inc) of stamped records, sorted; then each
  * record's process and position, and the grouped event lists. */
 static int build_procs(cohort_hb_t *hb, const cohort_trace_t *t) {
@@ -57,7 +64,7 @@ static int build_procs(cohort_hb_t *hb, const cohort_trace_t *t) {
   cohort_hb_proc_t *all = cohort_alloc(hb->alloc, (t->len + 1) * sizeof *all);
   if (!all) return COHORT_ENOMEM;
   for (size_t i = 0; i < t->len; i++)
-    if (t->recs[i].has_stamps)
+    if (is_event(&t->recs[i]))
       all[n++] = (cohort_hb_proc_t){.node = t->recs[i].node, .inc = t->recs[i].inc};
   qsort(all, n, sizeof *all, proc_cmp);
   size_t u = 0;
@@ -68,7 +75,7 @@ static int build_procs(cohort_hb_t *hb, const cohort_trace_t *t) {
   hb->nproc = u;
   for (size_t i = 0; i < t->len; i++) {
     const cohort_trace_rec_t *r = &t->recs[i];
-    hb->proc_of[i] = r->has_stamps ? cohort_hb_proc_find(hb, r->node, r->inc) : NONE;
+    hb->proc_of[i] = is_event(r) ? cohort_hb_proc_find(hb, r->node, r->inc) : NONE;
     if (hb->proc_of[i] != NONE) hb->procs[hb->proc_of[i]].len++;
   }
   uint32_t first = 0;

@@ -218,12 +218,15 @@ static int vc_entry(parser_t *ps, cohort_vc_entry_t *e) {
   size_t n;
   bool esc;
   if (json_string_raw(&ps->c, &raw, &n, &esc)) return COHORT_EPROTO;
-  const char *s = raw;
-  uint64_t node;
-  if (esc || msg_part(&s, raw + n, '\0', &node) || node >= COHORT_NODE_NONE)
-    return perr(ps, "vc key is not a node id");
+  const char *s = raw, *end = raw + n;
+  uint64_t node, inc = 0;
+  /* "ID" (a node without incarnations) or "ID.INC" (one process each). */
+  if (esc || msg_part(&s, end, '.', &node) || node >= COHORT_NODE_NONE ||
+      (s < end && (*s++ != '.' || msg_part(&s, end, '\0', &inc) || s != end || inc == 0)))
+    return perr(ps, "vc key is not \"node\" or \"node.inc\"");
   if (json_expect(&ps->c, ':') || json_u64(&ps->c, &e->counter)) return COHORT_EPROTO;
   e->node = (cohort_node_id_t)node;
+  e->inc = inc;
   return 0;
 }
 
@@ -231,12 +234,16 @@ static int vc_store(parser_t *ps, cohort_vc_entry_t *tmp, size_t len) {
   for (size_t i = 1; i < len; i++) { /* insertion sort: writers sort already */
     cohort_vc_entry_t x = tmp[i];
     size_t j = i;
-    for (; j > 0 && tmp[j - 1].node > x.node; j--) tmp[j] = tmp[j - 1];
+    for (; j > 0 && (tmp[j - 1].node > x.node ||
+                     (tmp[j - 1].node == x.node && tmp[j - 1].inc > x.inc));
+         j--)
+      tmp[j] = tmp[j - 1];
     tmp[j] = x;
   }
   size_t kept = 0;
   for (size_t i = 0; i < len; i++) {
-    if (i && tmp[i].node == tmp[i - 1].node) return perr(ps, "duplicate node in vc");
+    if (i && tmp[i].node == tmp[i - 1].node && tmp[i].inc == tmp[i - 1].inc)
+      return perr(ps, "duplicate process in vc");
     if (tmp[i].counter) tmp[kept++] = tmp[i]; /* absent means 0 */
   }
   cohort_vc_entry_t *v = arena_alloc(ps->arena, kept * sizeof *v + 1, _Alignof(cohort_vc_entry_t));

@@ -275,15 +275,15 @@ static int vc_recv_ok(cohort_vclock_t *vc, const cohort_vclock_t *msg,
                       cohort_node_id_t self, cohort_node_id_t from) {
   (void)from;
   int rc = cohort_vclock_merge(vc, msg);
-  return rc ? rc : cohort_vclock_tick(vc, self);
+  return rc ? rc : cohort_vclock_tick(vc, self, 0);
 }
 
 /* Broken: learns only the sender's own count, not what the sender knew. */
 static int vc_recv_sender_only(cohort_vclock_t *vc, const cohort_vclock_t *msg,
                                cohort_node_id_t self, cohort_node_id_t from) {
-  uint64_t c = cohort_vclock_get(msg, from);
-  if (c > cohort_vclock_get(vc, from)) cohort_vclock_set(vc, from, c);
-  return cohort_vclock_tick(vc, self);
+  uint64_t c = cohort_vclock_get(msg, from, 0);
+  if (c > cohort_vclock_get(vc, from, 0)) cohort_vclock_set(vc, from, 0, c);
+  return cohort_vclock_tick(vc, self, 0);
 }
 
 /* Broken: a receive is just a local tick. */
@@ -335,13 +335,13 @@ static size_t exec_replay(exec_t *x, const rules_t *r) {
     } else {
       cohort_hlc_now(&c->hlc, e->pt);
       cohort_lamport_tick(&c->lamport);
-      assert_int_equal(cohort_vclock_tick(&c->vc, self), 0);
+      assert_int_equal(cohort_vclock_tick(&c->vc, self, 0), 0);
       if (e->kind == EV_SEND)
         assert_int_equal(cohort_vclock_copy(&sent[i], &c->vc), 0);
     }
     uint64_t vc[K_MAX] = {0};
     for (size_t j = 0; j < x->k; j++)
-      vc[j] = cohort_vclock_get(&c->vc, (cohort_node_id_t)(j + 1));
+      vc[j] = cohort_vclock_get(&c->vc, (cohort_node_id_t)(j + 1), 0);
     diffs += e->lamport != c->lamport.time ||
              cohort_hlc_compare(e->hlc, c->hlc.last) != 0 ||
              memcmp(e->vc, vc, sizeof vc) != 0;

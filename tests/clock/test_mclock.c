@@ -86,7 +86,7 @@ static void test_random_against_vclock(void **state) {
     for (int step = 0; step < 60; step++) {
       size_t s = (size_t)(rng() % K), r = (size_t)(rng() % K);
       assert_int_equal(cohort_mclock_tick(&m[s]), 0);
-      assert_int_equal(cohort_vclock_tick(&ref[s], m[s].self), 0);
+      assert_int_equal(cohort_vclock_tick(&ref[s], m[s].self, 0), 0);
       if (s == r) continue; /* a local event */
       assert_int_equal(cohort_mclock_recv(&m[r], m[s].self, &m[s]), 0);
       /* r now knows at least everything s knew, and s's row exactly. */
@@ -99,19 +99,19 @@ static void test_random_against_vclock(void **state) {
           if (w != r) assert_true(mine >= theirs);
         }
       assert_int_equal(cohort_vclock_merge(&ref[r], &ref[s]), 0);
-      assert_int_equal(cohort_vclock_tick(&ref[r], m[r].self), 0);
+      assert_int_equal(cohort_vclock_tick(&ref[r], m[r].self, 0), 0);
     }
     for (size_t i = 0; i < K; i++)
       for (size_t w = 0; w < K; w++)
         for (size_t a = 0; a < K; a++) {
           cohort_node_id_t who = m[w].self, about = m[a].self;
           uint64_t belief = cohort_mclock_get(&m[i], who, about);
-          assert_true(belief <= cohort_vclock_get(&ref[w], about));
-          if (i == w) assert_int_equal(belief, cohort_vclock_get(&ref[w], about));
+          assert_true(belief <= cohort_vclock_get(&ref[w], about, 0));
+          if (i == w) assert_int_equal(belief, cohort_vclock_get(&ref[w], about, 0));
           if (w == 0) {
             uint64_t mk = cohort_mclock_min_known(&m[i], about);
             for (size_t k = 0; k < K; k++)
-              assert_true(mk <= cohort_vclock_get(&ref[k], about));
+              assert_true(mk <= cohort_vclock_get(&ref[k], about, 0));
           }
         }
     for (size_t i = 0; i < K; i++) {

@@ -35,7 +35,7 @@ static int entry_node_cmp(const void *a, const void *b) {
 
 static void vc_set_pairs(cohort_vclock_t *vc, size_t n, const uint64_t *p) {
   for (size_t i = 0; i < n; i++)
-    assert_int_equal(cohort_vclock_set(vc, (cohort_node_id_t)p[2 * i],
+    assert_int_equal(cohort_vclock_set(vc, (cohort_node_id_t)p[2 * i], 0,
                                        p[2 * i + 1]), 0);
 }
 
@@ -43,7 +43,7 @@ static void vc_set_pairs(cohort_vclock_t *vc, size_t n, const uint64_t *p) {
 static bool vc_same(const cohort_vclock_t *a, const cohort_vclock_t *b) {
   if (a->len != b->len) return false;
   for (size_t i = 0; i < a->len; i++)
-    if (a->entries[i].node != b->entries[i].node ||
+    if (a->entries[i].node != b->entries[i].node || a->entries[i].inc != b->entries[i].inc ||
         a->entries[i].counter != b->entries[i].counter)
       return false;
   return true;
@@ -54,7 +54,10 @@ static void vc_check_invariants(const cohort_vclock_t *vc) {
   assert_true(vc->cap <= COHORT_VCLOCK_ENTRIES_MAX);
   for (size_t i = 0; i < vc->len; i++) {
     assert_true(vc->entries[i].counter != 0);
-    if (i) assert_true(vc->entries[i - 1].node < vc->entries[i].node);
+    if (i)
+      assert_true(vc->entries[i - 1].node < vc->entries[i].node ||
+                  (vc->entries[i - 1].node == vc->entries[i].node &&
+                   vc->entries[i - 1].inc < vc->entries[i].inc));
   }
 }
 
@@ -62,7 +65,7 @@ static void vc_check_invariants(const cohort_vclock_t *vc) {
 static void vc_random(cohort_vclock_t *vc, uint64_t *model) {
   for (cohort_node_id_t k = 0; k < MODEL_NODES; k++) {
     model[k] = rng() % 3 == 0 ? rng() % 5 : 0;
-    assert_int_equal(cohort_vclock_set(vc, k * 7, model[k]), 0);
+    assert_int_equal(cohort_vclock_set(vc, k * 7, 0, model[k]), 0);
   }
 }
 
@@ -70,7 +73,7 @@ static void vc_assert_model(const cohort_vclock_t *vc, const uint64_t *model) {
   vc_check_invariants(vc);
   size_t nonzero = 0;
   for (cohort_node_id_t k = 0; k < MODEL_NODES; k++) {
-    assert_int_equal(cohort_vclock_get(vc, k * 7), model[k]);
+    assert_int_equal(cohort_vclock_get(vc, k * 7, 0), model[k]);
     nonzero += model[k] != 0;
   }
   assert_int_equal(vc->len, nonzero);
@@ -91,29 +94,68 @@ static void test_get_set_tick(void **state) {
   (void)state;
   cohort_vclock_t vc;
   cohort_vclock_init(&vc, NULL);
-  assert_int_equal(cohort_vclock_get(&vc, 3), 0);
-  assert_int_equal(cohort_vclock_set(&vc, 9, 4), 0);
-  assert_int_equal(cohort_vclock_set(&vc, 2, 1), 0);
-  assert_int_equal(cohort_vclock_set(&vc, 5, 7), 0);
-  assert_int_equal(cohort_vclock_set(&vc, 0, 0), 0); /* absent stays absent */
+  assert_int_equal(cohort_vclock_get(&vc, 3, 0), 0);
+  assert_int_equal(cohort_vclock_set(&vc, 9, 0, 4), 0);
+  assert_int_equal(cohort_vclock_set(&vc, 2, 0, 1), 0);
+  assert_int_equal(cohort_vclock_set(&vc, 5, 0, 7), 0);
+  assert_int_equal(cohort_vclock_set(&vc, 0, 0, 0), 0); /* absent stays absent */
   assert_int_equal(vc.len, 3);
   vc_check_invariants(&vc);
-  assert_int_equal(cohort_vclock_get(&vc, 5), 7);
-  assert_int_equal(cohort_vclock_set(&vc, 5, 0), 0); /* 0 removes */
+  assert_int_equal(cohort_vclock_get(&vc, 5, 0), 7);
+  assert_int_equal(cohort_vclock_set(&vc, 5, 0, 0), 0); /* 0 removes */
   assert_int_equal(vc.len, 2);
-  assert_int_equal(cohort_vclock_get(&vc, 5), 0);
-  assert_int_equal(cohort_vclock_tick(&vc, 2), 0);
-  assert_int_equal(cohort_vclock_tick(&vc, UINT32_MAX), 0);
-  assert_int_equal(cohort_vclock_get(&vc, 2), 2);
-  assert_int_equal(cohort_vclock_get(&vc, UINT32_MAX), 1);
+  assert_int_equal(cohort_vclock_get(&vc, 5, 0), 0);
+  assert_int_equal(cohort_vclock_tick(&vc, 2, 0), 0);
+  assert_int_equal(cohort_vclock_tick(&vc, UINT32_MAX, 0), 0);
+  assert_int_equal(cohort_vclock_get(&vc, 2, 0), 2);
+  assert_int_equal(cohort_vclock_get(&vc, UINT32_MAX, 0), 1);
   vc_check_invariants(&vc);
   /* Counter overflow is refused, clock unchanged. */
-  assert_int_equal(cohort_vclock_set(&vc, 9, UINT64_MAX), 0);
-  assert_int_equal(cohort_vclock_tick(&vc, 9), COHORT_EFULL);
-  assert_int_equal(cohort_vclock_get(&vc, 9), UINT64_MAX);
+  assert_int_equal(cohort_vclock_set(&vc, 9, 0, UINT64_MAX), 0);
+  assert_int_equal(cohort_vclock_tick(&vc, 9, 0), COHORT_EFULL);
+  assert_int_equal(cohort_vclock_get(&vc, 9, 0), UINT64_MAX);
   cohort_vclock_close(&vc);
   cohort_vclock_close(&vc); /* idempotent */
   cohort_vclock_close(NULL);
+}
+
+/* A restarted node is a new process: its counter starts again under its
+ * new incarnation, and its events stay ordered against the old ones only
+ * through messages — the old process's events are not "before" the new
+ * one's just because the counter is smaller. */
+static void test_incarnations_are_processes(void **state) {
+  (void)state;
+  cohort_vclock_t old, peer, fresh;
+  cohort_vclock_init(&old, NULL);
+  cohort_vclock_init(&peer, NULL);
+  cohort_vclock_init(&fresh, NULL);
+  for (int i = 0; i < 5; i++) assert_int_equal(cohort_vclock_tick(&old, 1, 7), 0); /* 1.7: 5 */
+  assert_int_equal(cohort_vclock_merge(&peer, &old), 0); /* 2 heard from 1.7 */
+  assert_int_equal(cohort_vclock_tick(&peer, 2, 1), 0);
+  assert_int_equal(cohort_vclock_tick(&fresh, 1, 8), 0); /* 1 restarted as 1.8 */
+  assert_int_equal(cohort_vclock_get(&fresh, 1, 7), 0);
+  assert_int_equal(cohort_vclock_get(&fresh, 1, 8), 1);
+  assert_int_equal(cohort_vclock_compare(&old, &fresh), COHORT_ORDER_CONCURRENT);
+  /* 1.8 hears from 2: now after everything 2 knew, 1.7 included. */
+  assert_int_equal(cohort_vclock_merge(&fresh, &peer), 0);
+  assert_int_equal(cohort_vclock_tick(&fresh, 1, 8), 0);
+  assert_int_equal(fresh.len, 3);
+  assert_int_equal(cohort_vclock_compare(&old, &fresh), COHORT_ORDER_BEFORE);
+  assert_int_equal(cohort_vclock_compare(&peer, &fresh), COHORT_ORDER_BEFORE);
+  /* Round trip keeps both incarnations, in (node, inc) order. */
+  uint8_t buf[128];
+  int len = cohort_vclock_encode(&fresh, buf, sizeof buf);
+  assert_true(len > 0);
+  cohort_vclock_t back;
+  cohort_vclock_init(&back, NULL);
+  assert_int_equal(cohort_vclock_decode(&back, buf, (size_t)len), len);
+  assert_true(vc_same(&fresh, &back));
+  assert_int_equal(back.entries[0].inc, 7);
+  assert_int_equal(back.entries[1].inc, 8);
+  cohort_vclock_close(&old);
+  cohort_vclock_close(&peer);
+  cohort_vclock_close(&fresh);
+  cohort_vclock_close(&back);
 }
 
 static void test_compare_four_outcomes(void **state) {
@@ -169,7 +211,7 @@ static void test_ops_against_model(void **state) {
     memcpy(mc, ma, sizeof mc);
     for (size_t i = 0; i < n; i++) {
       size_t k = (size_t)(rng() % MODEL_NODES);
-      e[i] = (cohort_vc_entry_t){(cohort_node_id_t)(k * 7), rng() % 6};
+      e[i] = (cohort_vc_entry_t){(cohort_node_id_t)(k * 7), rng() % 6, 0};
       if (e[i].counter > mc[k]) mc[k] = e[i].counter;
     }
     if (iter % 2) qsort(e, n, sizeof e[0], entry_node_cmp); /* sorted path */
@@ -197,14 +239,14 @@ static void test_merge_entries_large_unsorted(void **state) {
   cohort_vclock_init(&vc, NULL);
   cohort_vc_entry_t e[300];
   for (size_t i = 0; i < 300; i++)
-    e[i] = (cohort_vc_entry_t){(cohort_node_id_t)(299 - i), i + 1};
+    e[i] = (cohort_vc_entry_t){(cohort_node_id_t)(299 - i), i + 1, 0};
   e[10] = e[20]; /* a duplicate node; the larger counter (21) wins */
   assert_int_equal(cohort_vclock_merge_entries(&vc, e, 300), 0);
   vc_check_invariants(&vc);
   assert_int_equal(vc.len, 299); /* node 289 (e[10]'s) is gone */
-  assert_int_equal(cohort_vclock_get(&vc, 279), 21);
-  assert_int_equal(cohort_vclock_get(&vc, 289), 0);
-  assert_int_equal(cohort_vclock_get(&vc, 0), 300);
+  assert_int_equal(cohort_vclock_get(&vc, 279, 0), 21);
+  assert_int_equal(cohort_vclock_get(&vc, 289, 0), 0);
+  assert_int_equal(cohort_vclock_get(&vc, 0, 0), 300);
   assert_int_equal(cohort_vclock_merge_entries(&vc, NULL, 0), 0);
   cohort_vclock_close(&vc);
 }
@@ -222,7 +264,7 @@ static void test_encode_decode_round_trip(void **state) {
     for (size_t i = 0; i < n; i++) {
       cohort_node_id_t node = (cohort_node_id_t)(rng() >> (rng() % 64));
       uint64_t c = rng() >> (rng() % 64);
-      assert_int_equal(cohort_vclock_set(&a, node, c), 0);
+      assert_int_equal(cohort_vclock_set(&a, node, 0, c), 0);
     }
     vc_set_pairs(&b, 1, (uint64_t[]){12345, 6}); /* replaced by decode */
     int len = cohort_vclock_encode(&a, buf, sizeof buf);
@@ -252,8 +294,8 @@ static void expect_decode_fails(const uint8_t *buf, size_t len) {
   vc_set_pairs(&vc, 2, (uint64_t[]){4, 4, 8, 8});
   assert_int_equal(cohort_vclock_decode(&vc, buf, len), COHORT_EPROTO);
   assert_int_equal(vc.len, 2);
-  assert_int_equal(cohort_vclock_get(&vc, 4), 4);
-  assert_int_equal(cohort_vclock_get(&vc, 8), 8);
+  assert_int_equal(cohort_vclock_get(&vc, 4, 0), 4);
+  assert_int_equal(cohort_vclock_get(&vc, 8, 0), 8);
   cohort_vclock_close(&vc);
 }
 
@@ -261,28 +303,35 @@ static void test_decode_malformed(void **state) {
   (void)state;
   cohort_vclock_t vc;
   cohort_vclock_init(&vc, NULL);
-  /* Well formed: {3:1, 5:2} = count 2, (3,1), (+2,2). */
-  const uint8_t good[] = {2, 3, 1, 2, 2};
-  assert_int_equal(cohort_vclock_decode(&vc, good, sizeof good), 5);
-  assert_int_equal(cohort_vclock_get(&vc, 5), 2);
+  /* Well formed: {3:1, 5:2} = count 2, (3,inc 0,1), (+2,inc 0,2). */
+  const uint8_t good[] = {2, 3, 0, 1, 2, 0, 2};
+  assert_int_equal(cohort_vclock_decode(&vc, good, sizeof good), 7);
+  assert_int_equal(cohort_vclock_get(&vc, 5, 0), 2);
+  /* Two incarnations of node 3: {3.1:4, 3.2:1} = (3,1,4), (+0,2,1). */
+  const uint8_t incs[] = {2, 3, 1, 4, 0, 2, 1};
+  assert_int_equal(cohort_vclock_decode(&vc, incs, sizeof incs), 7);
+  assert_int_equal(cohort_vclock_get(&vc, 3, 1), 4);
+  assert_int_equal(cohort_vclock_get(&vc, 3, 2), 1);
+  assert_int_equal(cohort_vclock_get(&vc, 3, 0), 0);
   const uint8_t empty[] = {0};
   assert_int_equal(cohort_vclock_decode(&vc, empty, 1), 1);
   assert_int_equal(vc.len, 0);
   cohort_vclock_close(&vc);
 
-  expect_decode_fails(NULL, 0);                             /* nothing */
-  expect_decode_fails((const uint8_t[]){2, 3, 1, 0, 2}, 5); /* duplicate */
-  expect_decode_fails((const uint8_t[]){2, 3, 0, 2, 2}, 5); /* zero counter */
-  expect_decode_fails((const uint8_t[]){2, 3, 1, 2}, 4);    /* truncated */
-  expect_decode_fails((const uint8_t[]){0x80}, 1);          /* open varint */
-  expect_decode_fails((const uint8_t[]){0x81, 0x00}, 2);    /* overlong */
-  expect_decode_fails((const uint8_t[]){1, 1, 0x80, 0x80, 0x80, 0x80, 0x80,
+  expect_decode_fails(NULL, 0);                                   /* nothing */
+  expect_decode_fails((const uint8_t[]){2, 3, 0, 1, 0, 0, 2}, 7); /* duplicate */
+  expect_decode_fails((const uint8_t[]){2, 3, 2, 1, 0, 1, 2}, 7); /* inc going down */
+  expect_decode_fails((const uint8_t[]){2, 3, 0, 0, 2, 0, 2}, 7); /* zero counter */
+  expect_decode_fails((const uint8_t[]){2, 3, 0, 1, 2, 0}, 6);    /* truncated */
+  expect_decode_fails((const uint8_t[]){0x80}, 1);                /* open varint */
+  expect_decode_fails((const uint8_t[]){0x81, 0x00}, 2);          /* overlong */
+  expect_decode_fails((const uint8_t[]){1, 1, 0, 0x80, 0x80, 0x80, 0x80, 0x80,
                                         0x80, 0x80, 0x80, 0x80, 0x02},
-                      12); /* counter beyond 64 bits */
+                      13); /* counter beyond 64 bits */
   /* Node id overflow: 0xffffffff then +1. */
-  expect_decode_fails((const uint8_t[]){2, 0xff, 0xff, 0xff, 0xff, 0x0f, 1,
-                                        1, 1},
-                      9);
+  expect_decode_fails((const uint8_t[]){2, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 1,
+                                        1, 0, 1},
+                      11);
   /* More entries than COHORT_VCLOCK_ENTRIES_MAX. */
   uint8_t big[8];
   size_t n = COHORT_VCLOCK_ENTRIES_MAX + 1, pos = 0;
@@ -331,19 +380,19 @@ static void test_entries_max(void **state) {
   cohort_vclock_init(&a, NULL);
   cohort_vclock_init(&b, NULL);
   for (cohort_node_id_t k = 0; k < COHORT_VCLOCK_ENTRIES_MAX; k++)
-    assert_int_equal(cohort_vclock_set(&a, 2 * k, 1), 0);
-  assert_int_equal(cohort_vclock_set(&a, 1, 1), COHORT_EFULL);
-  assert_int_equal(cohort_vclock_tick(&a, 1), COHORT_EFULL);
-  assert_int_equal(cohort_vclock_tick(&a, 0), 0); /* existing entry: fine */
+    assert_int_equal(cohort_vclock_set(&a, 2 * k, 0, 1), 0);
+  assert_int_equal(cohort_vclock_set(&a, 1, 0, 1), COHORT_EFULL);
+  assert_int_equal(cohort_vclock_tick(&a, 1, 0), COHORT_EFULL);
+  assert_int_equal(cohort_vclock_tick(&a, 0, 0), 0); /* existing entry: fine */
   vc_set_pairs(&b, 2, (uint64_t[]){0, 9, 1, 1});
   assert_int_equal(cohort_vclock_merge(&a, &b), COHORT_EFULL);
-  assert_int_equal(cohort_vclock_get(&a, 0), 2); /* unchanged */
-  cohort_vc_entry_t e[] = {{0, 9}, {1, 1}};
+  assert_int_equal(cohort_vclock_get(&a, 0, 0), 2); /* unchanged */
+  cohort_vc_entry_t e[] = {{0, 9, 0}, {1, 1, 0}};
   assert_int_equal(cohort_vclock_merge_entries(&a, e, 2), COHORT_EFULL);
-  assert_int_equal(cohort_vclock_get(&a, 0), 2);
-  assert_int_equal(cohort_vclock_set(&b, 1, 0), 0);
+  assert_int_equal(cohort_vclock_get(&a, 0, 0), 2);
+  assert_int_equal(cohort_vclock_set(&b, 1, 0, 0), 0);
   assert_int_equal(cohort_vclock_merge(&a, &b), 0); /* no new node: fits */
-  assert_int_equal(cohort_vclock_get(&a, 0), 9);
+  assert_int_equal(cohort_vclock_get(&a, 0, 0), 9);
   /* A full clock round-trips through the codec. */
   static uint8_t buf[16 * COHORT_VCLOCK_ENTRIES_MAX];
   int len = cohort_vclock_encode(&a, buf, sizeof buf);
@@ -358,11 +407,11 @@ typedef int (*vc_op_fn)(cohort_vclock_t *vc, const cohort_vclock_t *arg);
 
 static int op_set(cohort_vclock_t *vc, const cohort_vclock_t *arg) {
   (void)arg;
-  return cohort_vclock_set(vc, 1000, 3);
+  return cohort_vclock_set(vc, 1000, 0, 3);
 }
 static int op_tick(cohort_vclock_t *vc, const cohort_vclock_t *arg) {
   (void)arg;
-  return cohort_vclock_tick(vc, 999);
+  return cohort_vclock_tick(vc, 999, 0);
 }
 static int op_merge(cohort_vclock_t *vc, const cohort_vclock_t *arg) {
   return cohort_vclock_merge(vc, arg);
@@ -391,7 +440,7 @@ static void fault_loop(vc_op_fn op, size_t start_len) {
   cohort_vclock_t arg;
   cohort_vclock_init(&arg, NULL);
   for (cohort_node_id_t k = 0; k < 150; k++)
-    assert_int_equal(cohort_vclock_set(&arg, 3 * k + 1, k + 1), 0);
+    assert_int_equal(cohort_vclock_set(&arg, 3 * k + 1, 0, k + 1), 0);
   for (long n = 1;; n++) {
     failalloc_t fa;
     failalloc_init(&fa, 0);
@@ -399,7 +448,7 @@ static void fault_loop(vc_op_fn op, size_t start_len) {
     cohort_vclock_init(&vc, &fa.base);
     cohort_vclock_init(&before, NULL);
     for (cohort_node_id_t k = 0; k < start_len; k++)
-      assert_int_equal(cohort_vclock_set(&vc, 2 * k, 5), 0);
+      assert_int_equal(cohort_vclock_set(&vc, 2 * k, 0, 5), 0);
     assert_int_equal(cohort_vclock_copy(&before, &vc), 0);
     fa.fail_at = fa.count + n;
     int rc = op(&vc, &arg);
@@ -433,6 +482,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_get_set_tick),
       cmocka_unit_test(test_compare_four_outcomes),
+      cmocka_unit_test(test_incarnations_are_processes),
       cmocka_unit_test(test_ops_against_model),
       cmocka_unit_test(test_merge_entries_large_unsorted),
       cmocka_unit_test(test_encode_decode_round_trip),

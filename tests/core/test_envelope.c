@@ -73,6 +73,8 @@ static void assert_same(const cohort_envelope_t *m, const Cohort__Wire__Envelope
   assert_true(m->hlc_l == r->hlc_l);
   assert_int_equal(m->hlc_c, r->hlc_c);
   assert_true(bytes_equal(m->payload, m->payload_len, r->payload.data, r->payload.len));
+  assert_true(m->dest_incarnation == r->dest_incarnation);
+  assert_true(m->link_seq == r->link_seq);
   /* Empty bytes are NULL on both sides. */
   assert_true((m->vc == NULL) == (m->vc_len == 0));
   assert_true((m->payload == NULL) == (m->payload_len == 0));
@@ -121,6 +123,8 @@ static void random_envelope(cohort_envelope_t *e, uint8_t *vc, uint8_t *payload)
   e->hlc_l = (int64_t)rnd_value() * (below(2) ? 1 : -1);
   if (below(50) == 0) e->hlc_l = INT64_MIN;
   e->hlc_c = (uint32_t)rnd_value();
+  e->dest_incarnation = rnd_value();
+  e->link_seq = rnd_value();
   e->vc_len = below(3) ? 0 : (size_t)below(300);
   e->payload_len = below(4) == 0 ? 0 : (size_t)below(below(8) ? 64 : 1000);
   for (size_t i = 0; i < e->vc_len; i++) vc[i] = (uint8_t)rnd();
@@ -147,6 +151,8 @@ static void to_reference(const cohort_envelope_t *e, Cohort__Wire__Envelope *r) 
   r->hlc_c = e->hlc_c;
   r->payload.data = (uint8_t *)(uintptr_t)e->payload;
   r->payload.len = e->payload_len;
+  r->dest_incarnation = e->dest_incarnation;
+  r->link_seq = e->link_seq;
 }
 
 static void test_encode_matches_protobuf_c(void **state) {
@@ -184,7 +190,8 @@ static void test_size_max_is_reached(void **state) {
                          .incarnation = UINT64_MAX, .dest = UINT32_MAX, .proto = UINT32_MAX,
                          .kind = UINT32_MAX, .seq = UINT64_MAX, .lamport = UINT64_MAX,
                          .hlc_l = INT64_MIN, .hlc_c = UINT32_MAX, .vc = one, .vc_len = 1,
-                         .payload = one, .payload_len = 1};
+                         .payload = one, .payload_len = 1, .dest_incarnation = UINT64_MAX,
+                         .link_seq = UINT64_MAX};
   uint8_t out[COHORT_ENVELOPE_OVERHEAD_MAX + 2];
   size_t n = cohort_envelope_encode(&e, out);
   assert_int_equal(n, cohort_envelope_size_max(&e) - 8);
@@ -219,6 +226,8 @@ static void test_newer_schema(void **state) {
     v.hlc_c = e.hlc_c;
     v.payload.data = payload;
     v.payload.len = e.payload_len;
+    v.dest_incarnation = e.dest_incarnation;
+    v.link_seq = e.link_seq;
     snprintf(region, sizeof region, "region-%u", (unsigned)below(1000));
     v.trace_context = below(2) ? region : (char *)"";
     v.n_hints = (size_t)below(9);
@@ -278,7 +287,7 @@ static uint32_t soup_field(void) {
   case 0: return (uint32_t)below(20);                 /* around the known ones */
   case 1: return (uint32_t)below(UINT64_C(1) << 29); /* any valid number */
   case 2: return 0;
-  default: return 1 + (uint32_t)below(14);           /* a known one */
+  default: return 1 + (uint32_t)below(16);           /* a known one */
   }
 }
 
@@ -290,7 +299,7 @@ static unsigned expected_wire(uint32_t field) {
 
 static void put_item(soup_t *s) {
   uint32_t field = soup_field();
-  unsigned wire = field >= 1 && field <= 14 && below(8) ? expected_wire(field)
+  unsigned wire = field >= 1 && field <= 16 && below(8) ? expected_wire(field)
                   : below(10) ? (unsigned[]){0, 1, 2, 5}[below(4)]
                               : (unsigned)below(8);
   put_key(s, field, wire);
@@ -390,7 +399,10 @@ static void test_vectors(void **state) {
        COHORT_EPROTO},
       {"length past the end", {0x72, 0x05, 0x01}, 3, COHORT_EPROTO},
       {"six-byte length prefix", {0x72, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00}, 7, COHORT_EPROTO},
-      {"unknown fixed32", {0x7d, 1, 2, 3, 4, 0x08, 0x01}, 7, 0},
+      {"unknown fixed32", {0x8d, 0x01, 1, 2, 3, 4, 0x08, 0x01}, 8, 0},
+      {"fixed32 for dest_incarnation", {0x7d, 1, 2, 3, 4}, 5, COHORT_EPROTO},
+      {"link_seq (two-byte key)", {0x80, 0x01, 0x05}, 3, 0},
+      {"bytes for link_seq", {0x82, 0x01, 0x00}, 3, COHORT_EPROTO},
   };
   for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
     cohort_envelope_t e;

@@ -58,7 +58,7 @@ static void emit(exec_t *x, cohort_trace_t *t, int n, cohort_trace_event_t ev) {
   cohort_vc_entry_t ents[NODES];
   size_t len = 0;
   for (int k = 1; k <= NODES; k++)
-    if (p->vc[k]) ents[len++] = (cohort_vc_entry_t){(cohort_node_id_t)k, p->vc[k]};
+    if (p->vc[k]) ents[len++] = (cohort_vc_entry_t){(cohort_node_id_t)k, p->vc[k], 0};
   cohort_vclock_t vc = {ents, len, len, NULL};
   ev.node = (cohort_node_id_t)n;
   ev.inc = 1;
@@ -248,7 +248,7 @@ static void test_vc_converse(void **state) {
   /* two nodes, no messages: concurrent events must have incomparable vcs */
   cohort_trace_t t;
   cohort_trace_init(&t);
-  cohort_vc_entry_t a1[] = {{1, 1}}, b1[] = {{1, 1}, {2, 1}}, b1ok[] = {{2, 1}};
+  cohort_vc_entry_t a1[] = {{1, 1, 0}}, b1[] = {{1, 1, 0}, {2, 1, 0}}, b1ok[] = {{2, 1, 0}};
   cohort_vclock_t h1, h2;
   tb_add(&t, &EV(COHORT_EV_TIMER, 1, 10, 1, NONE_, .vc = vc_of(a1, 1, &h1), .what = "t"));
   tb_add(&t, &EV(COHORT_EV_TIMER, 2, 20, 1, NONE_, .vc = vc_of(b1, 2, &h2), .what = "t"));
@@ -363,7 +363,7 @@ static void test_vc_across_restart(void **state) {
   (void)state;
   cohort_trace_t t;
   cohort_trace_init(&t);
-  cohort_vc_entry_t s1[] = {{1, 1}}, r1[] = {{1, 1}, {2, 1}}, zero[] = {{1, 1}};
+  cohort_vc_entry_t s1[] = {{1, 1, 0}}, r1[] = {{1, 1, 0}, {2, 1, 0}}, zero[] = {{1, 1, 0}};
   cohort_vclock_t h1, h2, h3;
   tb_add(&t, &EV(COHORT_EV_SEND, 1, 10, 1, 2, .vc = vc_of(s1, 1, &h1), .kind = "k",
                  .has_msg = true, .msg = {1, 1, 1}));

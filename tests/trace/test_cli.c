@@ -49,7 +49,7 @@ static void put(gnode_t *g, int n, cohort_trace_event_t ev, int64_t tt) {
   cohort_vc_entry_t ents[NODES];
   size_t len = 0;
   for (int k = 1; k <= NODES; k++)
-    if (g[n].vc[k]) ents[len++] = (cohort_vc_entry_t){(cohort_node_id_t)k, g[n].vc[k]};
+    if (g[n].vc[k]) ents[len++] = (cohort_vc_entry_t){(cohort_node_id_t)k, g[n].vc[k], 0};
   cohort_vclock_t vc = {ents, len, len, NULL};
   ev.node = (cohort_node_id_t)n;
   ev.inc = g[n].inc;

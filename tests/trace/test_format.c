@@ -14,7 +14,7 @@
 #include "tracebuild.h"
 #include "../support/failalloc.h"
 
-static cohort_vc_entry_t vc_entries[] = {{1, 4}, {3, 2}, {70000, 9}};
+static cohort_vc_entry_t vc_entries[] = {{1, 4, 0}, {3, 2, 0}, {70000, 9, 0}};
 
 static cohort_trace_event_t full_event(void) {
   static cohort_vclock_t vc;
@@ -67,7 +67,7 @@ static void assert_same(const cohort_trace_event_t *e, const cohort_trace_rec_t 
 
 static void test_doc_example(void **state) {
   (void)state;
-  cohort_vc_entry_t ents[] = {{1, 1}};
+  cohort_vc_entry_t ents[] = {{1, 1, 0}};
   cohort_vclock_t vc = {ents, 1, 1, NULL};
   cohort_trace_event_t ev = {
       .type = COHORT_EV_SEND, .node = 1, .inc = 1, .local_ns = 1000000,
@@ -188,7 +188,12 @@ static const struct {
     {"{\"ev\":\"send\",\"node\":1,\"inc\":1,\"lt\":1,\"tt\":1,\"msg\":\"1.2.x\"}", "message id"},
     {"{\"ev\":\"send\",\"node\":1,\"inc\":1,\"lt\":1,\"tt\":1,\"vc\":{\"a\":1}}", "vc key"},
     {"{\"ev\":\"send\",\"node\":1,\"inc\":1,\"lt\":1,\"tt\":1,\"vc\":{\"1\":1,\"1\":2}}",
-     "duplicate node in vc"},
+     "duplicate process in vc"},
+    {"{\"ev\":\"send\",\"node\":1,\"inc\":1,\"lt\":1,\"tt\":1,\"vc\":{\"1.2\":1,\"1.2\":2}}",
+     "duplicate process in vc"},
+    {"{\"ev\":\"send\",\"node\":1,\"inc\":1,\"lt\":1,\"tt\":1,\"vc\":{\"1.0\":1}}", "vc key"},
+    {"{\"ev\":\"send\",\"node\":1,\"inc\":1,\"lt\":1,\"tt\":1,\"vc\":{\"1.\":1}}", "vc key"},
+    {"{\"ev\":\"send\",\"node\":1,\"inc\":1,\"lt\":1,\"tt\":1,\"vc\":{\"1.2.3\":1}}", "vc key"},
     {"{\"ev\":\"send\",\"node\":1,\"inc\":1,\"lt\":1,\"tt\":1,\"hlc\":[1],\"lamport\":1}",
      "field 'hlc': expected ','"},
     {"{\"ev\":\"send\",\"node\":1,\"inc\":1,\"lt\":1,\"tt\":1,\"data\":[1]}", "not an object"},
