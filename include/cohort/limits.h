@@ -120,6 +120,24 @@
 #define COHORT_INCARNATION_FUTURE_NS (600LL * 1000000000LL)
 #endif
 
+/* Election rounds (epoch = round << 32 | leader): a remote round more than
+ * this beyond ours, or at or above the limit, is refused, so no datagram
+ * can push rounds to where they wrap (2^24 elections is years of flapping
+ * at one a second; an attacker needs 2^(31-24) = 128 datagrams in a row). */
+#ifndef COHORT_ELECTION_ROUND_JUMP_MAX
+#define COHORT_ELECTION_ROUND_JUMP_MAX (UINT64_C(1) << 24)
+#endif
+#ifndef COHORT_ELECTION_ROUND_MAX
+#define COHORT_ELECTION_ROUND_MAX (UINT64_C(1) << 31)
+#endif
+/* Fencing tokens are at least the coordinator's HLC (ns): a remote token
+ * more than this ahead of max(our highest token, our HLC) is refused
+ * (2^42 ns = 73 minutes: far beyond any honest clock difference, which
+ * the HLC guard keeps within its max offset). */
+#ifndef COHORT_MUTEX_TOKEN_JUMP_MAX
+#define COHORT_MUTEX_TOKEN_JUMP_MAX (UINT64_C(1) << 42)
+#endif
+
 /* A node that drops datagrams addressed to its earlier incarnation tells
  * their sender it restarted (a NOTICE), at most once per peer per this. */
 #ifndef COHORT_NOTICE_INTERVAL_NS

@@ -333,6 +333,14 @@ static int el_recv(cohort_proto_t *p, const cohort_msg_t *msg) {
   el_msg_t m;
   int rc = decode(e, msg, &m);
   if (rc) return rc;
+  /* One datagram must not push rounds to where they wrap (cohort/core.h
+   * cohort_advance_ok): refused, counted and traced by the node. */
+  uint64_t known = COHORT_ELECTION_EPOCH_ROUND(e->max_epoch > e->epoch ? e->max_epoch : e->epoch);
+  if (!cohort_advance_ok(known, COHORT_ELECTION_EPOCH_ROUND(m.epoch),
+                         COHORT_ELECTION_ROUND_JUMP_MAX, COHORT_ELECTION_ROUND_MAX - 1) ||
+      !cohort_advance_ok(known, COHORT_ELECTION_EPOCH_ROUND(m.max_epoch),
+                         COHORT_ELECTION_ROUND_JUMP_MAX, COHORT_ELECTION_ROUND_MAX - 1))
+    return e->stats.rx_malformed++, COHORT_EPROTO;
   e->stats.rx[msg->kind]++;
   el_note_epoch(e, m.max_epoch);
   if (msg->from == e->leader) e->leader_heard_ns = el_now(e);

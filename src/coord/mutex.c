@@ -235,13 +235,26 @@ bool mx_gone(const cohort_mutex_t *m, const mx_peer_t *p) {
 
 uint32_t mx_wire_state(const cohort_mutex_t *m) { return (uint32_t)m->state; }
 
+/* Every message is bound to the incarnation of `to` we last heard from
+ * (cohort_node_send_to): a GRANT for a request of one incarnation can
+ * never be taken by the next, whose request ids start again at 1. */
 void mx_send(cohort_mutex_t *m, cohort_node_id_t to, uint32_t kind, const mx_msg_t *pm) {
   uint8_t buf[MX_PAYLOAD_MAX];
   mx_msg_t v = *pm;
   if (!v.max_token) v.max_token = m->max_token;
   size_t len = encode(&v, buf);
-  if (cohort_node_send(m->node, &m->proto, to, kind, buf, len)) m->stats.tx_errors++;
+  mx_peer_t *pe = mx_peer(m, to);
+  cohort_incarnation_t inc = pe ? pe->inc : 0;
+  if (cohort_node_send_to(m->node, &m->proto, to, inc, kind, buf, len)) m->stats.tx_errors++;
   else m->stats.tx[kind]++;
+}
+
+/* A token from a peer is plausible if it is at most
+ * COHORT_MUTEX_TOKEN_JUMP_MAX beyond both our highest token and our HLC. */
+bool mx_token_plausible(const cohort_mutex_t *m, uint64_t token) {
+  int64_t l = cohort_node_hlc(m->node).l;
+  uint64_t known = l > 0 && (uint64_t)l > m->max_token ? (uint64_t)l : m->max_token;
+  return cohort_advance_ok(known, token, COHORT_MUTEX_TOKEN_JUMP_MAX, COHORT_COUNTER_REMOTE_MAX);
 }
 
 void mx_trace(cohort_mutex_t *m, const char *what, const char *json) {
@@ -393,6 +406,8 @@ static int mx_recv(cohort_proto_t *p, const cohort_msg_t *msg) {
   int rc = decode(m, msg, &v);
   if (rc) return rc;
   if (msg->from_incarnation < pe->inc) return m->stats.rx_stale++, 0;
+  if (!mx_token_plausible(m, v.max_token) || !mx_token_plausible(m, v.token))
+    return m->stats.rx_malformed++, COHORT_EPROTO; /* refused, counted and traced */
   if (pe->inc == 0) pe->inc = msg->from_incarnation; /* first contact */
   else if (msg->from_incarnation > pe->inc) peer_reset(m, pe, msg->from_incarnation);
   m->stats.rx[msg->kind]++;
@@ -421,10 +436,9 @@ static void mx_peer_event(cohort_proto_t *p, cohort_node_id_t peer, cohort_peer_
   cohort_mutex_t *m = mx_of(p);
   mx_peer_t *pe = mx_peer(m, peer);
   if (!pe || ev != COHORT_PEER_RESTARTED) return;
-  /* The node tells us a newer incarnation spoke (in any protocol); we do
-   * not know its number, so mark ours as unknown-but-newer: inc + 1 is a
-   * lower bound, and the next message from it sets the exact value. */
-  peer_reset(m, pe, pe->inc + 1);
+  /* The node tells us a newer incarnation spoke (in any protocol) and
+   * knows its number: our messages are bound to it from now on. */
+  peer_reset(m, pe, cohort_node_peer_incarnation(m->node, peer));
 }
 
 static const cohort_proto_ops_t mutex_ops = {

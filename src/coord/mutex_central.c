@@ -324,7 +324,10 @@ static int c_recv(cohort_mutex_t *m, const cohort_msg_t *msg, const mx_msg_t *v)
     co_grant_next(m);
     return 0;
   case COHORT_MUTEX_KIND_RELEASE:
-    if (!holds) return m->stats.rx_stale++, 0;
+    /* The token too: a RELEASE answering an old GRANT of the same request
+     * (a duplicate, a replay, a lost-release repair) must not end a newer
+     * grant of it. */
+    if (!holds || v->token != m->co.holder_token) return m->stats.rx_stale++, 0;
     co_free(m);
     return 0;
   case COHORT_MUTEX_KIND_CANCEL:

@@ -178,6 +178,7 @@ COHORT_INTERNAL void mx_granted(cohort_mutex_t *m, uint64_t token);
 /* A lease ran out while held: state IDLE, traced, callback ETIMEDOUT. */
 COHORT_INTERNAL void mx_expired(cohort_mutex_t *m);
 COHORT_INTERNAL void mx_note_token(cohort_mutex_t *m, uint64_t token);
+COHORT_INTERNAL bool mx_token_plausible(const cohort_mutex_t *m, uint64_t token);
 /* The token of a new grant here: above every token seen and at least the
  * node's HLC (ns), so it also stays above a token that only a crashed
  * node knew, given clocks within the HLC's offset bound and more than

@@ -717,7 +717,17 @@ int cohort_node_send_to(cohort_node_t *n, cohort_proto_t *p, cohort_node_id_t to
   if (i == SIZE_MAX || !payload_ok(payload, len)) return COHORT_EINVAL;
   if (to_inc == COHORT_INCARNATION_ANY)
     return node_send_env(n, p, to, 0, NULL, 0, kind, payload, len);
-  if (to_inc && n->peers[i].inc > to_inc) return COHORT_ESTALE;
+  if (to_inc && n->peers[i].inc > to_inc) { /* that process is gone: say so */
+    n->stats.tx_errors++;
+    if (cohort_node_tracing(n)) {
+      cohort_trace_event_t ev = {.type = COHORT_EV_DROP, .reason = "stale_dest", .peer = to,
+                                 .proto = p->ops->name, .kind = node_kind_name(p, kind),
+                                 .kind_num = kind};
+      node_stamp(n, &ev);
+      node_trace_emit(n, &ev);
+    }
+    return COHORT_ESTALE;
+  }
   return node_send_env(n, p, to, to_inc ? to_inc : n->peers[i].inc, NULL, 0, kind, payload,
                        len);
 }
