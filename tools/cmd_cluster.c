@@ -163,7 +163,7 @@ static int make_dirs(const char *dir) {
   return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* A fresh 32-byte key, hex encoded (64 bytes: COHORT_CLUSTER_KEY_MAX). */
+/* A fresh 32-byte key as key 1 of a key ring file (docs/security.md). */
 static int write_key(const char *dir) {
   char path[PATH_LEN], hex[65];
   uint8_t raw[32];
@@ -172,7 +172,7 @@ static int write_key(const char *dir) {
   snprintf(path, sizeof path, "%s/cluster.key", dir);
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return -1;
-  bool ok = write(fd, hex, 64) == 64 && write(fd, "\n", 1) == 1;
+  bool ok = write(fd, "1 ", 2) == 2 && write(fd, hex, 64) == 64 && write(fd, "\n", 1) == 1;
   return close(fd) == 0 && ok ? 0 : -1;
 }
 

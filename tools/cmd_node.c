@@ -39,7 +39,8 @@ typedef struct node_args {
   cohort_runtime_node_config_t cfg;
   cohort_runtime_peer_t peers[COHORT_NODES_MAX];
   bool have_id, have_listen;
-  uint8_t key[COHORT_CLUSTER_KEY_MAX];
+  cohort_runtime_keys_t keys;
+  const char *key_path; /* re-read on SIGHUP */
   proto_spec_t protos[COHORT_PROTOS_PER_NODE_MAX];
   size_t protos_len;
   cohort_node_id_t fault_peer[FAULTS_MAX];
@@ -54,7 +55,7 @@ typedef struct node_app {
   uv_loop_t loop;
   cohort_runtime_t *rt;
   cohort_runtime_node_t *rn;
-  uv_signal_t sigint, sigterm;
+  uv_signal_t sigint, sigterm, sighup;
   uv_timer_t status_timer, stop_timer;
   int signal_seen;
 } node_app_t;
@@ -65,6 +66,8 @@ static const char usage_text[] =
     "                   [--trace FILE] [--status-interval DUR] [--state-dir DIR]\n"
     "                   [--fault PEER:KEY=V,...]... [--vector-clock]\n"
     "                   [--hlc-max-offset DUR] [--duration DUR]\n"
+    "                   [--security auth|encrypt|encrypt+auth|none]\n"
+    "                   [--cipher aes-256-gcm|chacha20-poly1305]\n"
     "\n"
     "  --proto SPEC      protocol and parameters, e.g.\n"
     "                    \"fd detector=phi threshold=8 interval=100ms\"\n"
@@ -72,6 +75,10 @@ static const char usage_text[] =
     "                    or all:drop=0.1 (a peer's own spec overrides 'all')\n"
     "  --status-interval print a status line this often (default 500ms, 0s = never)\n"
     "  --duration        stop by itself after this long (default: until a signal)\n"
+    "  --key-file F      cluster keys, 'ID HEXKEY' lines and 'use ID' (chmod 600);\n"
+    "                    SIGHUP re-reads it: rotate keys without a restart\n"
+    "  --security        auth (default with a key): HMAC tags; encrypt: AEAD;\n"
+    "                    encrypt+auth: encrypt, still accept auth (migration)\n"
     "See docs/runtime.md.\n";
 
 static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -132,7 +139,8 @@ static int parse_duration_arg(const char *opt, const char *v, int64_t *out) {
 
 enum {
   OPT_ID = 256, OPT_LISTEN, OPT_PEERS, OPT_CLUSTER, OPT_KEY, OPT_PROTO, OPT_TRACE,
-  OPT_STATUS, OPT_STATE, OPT_FAULT, OPT_VC, OPT_HLC, OPT_DURATION, OPT_HELP
+  OPT_STATUS, OPT_STATE, OPT_FAULT, OPT_VC, OPT_HLC, OPT_DURATION, OPT_HELP, OPT_SECURITY,
+  OPT_CIPHER
 };
 
 static const struct option options[] = {
@@ -150,6 +158,8 @@ static const struct option options[] = {
     {"hlc-max-offset", required_argument, NULL, OPT_HLC},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"help", no_argument, NULL, OPT_HELP},
+    {"security", required_argument, NULL, OPT_SECURITY},
+    {"cipher", required_argument, NULL, OPT_CIPHER},
     {NULL, 0, NULL, 0},
 };
 
@@ -184,13 +194,24 @@ static int parse_one(node_args_t *a, int opt, const char *v) {
     return 0;
   case OPT_CLUSTER:
     return parse_u64_arg("--cluster-id", v, UINT64_MAX, &a->cfg.cluster_id);
-  case OPT_KEY: {
-    int n = cohort_runtime_read_key(v, a->key, sizeof a->key, err, sizeof err);
-    if (n < 0) return bad_usage("--key-file: %s", err);
-    a->cfg.key = a->key;
-    a->cfg.key_len = (size_t)n;
+  case OPT_KEY:
+    if (cohort_runtime_read_keys(v, &a->keys, err, sizeof err) < 0)
+      return bad_usage("--key-file: %s", err);
+    a->cfg.keys = &a->keys;
+    a->key_path = v;
     return 0;
-  }
+  case OPT_SECURITY:
+    if (!strcmp(v, "none")) a->cfg.security = COHORT_SECURITY_NONE;
+    else if (!strcmp(v, "auth")) a->cfg.security = COHORT_SECURITY_AUTH;
+    else if (!strcmp(v, "encrypt")) a->cfg.security = COHORT_SECURITY_ENCRYPT;
+    else if (!strcmp(v, "encrypt+auth")) a->cfg.security = COHORT_SECURITY_ENCRYPT_ACCEPT_AUTH;
+    else return bad_usage("--security: '%s' is not none, auth, encrypt or encrypt+auth", v);
+    return 0;
+  case OPT_CIPHER:
+    if (!strcmp(v, "aes-256-gcm")) a->cfg.cipher = COHORT_CIPHER_AES256_GCM;
+    else if (!strcmp(v, "chacha20-poly1305")) a->cfg.cipher = COHORT_CIPHER_CHACHA20_POLY1305;
+    else return bad_usage("--cipher: '%s' is not aes-256-gcm or chacha20-poly1305", v);
+    return 0;
   case OPT_PROTO:
     if (a->protos_len == COHORT_PROTOS_PER_NODE_MAX)
       return bad_usage("too many --proto options");
@@ -228,6 +249,10 @@ static int parse_args(int argc, char **argv, node_args_t *a) {
   if (optind < argc) return bad_usage("unexpected argument '%s'", argv[optind]);
   if (!a->have_id) return bad_usage("--id is required");
   if (!a->have_listen) return bad_usage("--listen is required");
+  if (a->cfg.security != COHORT_SECURITY_AUTO && a->cfg.security != COHORT_SECURITY_NONE &&
+      !a->cfg.keys)
+    return bad_usage("--security %s needs --key-file",
+                     a->cfg.security == COHORT_SECURITY_AUTH ? "auth" : "encrypt");
   a->cfg.peers = a->peers;
   return 0;
 }
@@ -255,6 +280,9 @@ static void put_drops(FILE *out, const cohort_node_stats_t *s,
            {"stale", s->drop_stale},         {"unknown_peer", s->drop_unknown_peer},
            {"unknown_proto", s->drop_unknown_proto}, {"proto", s->drop_proto},
            {"clock", s->drop_clock},         {"self", s->drop_self},
+           {"replay", s->drop_replay},       {"dest", s->drop_dest},
+           {"incarnation", s->drop_incarnation}, {"oversize", s->drop_oversize},
+           {"fault_replay", h->fault_replayed},
            {"tx_error", s->tx_errors},       {"fault_loss", h->fault_dropped},
            {"fault_dup", h->fault_duplicated}, {"fault_delayed", h->fault_delayed},
            {"delay_overflow", h->delay_overflow}, {"recv_error", h->recv_errors},
@@ -295,6 +323,26 @@ static void status_cb(uv_timer_t *t) { print_status(t->data); }
 static void stop_cb(uv_timer_t *t) {
   node_app_t *app = t->data;
   uv_stop(&app->loop);
+}
+
+/* SIGHUP: re-read the key file and rotate without a restart. */
+static void sighup_cb(uv_signal_t *s, int signum) {
+  (void)signum;
+  node_app_t *app = s->data;
+  char err[512];
+  cohort_runtime_keys_t k;
+  if (!app->args->key_path) {
+    printf("cohort node: SIGHUP: no --key-file to re-read\n");
+    return;
+  }
+  int rc = cohort_runtime_read_keys(app->args->key_path, &k, err, sizeof err);
+  if (rc == 0) rc = cohort_runtime_node_set_keys(app->rn, &k);
+  if (rc < 0)
+    fprintf(stderr, "cohort node: SIGHUP: keys unchanged: %s\n",
+            rc == COHORT_EIO || rc == COHORT_EINVAL ? err : cohort_strerror(rc));
+  else
+    printf("cohort node: SIGHUP: %zu keys, sending with key %u\n", k.len, (unsigned)k.use);
+  memset(&k, 0, sizeof k);
 }
 
 static void signal_cb(uv_signal_t *s, int signum) {
@@ -358,6 +406,9 @@ static int apply_faults(node_app_t *app) {
 static void start_handles(node_app_t *app) {
   uv_signal_init(&app->loop, &app->sigint);
   uv_signal_init(&app->loop, &app->sigterm);
+  uv_signal_init(&app->loop, &app->sighup);
+  app->sighup.data = app;
+  uv_signal_start(&app->sighup, sighup_cb, SIGHUP);
   uv_timer_init(&app->loop, &app->status_timer);
   uv_timer_init(&app->loop, &app->stop_timer);
   app->sigint.data = app->sigterm.data = app;
@@ -374,6 +425,7 @@ static void start_handles(node_app_t *app) {
 static void close_handles(node_app_t *app) {
   uv_close((uv_handle_t *)&app->sigint, NULL);
   uv_close((uv_handle_t *)&app->sigterm, NULL);
+  uv_close((uv_handle_t *)&app->sighup, NULL);
   uv_close((uv_handle_t *)&app->status_timer, NULL);
   uv_close((uv_handle_t *)&app->stop_timer, NULL);
 }

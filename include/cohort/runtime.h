@@ -9,7 +9,11 @@
  * for `now`; CLOCK_REALTIME for `wall` and `true_time`; a PRNG seeded from
  * getrandom(2); a buffered JSON Lines trace file; and user-space fault
  * injection on send (the kernel here has no netem): per-peer drop, delay
- * with jitter and duplication, decided by a PRNG stream of its own.
+ * with jitter, duplication and replay, decided by a PRNG stream of its own.
+ * Peers come and go at run time: the node tells the host (its `peer` op)
+ * and the runtime keeps their addresses; datagrams from non-peers carry
+ * their source address up to the node (cohort_node_on_datagram_from), and
+ * a node may send to an address alone (a join's contact point).
  *
  * Invariants:
  *  - every queue is bounded: delayed datagrams per node by
@@ -53,7 +57,21 @@ typedef struct cohort_runtime_fault {
   double dup;        /* probability it is sent a second time, [0, 1] */
   int64_t delay_ns;  /* fixed extra delay */
   int64_t jitter_ns; /* plus a uniform extra delay in [0, jitter_ns] */
+  /* A copy "captured" and sent again later, as an attacker replaying it
+   * would: with probability replay, after a delay uniform in
+   * [replay_delay_ns / 2, replay_delay_ns]. */
+  double replay;
+  int64_t replay_delay_ns;
 } cohort_runtime_fault_t;
+
+/* A cluster key ring as a key file gives it (cohort_runtime_read_keys). */
+typedef struct cohort_runtime_keys {
+  size_t len;
+  uint8_t ids[COHORT_KEYS_MAX];
+  uint8_t keys[COHORT_KEYS_MAX][COHORT_CLUSTER_KEY_MAX];
+  size_t lens[COHORT_KEYS_MAX];
+  uint8_t use; /* the id to send with */
+} cohort_runtime_keys_t;
 
 typedef struct cohort_runtime_peer {
   cohort_node_id_t id;
@@ -71,6 +89,10 @@ typedef struct cohort_runtime_node_config {
   size_t peers_len;
   const uint8_t *key; /* shared cluster key (copied); NULL = none */
   size_t key_len;
+  /* Or a whole key ring (copied; takes precedence over key/key_len). */
+  const cohort_runtime_keys_t *keys;
+  cohort_security_t security; /* AUTO: authenticate when keyed */
+  cohort_cipher_t cipher;
   bool vector_clock;
   int64_t hlc_max_offset_ns; /* 0 = the node's default */
   const char *trace_path;    /* NULL = no trace; truncated at open */
@@ -83,7 +105,8 @@ typedef struct cohort_runtime_stats {
   uint64_t fault_delayed;    /* held back by injected delay */
   uint64_t delay_overflow;   /* delayed queue full: dropped */
   uint64_t send_errors;      /* socket refused the datagram (EAGAIN...) */
-  uint64_t recv_errors;      /* socket read errors, truncated datagrams */
+  uint64_t fault_replayed;   /* sent again later by injected replay */
+  uint64_t recv_errors;      /* socket read errors */
   uint64_t trace_errors;     /* trace records lost (write error) */
 } cohort_runtime_stats_t;
 
@@ -111,6 +134,21 @@ int cohort_runtime_node_address(const cohort_runtime_node_t *rn,
 int cohort_runtime_node_set_peer(cohort_runtime_node_t *rn,
                                  cohort_node_id_t peer,
                                  const struct sockaddr_storage *addr);
+/* Apply a re-read key ring without downtime: keys new to the node are
+ * added, the ring's `use` key is sent with, and keys no longer in the ring
+ * are dropped. Rotation: (1) add the new key to every node's file and
+ * reload, (2) `use` it everywhere, (3) remove the old one. COHORT_EINVAL
+ * if an id's key bytes changed (ids are never reused), COHORT_ENOMEM. */
+int cohort_runtime_node_set_keys(cohort_runtime_node_t *rn,
+                                 const cohort_runtime_keys_t *keys);
+
+/* Host addresses as the node sees them (opaque bytes, at most
+ * COHORT_PEER_ADDR_MAX): family (4 or 6), port (2 bytes, big endian), then
+ * the 4- or 16-byte address. Returns the length, or COHORT_EINVAL. */
+int cohort_runtime_addr_encode(const struct sockaddr_storage *ss, uint8_t *out,
+                               size_t cap);
+int cohort_runtime_addr_decode(const uint8_t *addr, size_t len,
+                               struct sockaddr_storage *out);
 /* Set the faults for datagrams to `peer`, or to every peer without a
  * fault of its own when peer is COHORT_NODE_NONE. Returns COHORT_EINVAL
  * for an unknown peer or out-of-range values. */
@@ -155,11 +193,15 @@ int cohort_runtime_parse_fault(const char *s, cohort_node_id_t *peer,
 int cohort_runtime_incarnation(const char *state_dir, cohort_node_id_t id,
                                cohort_incarnation_t *out, char *err,
                                size_t errcap);
-/* Read a cluster key file: its bytes, trailing whitespace removed, 1 to
- * COHORT_CLUSTER_KEY_MAX bytes. Returns the length or COHORT_EIO /
- * COHORT_EINVAL with a message. */
-int cohort_runtime_read_key(const char *path, uint8_t *key, size_t cap,
-                            char *err, size_t errcap);
+/* Read a cluster key file (docs/security.md): lines "ID HEXKEY" (ID
+ * 0..255, 1..COHORT_CLUSTER_KEY_MAX bytes of key in hex), at most
+ * COHORT_KEYS_MAX of them, "use ID" to pick the key to send with (default
+ * the first), '#' comments. The file must be a regular file owned by us
+ * (or root) with no group or other permissions (chmod 600): keys never
+ * come from the command line. Returns 0, COHORT_EIO or COHORT_EINVAL with
+ * a message naming the file and line. */
+int cohort_runtime_read_keys(const char *path, cohort_runtime_keys_t *out,
+                             char *err, size_t errcap);
 
 #ifdef __cplusplus
 }

@@ -235,16 +235,34 @@ bool mx_gone(const cohort_mutex_t *m, const mx_peer_t *p) {
 
 uint32_t mx_wire_state(const cohort_mutex_t *m) { return (uint32_t)m->state; }
 
-/* Every message is bound to the incarnation of `to` we last heard from
- * (cohort_node_send_to): a GRANT for a request of one incarnation can
- * never be taken by the next, whose request ids start again at 1. */
+/* Answers and rights (GRANT, ACK, REPLY, TOKEN and the acknowledgements
+ * of hops and probes, REPORT) are bound to the incarnation of `to` we
+ * last heard from (cohort_node_send_to): a GRANT for a request of one
+ * incarnation can never be taken by the next, whose request ids start
+ * again at 1. Requests and questions about the sender's own state
+ * (REQUEST, RELEASE, QUERY, PROBE, RENEW, CANCEL) mean the same to any
+ * incarnation of `to` and go to whichever is alive, so a peer that
+ * restarts faster than a slow link delivers still hears them. */
+static bool bound_kind(uint32_t kind) {
+  switch (kind) {
+  case COHORT_MUTEX_KIND_GRANT:
+  case COHORT_MUTEX_KIND_ACK:
+  case COHORT_MUTEX_KIND_REPLY:
+  case COHORT_MUTEX_KIND_TOKEN:
+  case COHORT_MUTEX_KIND_TOKEN_ACK:
+  case COHORT_MUTEX_KIND_PROBE_REPLY:
+  case COHORT_MUTEX_KIND_REPORT: return true;
+  default: return false;
+  }
+}
+
 void mx_send(cohort_mutex_t *m, cohort_node_id_t to, uint32_t kind, const mx_msg_t *pm) {
   uint8_t buf[MX_PAYLOAD_MAX];
   mx_msg_t v = *pm;
   if (!v.max_token) v.max_token = m->max_token;
   size_t len = encode(&v, buf);
   mx_peer_t *pe = mx_peer(m, to);
-  cohort_incarnation_t inc = pe ? pe->inc : 0;
+  cohort_incarnation_t inc = !bound_kind(kind) ? COHORT_INCARNATION_ANY : pe ? pe->inc : 0;
   if (cohort_node_send_to(m->node, &m->proto, to, inc, kind, buf, len)) m->stats.tx_errors++;
   else m->stats.tx[kind]++;
 }

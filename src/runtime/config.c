@@ -1,7 +1,8 @@
 /*
  * src/runtime/config.c — what a runtime node is configured from: listen
- * and peer addresses, fault specifications, the cluster key file and the
- * incarnation counter in the state directory.
+ * and peer addresses, fault specifications, the cluster key file (a key
+ * ring, with its permissions checked) and the incarnation floor in the
+ * state directory.
  *
  * Everything here reads text or files from outside, so every failure is a
  * return code with a message naming the bad text; nothing asserts on
@@ -9,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,10 +124,14 @@ int cohort_runtime_parse_peers(const char *s, cohort_runtime_peer_t *peers,
 /* One "key=value" of a fault spec into f. */
 static int parse_fault_item(const char *key, const char *value,
                             cohort_runtime_fault_t *f, char *err, size_t errcap) {
-  double *prob = !strcmp(key, "drop") ? &f->drop : !strcmp(key, "dup") ? &f->dup : NULL;
-  int64_t *dur = !strcmp(key, "delay")    ? &f->delay_ns
-                 : !strcmp(key, "jitter") ? &f->jitter_ns
+  double *prob = !strcmp(key, "drop")     ? &f->drop
+                 : !strcmp(key, "dup")    ? &f->dup
+                 : !strcmp(key, "replay") ? &f->replay
                                           : NULL;
+  int64_t *dur = !strcmp(key, "delay")          ? &f->delay_ns
+                 : !strcmp(key, "jitter")       ? &f->jitter_ns
+                 : !strcmp(key, "replay-delay") ? &f->replay_delay_ns
+                                                : NULL;
   if (prob) {
     double v;
     if (cohort_parse_double(value, &v) < 0 || v < 0 || v > 1) {
@@ -142,7 +148,9 @@ static int parse_fault_item(const char *key, const char *value,
     }
     return 0;
   }
-  snprintf(err, errcap, "fault: unknown key '%s' (known: drop, dup, delay, jitter)", key);
+  snprintf(err, errcap,
+           "fault: unknown key '%s' (known: drop, dup, delay, jitter, replay, replay-delay)",
+           key);
   return COHORT_EINVAL;
 }
 
@@ -186,7 +194,7 @@ int cohort_runtime_parse_fault(const char *s, cohort_node_id_t *peer,
     snprintf(err, errcap, "fault '%s': bad peer '%s' (an id or 'all')", s, who);
     return COHORT_EINVAL;
   }
-  cohort_runtime_fault_t f = {0};
+  cohort_runtime_fault_t f = {.replay_delay_ns = 10 * COHORT_NS_PER_S};
   if (parse_fault_list(colon + 1, &f, err, errcap) < 0) return COHORT_EINVAL;
   *peer = id;
   *out = f;
@@ -239,13 +247,29 @@ static int write_counter(const char *dir, const char *path, uint64_t v, char *er
   return 0;
 }
 
+static uint64_t entropy64(void) {
+  uint64_t x = 0;
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (read(fd, &x, sizeof x) != (ssize_t)sizeof x) x = 0;
+    close(fd);
+  }
+  return x ^ (uint64_t)getpid();
+}
+
+/* Incarnations never repeat: (µs since the epoch) << 10 | 10 random bits
+ * (cohort_incarnation_from_wall), and, with a state directory, at least
+ * one more than the last one written there durably — so a clock stepped
+ * back across a restart cannot hand out an old incarnation again. */
 int cohort_runtime_incarnation(const char *state_dir, cohort_node_id_t id,
                                cohort_incarnation_t *out, char *err,
                                size_t errcap) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  int64_t wall = (int64_t)ts.tv_sec * COHORT_NS_PER_S + ts.tv_nsec;
+  cohort_incarnation_t inc = cohort_incarnation_from_wall(wall, entropy64());
   if (!state_dir) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    *out = (cohort_incarnation_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    *out = inc;
     return 0;
   }
   char path[4096];
@@ -256,37 +280,142 @@ int cohort_runtime_incarnation(const char *state_dir, cohort_node_id_t id,
   }
   uint64_t v;
   int rc = read_counter(path, &v, err, errcap);
-  if (rc == 0) rc = write_counter(state_dir, path, v + 1, err, errcap);
   if (rc < 0) return rc;
-  *out = v + 1;
+  if (v >= COHORT_COUNTER_REMOTE_MAX) {
+    snprintf(err, errcap, "%s: incarnation %llu is at the limit 2^62", path,
+             (unsigned long long)v);
+    return COHORT_EINVAL;
+  }
+  if (inc <= v) inc = v + 1;
+  rc = write_counter(state_dir, path, inc, err, errcap);
+  if (rc < 0) return rc;
+  *out = inc;
   return 0;
 }
 
-/* ---- key file ------------------------------------------------------------- */
+/* ---- key files ------------------------------------------------------------ */
 
-int cohort_runtime_read_key(const char *path, uint8_t *key, size_t cap,
-                            char *err, size_t errcap) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
+static int hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* The file holds secrets: it must be a regular file of ours (or root's)
+ * that nobody else can read or write, as ssh insists for private keys. */
+static int check_key_file(int fd, const char *path, char *err, size_t errcap) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    snprintf(err, errcap, "key file '%s' is not a regular file", path);
+    return COHORT_EINVAL;
+  }
+  if (st.st_uid != geteuid() && st.st_uid != 0) {
+    snprintf(err, errcap, "key file '%s' belongs to uid %u, not to us (uid %u)", path,
+             (unsigned)st.st_uid, (unsigned)geteuid());
+    return COHORT_EINVAL;
+  }
+  if (st.st_mode & 077) {
+    snprintf(err, errcap, "key file '%s' is accessible by group or others (mode %04o): "
+             "chmod 600 it", path, (unsigned)(st.st_mode & 07777));
+    return COHORT_EINVAL;
+  }
+  return 0;
+}
+
+static int key_line(char *line, unsigned lineno, cohort_runtime_keys_t *k, bool *use_set,
+                    const char *path, char *err, size_t errcap) {
+  char *save = NULL, *a = strtok_r(line, " \t\r", &save), *b = strtok_r(NULL, " \t\r", &save);
+  uint64_t id;
+  if (!a || *a == '#') return 0;
+  bool use = !strcmp(a, "use");
+  if (use ? (!b || cohort_parse_u64(b, &id) < 0) : cohort_parse_u64(a, &id) < 0 || !b ||
+                                                       strtok_r(NULL, " \t\r", &save)) {
+    snprintf(err, errcap, "%s:%u: expected 'ID HEXKEY' or 'use ID'", path, lineno);
+    return COHORT_EINVAL;
+  }
+  if (id > 255) {
+    snprintf(err, errcap, "%s:%u: key id %llu is not in 0..255", path, lineno,
+             (unsigned long long)id);
+    return COHORT_EINVAL;
+  }
+  if (use) {
+    k->use = (uint8_t)id;
+    *use_set = true;
+    return 0;
+  }
+  size_t hex = strlen(b);
+  if (hex < 2 || hex % 2 || hex / 2 > COHORT_CLUSTER_KEY_MAX) {
+    snprintf(err, errcap, "%s:%u: key must be 2 to %d hex digits (1 to %d bytes)", path,
+             lineno, 2 * COHORT_CLUSTER_KEY_MAX, COHORT_CLUSTER_KEY_MAX);
+    return COHORT_EINVAL;
+  }
+  for (size_t i = 0; i < k->len; i++)
+    if (k->ids[i] == id) {
+      snprintf(err, errcap, "%s:%u: key id %llu given twice", path, lineno,
+               (unsigned long long)id);
+      return COHORT_EINVAL;
+    }
+  if (k->len == COHORT_KEYS_MAX) {
+    snprintf(err, errcap, "%s:%u: more than %d keys", path, lineno, COHORT_KEYS_MAX);
+    return COHORT_EINVAL;
+  }
+  for (size_t i = 0; i < hex / 2; i++) {
+    int hi = hexval(b[2 * i]), lo = hexval(b[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      snprintf(err, errcap, "%s:%u: key is not hexadecimal", path, lineno);
+      return COHORT_EINVAL;
+    }
+    k->keys[k->len][i] = (uint8_t)(hi << 4 | lo);
+  }
+  k->ids[k->len] = (uint8_t)id;
+  k->lens[k->len++] = hex / 2;
+  return 0;
+}
+
+static int parse_keys(char *text, cohort_runtime_keys_t *k, const char *path, char *err,
+                      size_t errcap) {
+  bool use_set = false;
+  unsigned lineno = 0;
+  for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+       line = strtok_r(NULL, "\n", &save)) {
+    lineno++;
+    int rc = key_line(line, lineno, k, &use_set, path, err, errcap);
+    if (rc) return rc;
+  }
+  if (k->len == 0) {
+    snprintf(err, errcap, "key file '%s' holds no key ('ID HEXKEY' lines)", path);
+    return COHORT_EINVAL;
+  }
+  if (!use_set) k->use = k->ids[0];
+  for (size_t i = 0; i < k->len; i++)
+    if (k->ids[i] == k->use) return 0;
+  snprintf(err, errcap, "%s: 'use %u' names no key of the file", path, (unsigned)k->use);
+  return COHORT_EINVAL;
+}
+
+int cohort_runtime_read_keys(const char *path, cohort_runtime_keys_t *out, char *err,
+                             size_t errcap) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     snprintf(err, errcap, "cannot read key file '%s': %s", path, strerror(errno));
     return COHORT_EIO;
   }
-  uint8_t buf[COHORT_CLUSTER_KEY_MAX + 64];
-  size_t n = fread(buf, 1, sizeof buf, f);
-  bool failed = ferror(f) != 0;
-  fclose(f);
-  if (failed) {
-    snprintf(err, errcap, "cannot read key file '%s'", path);
-    return COHORT_EIO;
+  char text[4096];
+  int rc = check_key_file(fd, path, err, errcap);
+  ssize_t n = rc ? 0 : read(fd, text, sizeof text);
+  close(fd);
+  if (rc) return rc;
+  if (n < 0 || n == (ssize_t)sizeof text) {
+    snprintf(err, errcap, "key file '%s': %s", path, n < 0 ? strerror(errno) : "too large");
+    return n < 0 ? COHORT_EIO : COHORT_EINVAL;
   }
-  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
-                   buf[n - 1] == '\t'))
-    n--;
-  if (n == 0 || n > cap || n > COHORT_CLUSTER_KEY_MAX) {
-    snprintf(err, errcap, "key file '%s': key must be 1 to %zu bytes, found %zu", path,
-             cap < COHORT_CLUSTER_KEY_MAX ? cap : (size_t)COHORT_CLUSTER_KEY_MAX, n);
-    return COHORT_EINVAL;
-  }
-  memcpy(key, buf, n);
-  return (int)n;
+  text[n] = '\0';
+  cohort_runtime_keys_t k;
+  memset(&k, 0, sizeof k);
+  rc = parse_keys(text, &k, path, err, errcap);
+  memset(text, 0, sizeof text);
+  if (rc == 0) *out = k;
+  memset(&k, 0, sizeof k);
+  return rc;
 }

@@ -32,10 +32,18 @@
 typedef struct delayed {
   int64_t due; /* monotonic ns */
   uint64_t seq;
-  size_t peer; /* slot in peers[] */
+  struct sockaddr_storage to; /* the address at send time: peers may go */
   size_t len;
   uint8_t *data;
 } delayed_t;
+
+/* A peer as the host knows it: where it is, and what faults hit it. */
+typedef struct rt_peer {
+  cohort_node_id_t id;
+  struct sockaddr_storage addr;
+  bool has_addr, has_fault;
+  cohort_runtime_fault_t fault;
+} rt_peer_t;
 
 typedef cohort_prng_t rng_t;
 
@@ -48,10 +56,8 @@ struct cohort_runtime_node {
   uv_timer_t delay_timer;
   int handles_open; /* handles initialised and not yet closed */
   bool udp_init, wake_init, delay_init, stopped;
-  cohort_runtime_peer_t *peers;
-  cohort_runtime_fault_t *faults; /* per peer slot */
-  bool *has_fault;
-  size_t peers_len;
+  rt_peer_t *peers; /* unsorted; at most COHORT_NODES_MAX */
+  size_t peers_len, peers_cap;
   cohort_runtime_fault_t fault_all;
   bool has_fault_all;
   rng_t rng, fault_rng;
@@ -216,11 +222,10 @@ static int peer_slot(const cohort_runtime_node_t *rn, cohort_node_id_t id) {
   return -1;
 }
 
-static int send_now(cohort_runtime_node_t *rn, size_t slot, const uint8_t *d,
-                    size_t len) {
+static int send_now(cohort_runtime_node_t *rn, const struct sockaddr_storage *to,
+                    const uint8_t *d, size_t len) {
   uv_buf_t b = uv_buf_init((char *)(uintptr_t)d, (unsigned)len);
-  int r = uv_udp_try_send(&rn->udp, &b, 1,
-                          (const struct sockaddr *)&rn->peers[slot].addr);
+  int r = uv_udp_try_send(&rn->udp, &b, 1, (const struct sockaddr *)to);
   if (r < 0) {
     rn->stats.send_errors++;
     return r; /* -errno: EAGAIN when the socket buffer is full */
@@ -276,14 +281,14 @@ static void delay_cb(uv_timer_t *t) {
   int64_t now = (int64_t)uv_hrtime();
   while (rn->heap_len > 0 && rn->heap[0].due <= now) {
     delayed_t d = heap_pop(rn);
-    (void)send_now(rn, d.peer, d.data, d.len);
+    (void)send_now(rn, &d.to, d.data, d.len);
     cohort_free(rn->rt->alloc, d.data);
   }
   delay_rearm(rn);
 }
 
-static int send_later(cohort_runtime_node_t *rn, size_t slot, const uint8_t *d,
-                      size_t len, int64_t delay_ns) {
+static int send_later(cohort_runtime_node_t *rn, const struct sockaddr_storage *to,
+                      const uint8_t *d, size_t len, int64_t delay_ns) {
   const cohort_allocator_t *a = rn->rt->alloc;
   if (!rn->heap) {
     rn->heap = cohort_calloc(a, COHORT_RUNTIME_DELAYED_MAX, sizeof *rn->heap);
@@ -296,7 +301,7 @@ static int send_later(cohort_runtime_node_t *rn, size_t slot, const uint8_t *d,
   uint8_t *copy = cohort_alloc(a, len);
   if (!copy) return COHORT_ENOMEM;
   memcpy(copy, d, len);
-  delayed_t e = {(int64_t)uv_hrtime() + delay_ns, rn->delay_seq++, slot, len, copy};
+  delayed_t e = {(int64_t)uv_hrtime() + delay_ns, rn->delay_seq++, *to, len, copy};
   heap_push(rn, e);
   rn->stats.fault_delayed++;
   delay_rearm(rn);
@@ -305,28 +310,36 @@ static int send_later(cohort_runtime_node_t *rn, size_t slot, const uint8_t *d,
 
 static const cohort_runtime_fault_t *fault_for(const cohort_runtime_node_t *rn,
                                                size_t slot) {
-  if (rn->has_fault[slot]) return &rn->faults[slot];
+  if (rn->peers[slot].has_fault) return &rn->peers[slot].fault;
   return rn->has_fault_all ? &rn->fault_all : NULL;
 }
 
-static int send_copy(cohort_runtime_node_t *rn, size_t slot,
-                     const cohort_runtime_fault_t *f, const uint8_t *d,
-                     size_t len) {
+static int send_copy(cohort_runtime_node_t *rn, const struct sockaddr_storage *to,
+                     const cohort_runtime_fault_t *f, const uint8_t *d, size_t len) {
   int64_t delay = 0;
   if (f) {
     delay = f->delay_ns;
     if (f->jitter_ns > 0)
       delay += (int64_t)(rng_next(&rn->fault_rng) % ((uint64_t)f->jitter_ns + 1));
   }
-  return delay > 0 ? send_later(rn, slot, d, len, delay) : send_now(rn, slot, d, len);
+  return delay > 0 ? send_later(rn, to, d, len, delay) : send_now(rn, to, d, len);
+}
+
+/* An injected replay: the same bytes again, much later. */
+static void send_replay(cohort_runtime_node_t *rn, const struct sockaddr_storage *to,
+                        const cohort_runtime_fault_t *f, const uint8_t *d, size_t len) {
+  int64_t half = f->replay_delay_ns / 2;
+  int64_t delay = half + (int64_t)(rng_next(&rn->fault_rng) % ((uint64_t)half + 1));
+  if (send_later(rn, to, d, len, delay > 0 ? delay : 1) == 0) rn->stats.fault_replayed++;
 }
 
 static int host_send(void *h, cohort_node_id_t to, const uint8_t *d,
                      size_t len) {
   cohort_runtime_node_t *rn = h;
   int slot = peer_slot(rn, to);
-  if (slot < 0) return COHORT_EUNKNOWN;
+  if (slot < 0 || !rn->peers[slot].has_addr) return COHORT_EUNKNOWN;
   if (len > COHORT_DATAGRAM_MAX) return COHORT_EINVAL;
+  const struct sockaddr_storage *addr = &rn->peers[slot].addr;
   /* Write-ahead: every record up to this send's reaches the file before
    * the datagram leaves, so a process killed with SIGKILL never leaves a
    * trace missing an event that others' traces causally depend on. */
@@ -337,12 +350,56 @@ static int host_send(void *h, cohort_node_id_t to, const uint8_t *d,
     trace_loss(rn, to, len);
     return 0; /* lost in the "network": the sender cannot tell */
   }
-  int rc = send_copy(rn, (size_t)slot, f, d, len);
+  int rc = send_copy(rn, addr, f, d, len);
   if (f && rng_chance(&rn->fault_rng, f->dup)) {
     rn->stats.fault_duplicated++;
-    (void)send_copy(rn, (size_t)slot, f, d, len);
+    (void)send_copy(rn, addr, f, d, len);
   }
+  if (f && rng_chance(&rn->fault_rng, f->replay)) send_replay(rn, addr, f, d, len);
   return rc;
+}
+
+/* A contact point whose node id we do not know (a join). No faults: they
+ * are configured per peer id. */
+static int host_send_addr(void *h, const uint8_t *addr, size_t addr_len, const uint8_t *d,
+                          size_t len) {
+  cohort_runtime_node_t *rn = h;
+  struct sockaddr_storage to;
+  if (cohort_runtime_addr_decode(addr, addr_len, &to) < 0) return COHORT_EUNKNOWN;
+  if (len > COHORT_DATAGRAM_MAX) return COHORT_EINVAL;
+  (void)cohort_runtime_node_flush(rn);
+  return send_now(rn, &to, d, len);
+}
+
+static int peers_grow(cohort_runtime_node_t *rn) {
+  if (rn->peers_len < rn->peers_cap) return 0;
+  if (rn->peers_cap >= COHORT_NODES_MAX) return COHORT_EFULL;
+  size_t cap = rn->peers_cap ? 2 * rn->peers_cap : 8;
+  if (cap > COHORT_NODES_MAX) cap = COHORT_NODES_MAX;
+  rt_peer_t *p = cohort_realloc(rn->rt->alloc, rn->peers, cap * sizeof *p);
+  if (!p) return COHORT_ENOMEM;
+  rn->peers = p;
+  rn->peers_cap = cap;
+  return 0;
+}
+
+/* The node added, updated or removed a peer: keep its address. */
+static void host_peer(void *h, cohort_node_id_t id, const uint8_t *addr, size_t addr_len,
+                      bool added) {
+  cohort_runtime_node_t *rn = h;
+  int slot = peer_slot(rn, id);
+  if (!added) {
+    if (slot >= 0) rn->peers[slot] = rn->peers[--rn->peers_len];
+    return;
+  }
+  if (slot < 0) {
+    if (peers_grow(rn) < 0) return; /* sends to it fail: counted by the node */
+    slot = (int)rn->peers_len++;
+    memset(&rn->peers[slot], 0, sizeof rn->peers[slot]);
+    rn->peers[slot].id = id;
+  }
+  if (addr_len && cohort_runtime_addr_decode(addr, addr_len, &rn->peers[slot].addr) == 0)
+    rn->peers[slot].has_addr = true;
 }
 
 static const cohort_host_ops_t host_ops = {
@@ -353,6 +410,8 @@ static const cohort_host_ops_t host_ops = {
     .send = host_send,
     .wake = host_wake,
     .trace = host_trace,
+    .send_addr = host_send_addr,
+    .peer = host_peer,
 };
 
 /* Same ops without tracing: the node skips formatting entirely. */
@@ -364,6 +423,8 @@ static const cohort_host_ops_t host_ops_untraced = {
     .send = host_send,
     .wake = host_wake,
     .trace = NULL,
+    .send_addr = host_send_addr,
+    .peer = host_peer,
 };
 
 /* ---- receive -------------------------------------------------------------- */
@@ -379,12 +440,20 @@ static void recv_cb(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
   (void)buf;
   cohort_runtime_node_t *rn = u->data;
   if (rn->stopped) return;
-  if (nread < 0 || (flags & UV_UDP_PARTIAL) || nread > COHORT_DATAGRAM_MAX) {
+  if (nread < 0) {
     rn->stats.recv_errors++;
     return;
   }
   if (nread == 0 && addr == NULL) return; /* nothing more to read */
-  (void)cohort_node_on_datagram(rn->node, rn->rx, (size_t)nread);
+  /* A datagram longer than we accept (truncated to the buffer, which is one
+   * byte longer) goes to the node all the same: it counts and traces it. */
+  size_t len = (flags & UV_UDP_PARTIAL) ? RX_BUFFER_LEN : (size_t)nread;
+  uint8_t from[COHORT_PEER_ADDR_MAX];
+  int from_len = addr ? cohort_runtime_addr_encode((const struct sockaddr_storage *)addr,
+                                                   from, sizeof from)
+                      : -1;
+  (void)cohort_node_on_datagram_from(rn->node, rn->rx, len, from_len > 0 ? from : NULL,
+                                     from_len > 0 ? (size_t)from_len : 0);
 }
 
 /* ---- lifecycle ------------------------------------------------------------- */
@@ -441,8 +510,6 @@ static void node_release(cohort_runtime_node_t *rn) {
   cohort_free(a, rn->trace_buf);
   cohort_free(a, rn->heap);
   cohort_free(a, rn->rx);
-  cohort_free(a, rn->faults);
-  cohort_free(a, rn->has_fault);
   cohort_free(a, rn->peers);
   cohort_free(a, rn);
 }
@@ -535,18 +602,18 @@ static int node_alloc(cohort_runtime_t *rt, const cohort_runtime_node_config_t *
   rn->rt = rt;
   rn->trace_fd = -1;
   rn->id = cfg->id;
-  rn->peers_len = cfg->peers_len;
   size_t np = cfg->peers_len ? cfg->peers_len : 1;
   rn->peers = cohort_calloc(a, np, sizeof *rn->peers);
-  rn->faults = cohort_calloc(a, np, sizeof *rn->faults);
-  rn->has_fault = cohort_calloc(a, np, sizeof *rn->has_fault);
   rn->rx = cohort_alloc(a, RX_BUFFER_LEN);
-  if (!rn->peers || !rn->faults || !rn->has_fault || !rn->rx) {
+  if (!rn->peers || !rn->rx) {
     node_release(rn);
     return COHORT_ENOMEM;
   }
-  if (cfg->peers_len)
-    memcpy(rn->peers, cfg->peers, cfg->peers_len * sizeof *rn->peers);
+  rn->peers_cap = np;
+  rn->peers_len = cfg->peers_len;
+  for (size_t i = 0; i < cfg->peers_len; i++)
+    rn->peers[i] = (rt_peer_t){.id = cfg->peers[i].id, .addr = cfg->peers[i].addr,
+                               .has_addr = true};
   rng_seed(&rn->rng);
   rng_seed(&rn->fault_rng);
   *out = rn;
@@ -578,10 +645,19 @@ static int make_node(cohort_runtime_node_t *rn, const cohort_runtime_node_config
       .cluster_id = cfg->cluster_id, .id = cfg->id, .incarnation = inc,
       .peers = ids, .peers_len = rn->peers_len, .key = cfg->key,
       .key_len = cfg->key_len, .vector_clock = cfg->vector_clock,
-      .hlc_max_offset_ns = cfg->hlc_max_offset_ns, .alloc = rn->rt->alloc};
+      .hlc_max_offset_ns = cfg->hlc_max_offset_ns, .alloc = rn->rt->alloc,
+      .security = cfg->security, .cipher = cfg->cipher};
+  const cohort_runtime_keys_t *k = cfg->keys;
+  for (size_t i = 0; k && i < k->len; i++)
+    if (k->ids[i] == k->use) {
+      nc.key = k->keys[i];
+      nc.key_len = k->lens[i];
+      nc.key_id = k->use;
+    }
   int rc = cohort_node_new(&nc, rn->trace_fd >= 0 ? &host_ops : &host_ops_untraced, rn,
                            &rn->node);
   cohort_free(rn->rt->alloc, ids);
+  if (rc == 0 && k) rc = cohort_runtime_node_set_keys(rn, k);
   if (rc < 0) snprintf(err, errcap, "node: %s", cohort_strerror(rc));
   return rc;
 }
@@ -652,12 +728,68 @@ int cohort_runtime_node_set_peer(cohort_runtime_node_t *rn, cohort_node_id_t pee
   int slot = peer_slot(rn, peer);
   if (slot < 0) return COHORT_EUNKNOWN;
   rn->peers[slot].addr = *addr;
+  rn->peers[slot].has_addr = true;
+  return 0;
+}
+
+int cohort_runtime_node_set_keys(cohort_runtime_node_t *rn, const cohort_runtime_keys_t *k) {
+  cohort_node_t *n = rn->node;
+  for (size_t i = 0; i < k->len; i++) {
+    int rc = cohort_node_key_add(n, k->ids[i], k->keys[i], k->lens[i]);
+    if (rc == COHORT_EEXIST) continue; /* held already; its bytes are checked below */
+    if (rc < 0) return rc;
+  }
+  int rc = cohort_node_key_use(n, k->use);
+  if (rc < 0) return rc;
+  for (unsigned id = 0; id < 256; id++) {
+    bool keep = false;
+    for (size_t i = 0; i < k->len; i++) keep |= k->ids[i] == id;
+    if (!keep) (void)cohort_node_key_remove(n, (uint8_t)id);
+  }
+  return 0;
+}
+
+int cohort_runtime_addr_encode(const struct sockaddr_storage *ss, uint8_t *out, size_t cap) {
+  if (ss->ss_family == AF_INET && cap >= 7) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+    out[0] = 4;
+    memcpy(out + 1, &a->sin_port, 2);
+    memcpy(out + 3, &a->sin_addr, 4);
+    return 7;
+  }
+  if (ss->ss_family == AF_INET6 && cap >= 19) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+    out[0] = 6;
+    memcpy(out + 1, &a->sin6_port, 2);
+    memcpy(out + 3, &a->sin6_addr, 16);
+    return 19;
+  }
+  return COHORT_EINVAL;
+}
+
+int cohort_runtime_addr_decode(const uint8_t *addr, size_t len, struct sockaddr_storage *out) {
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  if (len == 7 && addr[0] == 4) {
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    a->sin_family = AF_INET;
+    memcpy(&a->sin_port, addr + 1, 2);
+    memcpy(&a->sin_addr, addr + 3, 4);
+  } else if (len == 19 && addr[0] == 6) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    a->sin6_family = AF_INET6;
+    memcpy(&a->sin6_port, addr + 1, 2);
+    memcpy(&a->sin6_addr, addr + 3, 16);
+  } else {
+    return COHORT_EINVAL;
+  }
+  *out = ss;
   return 0;
 }
 
 static bool fault_valid(const cohort_runtime_fault_t *f) {
-  return f->drop >= 0 && f->drop <= 1 && f->dup >= 0 && f->dup <= 1 &&
-         f->delay_ns >= 0 && f->jitter_ns >= 0;
+  return f->drop >= 0 && f->drop <= 1 && f->dup >= 0 && f->dup <= 1 && f->replay >= 0 &&
+         f->replay <= 1 && f->delay_ns >= 0 && f->jitter_ns >= 0 && f->replay_delay_ns >= 0;
 }
 
 int cohort_runtime_node_fault(cohort_runtime_node_t *rn, cohort_node_id_t peer,
@@ -670,7 +802,7 @@ int cohort_runtime_node_fault(cohort_runtime_node_t *rn, cohort_node_id_t peer,
   }
   int slot = peer_slot(rn, peer);
   if (slot < 0) return COHORT_EUNKNOWN;
-  rn->faults[slot] = *f;
-  rn->has_fault[slot] = true;
+  rn->peers[slot].fault = *f;
+  rn->peers[slot].has_fault = true;
   return 0;
 }

@@ -49,7 +49,14 @@ expect 2 "bogus" node --id 1 --listen "$L" --proto "fd bogus=1"
 expect 2 "not KEY=VALUE" node --id 1 --listen "$L" --proto "fd interval"
 expect 2 "cannot read key file" node --id 1 --listen "$L" --key-file /nonexistent/key
 : > "$dir/empty.key"
-expect 2 "key must be 1 to" node --id 1 --listen "$L" --key-file "$dir/empty.key"
+chmod 600 "$dir/empty.key"
+expect 2 "holds no key" node --id 1 --listen "$L" --key-file "$dir/empty.key"
+echo "1 00112233" > "$dir/open.key"
+chmod 644 "$dir/open.key"
+expect 2 "chmod 600" node --id 1 --listen "$L" --key-file "$dir/open.key"
+expect 2 "needs --key-file" node --id 1 --listen "$L" --security encrypt
+expect 2 "not none, auth" node --id 1 --listen "$L" --security rot13
+expect 2 "not aes-256-gcm" node --id 1 --listen "$L" --cipher des
 expect 2 "probability" node --id 1 --listen "$L" --fault 2:drop=7
 expect 2 "unknown key 'loss'" node --id 1 --listen "$L" --fault all:loss=0.1
 expect 2 "not a peer" node --id 1 --listen "$L" --peers 2@127.0.0.1:5 --fault 9:drop=0.1
@@ -85,10 +92,19 @@ kill -TERM $p
 wait $p || fail "node exited with status $? after SIGTERM"
 grep -q "signal 15, shutting down" "$dir/term.log" || fail "no clean SIGTERM shutdown"
 
-for want in 1 2; do
-  expect 0 "incarnation $want listening" node --id 5 --listen "$L" --state-dir "$dir" \
+# Incarnations grow across restarts, and the durable floor in the state
+# directory wins over the wall clock (a clock stepped back cannot reuse one).
+prev=0
+for i in 1 2; do
+  expect 0 "incarnation [0-9]+ listening" node --id 5 --listen "$L" --state-dir "$dir" \
     --duration 100ms
+  inc=$(cat "$dir/node-5.incarnation")
+  [ "$inc" -gt "$prev" ] || fail "incarnation $inc after $prev did not grow"
+  prev=$inc
 done
+echo 4000000000000000000 > "$dir/node-5.incarnation"
+expect 0 "incarnation 4000000000000000001 listening" node --id 5 --listen "$L" \
+  --state-dir "$dir" --duration 100ms
 echo "ok: $checked command lines behaved"
 
 # ---- fault injection end to end ---------------------------------------------------------

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -374,26 +375,60 @@ static void write_file(const char *path, const char *text) {
   fclose(f);
 }
 
+static void write_key(const char *path, const char *text, mode_t mode) {
+  write_file(path, text);
+  assert_int_equal(chmod(path, mode), 0);
+}
+
+static int read_keys(const char *path, cohort_runtime_keys_t *k, char *err) {
+  return cohort_runtime_read_keys(path, k, err, 256);
+}
+
+/* Key files: the ring format, every refusal with a message, and the
+ * permission check (keys never world- or group-readable). */
 static void test_key_file(void **state) {
   (void)state;
   char path[64], err[256];
-  uint8_t key[COHORT_CLUSTER_KEY_MAX];
+  cohort_runtime_keys_t k;
   snprintf(path, sizeof path, "/tmp/cohort-test-key-%d", (int)getpid());
-  write_file(path, "secret\n");
-  assert_int_equal(cohort_runtime_read_key(path, key, sizeof key, err, sizeof err), 6);
-  assert_memory_equal(key, "secret", 6);
-  write_file(path, " \n");
-  assert_int_equal(cohort_runtime_read_key(path, key, sizeof key, err, sizeof err),
-                   COHORT_EINVAL);
-  char longkey[200];
-  memset(longkey, 'k', sizeof longkey - 1);
-  longkey[sizeof longkey - 1] = '\0';
-  write_file(path, longkey);
-  assert_int_equal(cohort_runtime_read_key(path, key, sizeof key, err, sizeof err),
-                   COHORT_EINVAL);
+  write_key(path, "# ring\n1 0011aabb\n\n7 ffee  \nuse 7\n", 0600);
+  assert_int_equal(read_keys(path, &k, err), 0);
+  assert_int_equal(k.len, 2);
+  assert_int_equal(k.ids[0], 1);
+  assert_int_equal(k.lens[0], 4);
+  assert_memory_equal(k.keys[0], "\x00\x11\xaa\xbb", 4);
+  assert_int_equal(k.use, 7);
+  write_key(path, "3 abcd\n", 0400);
+  assert_int_equal(read_keys(path, &k, err), 0);
+  assert_int_equal(k.use, 3); /* the first, when no 'use' line */
+  static const struct {
+    const char *text;
+    const char *msg;
+  } bad[] = {{"", "holds no key"},
+             {"1 abc\n", "hex digits"},
+             {"1 zz\n", "not hexadecimal"},
+             {"256 aa\n", "not in 0..255"},
+             {"1 aa\n1 bb\n", "given twice"},
+             {"1 aa\nuse 2\n", "names no key"},
+             {"1 aa bb\n", "expected"},
+             {"x aa\n", "expected"},
+             {"1 aa\n2 bb\n3 cc\n4 dd\n5 ee\n", "more than"}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    write_key(path, bad[i].text, 0600);
+    assert_int_equal(read_keys(path, &k, err), COHORT_EINVAL);
+    assert_non_null(strstr(err, bad[i].msg));
+  }
+  char longkey[200] = "1 ";
+  memset(longkey + 2, 'a', 2 * COHORT_CLUSTER_KEY_MAX + 2);
+  write_key(path, longkey, 0600);
+  assert_int_equal(read_keys(path, &k, err), COHORT_EINVAL);
+  write_key(path, "1 aabb\n", 0640); /* group may read: refused */
+  assert_int_equal(read_keys(path, &k, err), COHORT_EINVAL);
+  assert_non_null(strstr(err, "chmod 600"));
+  write_key(path, "1 aabb\n", 0604);
+  assert_int_equal(read_keys(path, &k, err), COHORT_EINVAL);
   unlink(path);
-  assert_int_equal(cohort_runtime_read_key(path, key, sizeof key, err, sizeof err),
-                   COHORT_EIO);
+  assert_int_equal(read_keys(path, &k, err), COHORT_EIO);
   assert_non_null(strstr(err, "cannot read"));
 }
 
@@ -401,15 +436,26 @@ static void test_incarnation(void **state) {
   (void)state;
   char dir[] = "/tmp/cohort-test-inc-XXXXXX", path[128], err[256];
   assert_non_null(mkdtemp(dir));
-  cohort_incarnation_t inc = 0;
-  for (cohort_incarnation_t want = 1; want <= 3; want++) {
+  cohort_incarnation_t inc = 0, prev = 0;
+  /* Strictly increasing, from the wall clock (µs << 10 | random bits). */
+  for (int i = 0; i < 3; i++) {
     assert_int_equal(cohort_runtime_incarnation(dir, 4, &inc, err, sizeof err), 0);
-    assert_int_equal(inc, want);
+    assert_true(inc > prev);
+    assert_true(inc >> 10 > UINT64_C(1700000000000000)); /* after 2023, in µs */
+    prev = inc;
   }
+  /* The durable floor wins over a clock that stepped back (here: a floor
+   * far in the future). */
   snprintf(path, sizeof path, "%s/node-4.incarnation", dir);
+  write_file(path, "4000000000000000000\n");
+  assert_int_equal(cohort_runtime_incarnation(dir, 4, &inc, err, sizeof err), 0);
+  assert_true(inc == UINT64_C(4000000000000000001));
+  write_file(path, "4611686018427387904\n"); /* 2^62: no room left */
+  prev = inc;
+  assert_int_equal(cohort_runtime_incarnation(dir, 4, &inc, err, sizeof err), COHORT_EINVAL);
   write_file(path, "garbage\n");
   assert_int_equal(cohort_runtime_incarnation(dir, 4, &inc, err, sizeof err), COHORT_EIO);
-  assert_int_equal(inc, 3); /* untouched */
+  assert_true(prev == inc); /* untouched */
   unlink(path);
   rmdir(dir);
   assert_int_equal(cohort_runtime_incarnation("/nonexistent/dir", 4, &inc, err, sizeof err),
