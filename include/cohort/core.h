@@ -73,15 +73,15 @@ static inline cohort_incarnation_t cohort_incarnation_from_wall(int64_t wall_ns,
   return (us << 10) | (random & 0x3ffu) | 1u;
 }
 
-/* The one comparison for a counter a peer can push us along (Lamport
- * stamps, incarnations, election rounds, fencing tokens): `remote` is
- * acceptable if it is at most `limit` and at most `jump` beyond `known`.
- * With limit = COHORT_COUNTER_REMOTE_MAX (2^62) an accepted value leaves
- * 2^62 honest steps before anything overflows, so no datagram can push a
- * counter to where every peer refuses the next one. */
+/* The one comparison for a counter a peer can push us along (election
+ * rounds, fencing tokens): `remote` is acceptable if it is at most `limit`
+ * and at most `jump` beyond `known` — or anything up to `limit` when we
+ * know nothing yet (known 0: a newcomer takes the cluster's value). One
+ * datagram can then move a counter by `jump` at most, far from the limit.
+ * (Lamport stamps saturate instead: cohort/limits.h COHORT_LAMPORT_MAX.) */
 static inline bool cohort_advance_ok(uint64_t known, uint64_t remote, uint64_t jump,
                                      uint64_t limit) {
-  return remote <= limit && (remote <= known || remote - known <= jump);
+  return remote <= limit && (known == 0 || remote <= known || remote - known <= jump);
 }
 
 /* ---- allocation -------------------------------------------------------- */

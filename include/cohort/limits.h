@@ -100,18 +100,19 @@
 #define COHORT_FIRST_CONTACT_AGE_NS (30LL * 1000000000LL)
 #endif
 
-/* The one rule for counters a peer can push us along (Lamport stamps,
- * incarnations, election rounds, fencing tokens; cohort_advance_ok in
- * core.h): a remote value is accepted only below a hard limit that leaves
- * 2^62 steps of headroom, and only within a jump of what we knew, so no
- * single datagram can move a counter to where the next honest step is
- * refused everywhere (a node locked out for ever). */
+/* Counters a peer can push us along (Lamport stamps, incarnations,
+ * election rounds, fencing tokens) are refused above a hard limit, and
+ * rounds and tokens also beyond a jump of what we knew (cohort_advance_ok
+ * in core.h), so no single datagram moves a counter to where the next
+ * honest step is refused everywhere (a node locked out for ever). */
 #ifndef COHORT_COUNTER_REMOTE_MAX
 #define COHORT_COUNTER_REMOTE_MAX (UINT64_C(1) << 62)
 #endif
-/* Lamport: 2^52 events is 140 years at a million events per second. */
-#ifndef COHORT_LAMPORT_JUMP_MAX
-#define COHORT_LAMPORT_JUMP_MAX (UINT64_C(1) << 52)
+/* Lamport clocks saturate here, and remote stamps above it are refused:
+ * the same bound on both sides, so a node pushed to it by one hostile
+ * stamp still speaks (2^62 events is 146,000 years at a million a second). */
+#ifndef COHORT_LAMPORT_MAX
+#define COHORT_LAMPORT_MAX COHORT_COUNTER_REMOTE_MAX
 #endif
 /* Incarnations are (µs since the epoch) << 10 | 10 random bits when the
  * runtime picks them (cohort_incarnation_from_wall): one from further in
@@ -155,8 +156,8 @@ _Static_assert(COHORT_VCLOCK_ENTRIES_MAX >= COHORT_NODES_MAX,
 _Static_assert(COHORT_REPLAY_WINDOW >= 64 && COHORT_REPLAY_WINDOW % 64 == 0,
                "the replay window is whole 64-bit words");
 _Static_assert(COHORT_KEYS_MAX >= 2, "a rotation holds two keys at once");
-_Static_assert(COHORT_LAMPORT_JUMP_MAX < COHORT_COUNTER_REMOTE_MAX,
-               "a jump must leave headroom under the limit");
+_Static_assert(COHORT_LAMPORT_MAX <= COHORT_COUNTER_REMOTE_MAX,
+               "a saturated clock must stay acceptable to every peer");
 #endif
 
 /* Runtime: datagrams held back by injected delay, per node. Beyond it a

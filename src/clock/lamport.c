@@ -4,15 +4,18 @@
  *
  * Invariants: the counter never decreases; every tick and every receive
  * returns a value strictly greater than the previous one, so a → b implies
- * L(a) < L(b) — except at the saturation point UINT64_MAX, where the clock
- * sticks instead of wrapping to 0 (a wrap would silently break causality;
- * a peer stamping near 2^64 is hostile and the node layer should refuse it).
+ * L(a) < L(b) — except at the saturation point COHORT_LAMPORT_MAX (2^62),
+ * where the clock sticks instead of growing on. No honest run gets there
+ * (2^62 events); a hostile stamp can push a clock there, and then the node
+ * layer's one rule (refuse remote stamps above COHORT_LAMPORT_MAX) still
+ * accepts everything the pushed node sends: it is never locked out, its
+ * stamps only stop increasing (which the causality checker reports).
  */
 #include "cohort/clock.h"
 
 /* x + 1 without wrapping. */
 static uint64_t lamport_succ(uint64_t x) {
-  return x == UINT64_MAX ? x : x + 1;
+  return x >= COHORT_LAMPORT_MAX ? COHORT_LAMPORT_MAX : x + 1;
 }
 
 uint64_t cohort_lamport_tick(cohort_lamport_t *c) {

@@ -498,7 +498,7 @@ static int setup_security(cohort_node_t *n, const cohort_node_config_t *cfg) {
   if (!cfg->key_len) return 0;
   int rc = cohort_node_key_add(n, cfg->key_id, cfg->key, cfg->key_len);
   if (rc == 0) rc = cohort_node_key_use(n, cfg->key_id);
-  if (rc == 0 && n->security >= COHORT_SECURITY_ENCRYPT)
+  if (rc == 0) /* AUTH nodes read AEAD datagrams too (a migration) */
     rc = cohort_aead_new((int)cfg->cipher, &n->aead);
   return rc;
 }
