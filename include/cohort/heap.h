@@ -1,15 +1,20 @@
 /*
- * cohort/heap.h — the one event queue of the hosts: a 4-ary min-heap of
- * small value entries ordered by (time, insertion sequence), shared by the
+ * cohort/heap.h — the one event queue of the hosts: a d-ary min-heap (d =
+ * COHORT_HEAP_ARITY, 2) of small value entries ordered by (time, insertion
+ * sequence), shared by the
  * node layer's timers (src/core/node.c), the runtime's delayed datagrams
  * (src/runtime/runtime.c) and the simulator's event queue (src/sim/sim.c).
  * Not an application API: the hosts' shared machinery, like cohort/prng.h.
  *
- * Why this shape (docs/simulator.md, "Cost model"): a binary heap, this
- * 4-ary heap, a pairing heap and a calendar queue were measured on the
- * simulator's workload (`cohort bench queue`); the 4-ary heap won — half
- * the depth of a binary heap, its four children in one or two cache
- * lines, no pointers and no allocation once sized.
+ * Why this shape (docs/simulator.md, "Cost model"): this heap at d = 2, 4
+ * and 8, a pairing heap and a calendar queue were measured on the
+ * simulator's workload (`cohort bench sim --queues`). The calendar queue
+ * is fastest in the synthetic hold model, most at large queues, but needs
+ * width and resize heuristics, has an O(n) worst case and makes removal
+ * of tracked entries costly; end to end, the queue is under a tenth of a
+ * simulated event's cost and d = 2, 4, 8 are within noise of each other.
+ * The binary heap was the fastest heap at 4096 and 65536 pending and
+ * even at 128: O(log n) always, no pointers, no allocation once sized.
  *
  * Invariants:
  *  - entries pop in (time, seq) order, and seq is unique (a counter the
@@ -56,17 +61,111 @@ COHORT_INTERNAL void cohort_heap_close(cohort_heap_t *h, const cohort_allocator_
  * max) or COHORT_ENOMEM (state unchanged). Grows by doubling. */
 COHORT_INTERNAL int cohort_heap_reserve(cohort_heap_t *h, const cohort_allocator_t *a,
                                         uint64_t need, uint32_t max);
+
+/* ---- the hot operations, inline so each host's loop is specialised -------- */
+
+#ifndef COHORT_HEAP_ARITY
+#define COHORT_HEAP_ARITY 2
+#endif
+
+static inline bool cohort_heap_less_(const cohort_heap_entry_t *a,
+                                     const cohort_heap_entry_t *b) {
+  return a->time < b->time || (a->time == b->time && a->seq < b->seq);
+}
+
+static inline void cohort_heap_place_(cohort_heap_t *h, uint32_t i,
+                                      const cohort_heap_entry_t *x) {
+  h->e[i] = *x;
+  if (x->kind & COHORT_HEAP_TRACKED) h->pos[x->ref] = i;
+}
+
+/* "Hole" sifting with arity d (a constant at every call, so it folds):
+ * x is written once where it lands, each displaced entry once. */
+static inline void cohort_heap_up_(cohort_heap_t *h, uint32_t i, cohort_heap_entry_t x,
+                                   uint32_t d) {
+  while (i > 0) {
+    uint32_t parent = (i - 1) / d;
+    if (!cohort_heap_less_(&x, &h->e[parent])) break;
+    cohort_heap_place_(h, i, &h->e[parent]);
+    i = parent;
+  }
+  cohort_heap_place_(h, i, &x);
+}
+
+static inline void cohort_heap_down_(cohort_heap_t *h, uint32_t i, cohort_heap_entry_t x,
+                                     uint32_t d) {
+  for (;;) {
+    uint64_t first = (uint64_t)d * i + 1;
+    if (first >= h->len) break;
+    uint32_t c = (uint32_t)first;
+    uint32_t end = first + d < h->len ? (uint32_t)first + d : h->len;
+    for (uint32_t k = c + 1; k < end; k++)
+      if (cohort_heap_less_(&h->e[k], &h->e[c])) c = k;
+    if (!cohort_heap_less_(&h->e[c], &x)) break;
+    cohort_heap_place_(h, i, &h->e[c]);
+    i = c;
+  }
+  cohort_heap_place_(h, i, &x);
+}
+
+static inline void cohort_heap_settle_(cohort_heap_t *h, uint32_t i, cohort_heap_entry_t x,
+                                       uint32_t d) {
+  if (i > 0 && cohort_heap_less_(&x, &h->e[(i - 1) / d])) cohort_heap_up_(h, i, x, d);
+  else cohort_heap_down_(h, i, x, d);
+}
+
+static inline void cohort_heap_untrack_(cohort_heap_t *h, const cohort_heap_entry_t *x) {
+  if (x->kind & COHORT_HEAP_TRACKED) h->pos[x->ref] = COHORT_HEAP_NONE;
+}
+
+/* The operations for arity d; the hosts use the COHORT_HEAP_ARITY ones
+ * below, `cohort bench sim --queues` measures others. */
+static inline void cohort_heap_push_d(cohort_heap_t *h, int64_t time, uint32_t ref,
+                                      uint32_t kind, uint32_t d) {
+  COHORT_ASSERT(h->len < h->cap);
+  COHORT_DEBUG_ASSERT(!(kind & COHORT_HEAP_TRACKED) || h->pos);
+  cohort_heap_entry_t x = {time, h->seq++, ref, kind};
+  cohort_heap_up_(h, h->len++, x, d);
+}
+
+static inline cohort_heap_entry_t cohort_heap_pop_d(cohort_heap_t *h, uint32_t d) {
+  COHORT_ASSERT(h->len > 0);
+  cohort_heap_entry_t top = h->e[0];
+  uint32_t last = --h->len;
+  if (last > 0) cohort_heap_down_(h, 0, h->e[last], d);
+  cohort_heap_untrack_(h, &top);
+  return top;
+}
+
 /* Insert (time, next seq, ref, kind); room must have been reserved. */
-COHORT_INTERNAL void cohort_heap_push(cohort_heap_t *h, int64_t time, uint32_t ref,
-                                      uint32_t kind);
+static inline void cohort_heap_push(cohort_heap_t *h, int64_t time, uint32_t ref,
+                                    uint32_t kind) {
+  cohort_heap_push_d(h, time, ref, kind, COHORT_HEAP_ARITY);
+}
+
 /* Remove and return the least entry; the heap must not be empty. */
-COHORT_INTERNAL cohort_heap_entry_t cohort_heap_pop(cohort_heap_t *h);
+static inline cohort_heap_entry_t cohort_heap_pop(cohort_heap_t *h) {
+  return cohort_heap_pop_d(h, COHORT_HEAP_ARITY);
+}
+
 /* Remove the entry at position i (< len). */
-COHORT_INTERNAL void cohort_heap_remove(cohort_heap_t *h, uint32_t i);
-/* Give the entry at position i a new time and a fresh seq, as if it were
- * removed and pushed again (same order as remove + push, without the
- * room that needs). */
-COHORT_INTERNAL void cohort_heap_rekey(cohort_heap_t *h, uint32_t i, int64_t time);
+static inline void cohort_heap_remove(cohort_heap_t *h, uint32_t i) {
+  COHORT_ASSERT(i < h->len);
+  cohort_heap_entry_t gone = h->e[i];
+  uint32_t last = --h->len;
+  if (i != last) cohort_heap_settle_(h, i, h->e[last], COHORT_HEAP_ARITY);
+  cohort_heap_untrack_(h, &gone);
+}
+
+/* Give the entry at position i a new time and a fresh seq: the same order
+ * as remove + push, without needing room. */
+static inline void cohort_heap_rekey(cohort_heap_t *h, uint32_t i, int64_t time) {
+  COHORT_ASSERT(i < h->len);
+  cohort_heap_entry_t x = h->e[i];
+  x.time = time;
+  x.seq = h->seq++;
+  cohort_heap_settle_(h, i, x, COHORT_HEAP_ARITY);
+}
 
 static inline bool cohort_heap_empty(const cohort_heap_t *h) { return h->len == 0; }
 /* The least entry; the heap must not be empty. */
