@@ -190,10 +190,13 @@ static void print_line(const char *what, const measure_t *m, const char *note) {
 
 int cohort_bench_sim(int argc, char **argv) {
   const char *path = NULL;
+  bool queues = true;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--scenario") && i + 1 < argc) path = argv[++i];
+    else if (!strcmp(argv[i], "--queues")) return cohort_bench_queues();
+    else if (!strcmp(argv[i], "--no-queues")) queues = false;
     else {
-      fprintf(stderr, "usage: cohort bench sim [--scenario FILE]\n");
+      fprintf(stderr, "usage: cohort bench sim [--scenario FILE] [--queues | --no-queues]\n");
       return !strcmp(argv[i], "--help") ? 0 : 2;
     }
   }
@@ -240,5 +243,6 @@ int cohort_bench_sim(int argc, char **argv) {
   free(text);
   free(null_text);
   free(tick_text);
+  if (!rc && queues) rc = cohort_bench_queues();
   return rc;
 }

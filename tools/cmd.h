@@ -19,6 +19,8 @@ void cohort_tool_register_hosts(void);
 
 /* `cohort bench NAME` targets. */
 int cohort_bench_sim(int argc, char **argv); /* bench_sim.c */
+/* The event-queue candidates side by side; 0, or 1 if one misbehaved. */
+int cohort_bench_queues(void); /* bench_queue.c */
 int cohort_bench_fd(int argc, char **argv);  /* bench_fd.c */
 int cohort_bench_rpc(int argc, char **argv); /* bench_rpc.c */
 int cohort_bench_clock(int argc, char **argv); /* bench_clock.c */

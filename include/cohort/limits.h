@@ -340,6 +340,15 @@ _Static_assert(COHORT_NTP_PEERS_MAX >= 3 && COHORT_NTP_PEERS_MAX <= 64,
 _Static_assert(COHORT_NTP_RATE_CLIENTS_MAX >= 1, "one client at least");
 #endif
 
+/* Bytes of the in-place arena of the protobuf-c adaptor (cohort/pbc.h):
+ * a decoded protocol message (mutex, election: one struct of at most a
+ * dozen scalars, ~100 bytes) fits with room for protobuf-c's own blocks, so
+ * receiving one allocates nothing; larger ones (unknown fields from a newer
+ * peer) spill to the allocator. Lives on the decoder's stack. */
+#ifndef COHORT_PBC_ARENA_BYTES
+#define COHORT_PBC_ARENA_BYTES 512
+#endif
+
 /* ---- RPC, continued (src/rpc, issue 5) ---------------------------------- */
 
 /* Freed HTTP/2 (nghttp2) blocks of up to 2 KiB kept per size class per

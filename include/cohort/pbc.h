@@ -14,10 +14,18 @@
 
 #include "cohort/core.h"
 
+/* Blocks are first carved from `arena` (in the struct, so usually on the
+ * caller's stack); only what does not fit goes to `alloc`. A small message
+ * decoded and freed within one call therefore allocates nothing: no
+ * malloc/free per received message. Messages it returns borrow the arena:
+ * free them (protobuf_c_message_free_unpacked) before `d` goes out of
+ * scope, as every caller does within the decoding function. */
 typedef struct cohort_pbc_alloc {
   ProtobufCAllocator base; /* pass &x.base to protobuf-c */
   const cohort_allocator_t *alloc;
   bool failed; /* an allocation was refused since init */
+  size_t used; /* bytes of arena handed out */
+  _Alignas(16) uint8_t arena[COHORT_PBC_ARENA_BYTES];
 } cohort_pbc_alloc_t;
 
 /* Point d->base at `alloc` (NULL = default). Call before each unpack. */

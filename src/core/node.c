@@ -11,7 +11,8 @@
  *    one a protocol binds it to), counts a per-link sequence for the
  *    receiver's replay window, ticks the clocks and is traced before the
  *    host sends it;
- *  - the timer heap is ordered by (deadline, arm sequence), so equal
+ *  - the timer heap (cohort/heap.h, shared with the hosts) is ordered by
+ *    (deadline, arm sequence), so equal
  *    deadlines fire in arming order on every host (determinism);
  *  - after every entry point the host's single wake-up equals the earliest
  *    timer deadline.
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cohort/heap.h"
 #include "node_internal.h"
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -64,56 +66,55 @@ cohort_proto_t *node_proto_by_id(const cohort_node_t *n, uint32_t proto_id) {
 
 void node_entry_begin(cohort_node_t *n) { n->entry_depth++; }
 
-/* ---- timers (min-heap on (deadline, seq)) ------------------------------ */
+/* ---- timers (the shared heap on (deadline, seq)) --------------------------- */
 
-static bool timer_less(const node_timer_t *a, const node_timer_t *b) {
-  return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
-}
-
-static void heap_swap(node_timer_t *h, size_t i, size_t j) {
-  node_timer_t t = h[i];
-  h[i] = h[j];
-  h[j] = t;
-}
-
-static void heap_up(node_timer_t *h, size_t i) {
-  while (i > 0) {
-    size_t parent = (i - 1) / 2;
-    if (!timer_less(&h[i], &h[parent])) break;
-    heap_swap(h, i, parent);
-    i = parent;
-  }
-}
-
-static void heap_down(node_timer_t *h, size_t len, size_t i) {
-  for (;;) {
-    size_t l = 2 * i + 1, r = l + 1, m = i;
-    if (l < len && timer_less(&h[l], &h[m])) m = l;
-    if (r < len && timer_less(&h[r], &h[m])) m = r;
-    if (m == i) return;
-    heap_swap(h, i, m);
-    i = m;
-  }
-}
-
-static void heap_remove_at(cohort_node_t *n, size_t i) {
-  n->timers_len--;
-  if (i == n->timers_len) return;
-  n->timers[i] = n->timers[n->timers_len];
-  heap_down(n->timers, n->timers_len, i);
-  heap_up(n->timers, i);
-}
-
-/* Linear search: nodes keep a handful of timers per protocol; the bound is
- * COHORT_TIMERS_PER_NODE_MAX. */
+/* Each armed timer is a slot (proto, id) and a tracked heap entry whose
+ * ref is the slot; slot_pos[slot] is its heap position (COHORT_HEAP_NONE
+ * when the slot is free). Slots are found by a linear search: nodes keep a
+ * handful of timers per protocol; the bound is COHORT_TIMERS_PER_NODE_MAX. */
 static size_t timer_find(const cohort_node_t *n, const cohort_proto_t *p, uint32_t id) {
-  for (size_t i = 0; i < n->timers_len; i++)
-    if (n->timers[i].proto == p && n->timers[i].id == id) return i;
+  for (size_t i = 0; i < n->slots_len; i++)
+    if (n->slot_pos[i] != COHORT_HEAP_NONE && n->slots[i].proto == p && n->slots[i].id == id)
+      return i;
   return SIZE_MAX;
 }
 
+static void timer_remove_slot(cohort_node_t *n, size_t slot) {
+  cohort_heap_remove(&n->timers, n->slot_pos[slot]);
+  n->slots[slot].proto = NULL;
+}
+
+/* Grow the slot tables to the heap's capacity (at least one more slot). */
+static int timer_slots_grow(cohort_node_t *n) {
+  int rc = cohort_heap_reserve(&n->timers, n->alloc, n->slots_len + 1,
+                               COHORT_TIMERS_PER_NODE_MAX);
+  if (rc || n->slots_len < n->slots_cap) return rc;
+  size_t cap = n->timers.cap; /* >= slots_len + 1, <= the limit */
+  node_timer_t *t = cohort_realloc(n->alloc, n->slots, cap * sizeof *t);
+  if (!t) return COHORT_ENOMEM;
+  n->slots = t;
+  uint32_t *pos = cohort_realloc(n->alloc, n->slot_pos, cap * sizeof *pos);
+  if (!pos) return COHORT_ENOMEM;
+  n->slot_pos = pos;
+  n->timers.pos = pos;
+  n->slots_cap = cap;
+  return 0;
+}
+
+/* A free slot, or SIZE_MAX with *rc set (COHORT_EFULL, COHORT_ENOMEM). */
+static size_t timer_slot_new(cohort_node_t *n, int *rc) {
+  for (size_t i = 0; i < n->slots_len; i++)
+    if (n->slot_pos[i] == COHORT_HEAP_NONE) return i;
+  *rc = COHORT_EFULL;
+  if (n->slots_len == COHORT_TIMERS_PER_NODE_MAX) return SIZE_MAX;
+  *rc = timer_slots_grow(n);
+  if (*rc) return SIZE_MAX;
+  n->slot_pos[n->slots_len] = COHORT_HEAP_NONE;
+  return n->slots_len++;
+}
+
 static void rearm(cohort_node_t *n) {
-  int64_t next = n->timers_len ? n->timers[0].deadline : COHORT_TIME_NEVER;
+  int64_t next = n->timers.len ? cohort_heap_top(&n->timers)->time : COHORT_TIME_NEVER;
   if (next == n->armed) return;
   n->armed = next;
   n->host_ops->wake(n->host, next);
@@ -128,23 +129,13 @@ int cohort_node_timer_set(cohort_node_t *n, cohort_proto_t *p, uint32_t timer_id
                           int64_t deadline) {
   size_t i = timer_find(n, p, timer_id);
   if (i != SIZE_MAX) {
-    n->timers[i].deadline = deadline;
-    n->timers[i].seq = n->timer_seq++;
-    heap_down(n->timers, n->timers_len, i);
-    heap_up(n->timers, i);
+    cohort_heap_rekey(&n->timers, n->slot_pos[i], deadline);
   } else {
-    if (n->timers_len == COHORT_TIMERS_PER_NODE_MAX) return COHORT_EFULL;
-    if (n->timers_len == n->timers_cap) {
-      size_t cap = n->timers_cap ? n->timers_cap * 2 : 16;
-      if (cap > COHORT_TIMERS_PER_NODE_MAX) cap = COHORT_TIMERS_PER_NODE_MAX;
-      node_timer_t *t = cohort_realloc(n->alloc, n->timers, cap * sizeof *t);
-      if (!t) return COHORT_ENOMEM;
-      n->timers = t;
-      n->timers_cap = cap;
-    }
-    n->timers[n->timers_len] =
-        (node_timer_t){.deadline = deadline, .seq = n->timer_seq++, .proto = p, .id = timer_id};
-    heap_up(n->timers, n->timers_len++);
+    int rc = 0;
+    i = timer_slot_new(n, &rc);
+    if (i == SIZE_MAX) return rc;
+    n->slots[i] = (node_timer_t){.proto = p, .id = timer_id};
+    cohort_heap_push(&n->timers, deadline, (uint32_t)i, COHORT_HEAP_TRACKED);
   }
   if (n->entry_depth == 0) rearm(n);
   return 0;
@@ -153,7 +144,7 @@ int cohort_node_timer_set(cohort_node_t *n, cohort_proto_t *p, uint32_t timer_id
 void cohort_node_timer_cancel(cohort_node_t *n, cohort_proto_t *p, uint32_t timer_id) {
   size_t i = timer_find(n, p, timer_id);
   if (i == SIZE_MAX) return;
-  heap_remove_at(n, i);
+  timer_remove_slot(n, i);
   if (n->entry_depth == 0) rearm(n);
 }
 
@@ -515,6 +506,7 @@ int cohort_node_init(cohort_node_t *n, const cohort_node_config_t *cfg,
   n->incarnation = cfg->incarnation;
   n->vector_clock = cfg->vector_clock;
   n->armed = COHORT_TIME_NEVER;
+  cohort_heap_init(&n->timers, NULL);
   n->self_proto = (cohort_proto_t){.ops = &self_ops, .node = n};
   n->first_contact_age_ns =
       cfg->first_contact_age_ns ? cfg->first_contact_age_ns : COHORT_FIRST_CONTACT_AGE_NS;
@@ -549,7 +541,9 @@ void cohort_node_close(cohort_node_t *n) {
   const cohort_allocator_t *a = n->alloc;
   cohort_free(a, n->peers);
   cohort_free(a, n->ids);
-  cohort_free(a, n->timers);
+  cohort_heap_close(&n->timers, a);
+  cohort_free(a, n->slots);
+  cohort_free(a, n->slot_pos);
   cohort_free(a, n->tx.data);
   cohort_free(a, n->vc_buf.data);
   cohort_free(a, n->rx);
@@ -590,8 +584,8 @@ void cohort_node_detach(cohort_node_t *n, cohort_proto_t *p) {
     n->protos_len--;
     break;
   }
-  for (size_t i = n->timers_len; i-- > 0;)
-    if (n->timers[i].proto == p) heap_remove_at(n, i);
+  for (size_t i = 0; i < n->slots_len; i++)
+    if (n->slot_pos[i] != COHORT_HEAP_NONE && n->slots[i].proto == p) timer_remove_slot(n, i);
   if (n->entry_depth == 0) rearm(n);
 }
 
@@ -758,10 +752,11 @@ void cohort_node_on_wake(cohort_node_t *n) {
   int64_t now = n->host_ops->now(n->host);
   /* Fire only timers due now; ones armed by callbacks for `now` or earlier
    * fire in this same loop, bounded by the table size per wake. */
-  for (size_t fired = 0; n->timers_len && n->timers[0].deadline <= now; fired++) {
+  for (size_t fired = 0; n->timers.len && cohort_heap_top(&n->timers)->time <= now; fired++) {
     if (fired >= COHORT_TIMERS_PER_NODE_MAX) break; /* re-armed below */
-    node_timer_t t = n->timers[0];
-    heap_remove_at(n, 0);
+    cohort_heap_entry_t top = cohort_heap_pop(&n->timers);
+    node_timer_t t = n->slots[top.ref];
+    n->slots[top.ref].proto = NULL;
     trace_timer(n, t.proto, t.id);
     if (t.proto->ops->timer) t.proto->ops->timer(t.proto, t.id);
   }

@@ -12,6 +12,7 @@
 #ifndef COHORT_SRC_CORE_NODE_INTERNAL_H
 #define COHORT_SRC_CORE_NODE_INTERNAL_H
 
+#include "cohort/heap.h"
 #include "cohort/node.h"
 #include "cohort/trace.h"
 #include "envelope.h"
@@ -29,8 +30,6 @@
 enum { NODE_KIND_NOTICE = 1 }; /* "I restarted": sent to a stale sender */
 
 typedef struct node_timer {
-  int64_t deadline;
-  uint64_t seq;
   cohort_proto_t *proto;
   uint32_t id;
 } node_timer_t;
@@ -59,9 +58,10 @@ struct cohort_node {
   size_t protos_len;
   cohort_proto_t self_proto; /* the node layer's own messages (NOTICE) */
 
-  node_timer_t *timers; /* binary min-heap */
-  size_t timers_len, timers_cap;
-  uint64_t timer_seq;
+  cohort_heap_t timers;  /* ref = slot (cohort/heap.h) */
+  node_timer_t *slots;   /* slots_cap entries, slots_len ever used */
+  uint32_t *slot_pos;    /* heap position per slot, COHORT_HEAP_NONE = free */
+  size_t slots_len, slots_cap;
   int64_t armed;
 
   cohort_lamport_t lamport;

@@ -10,7 +10,8 @@
  * transition is counted, traced ("suspect"/"recover" with "peer" as the
  * first key of the data) and passed to the callback, exactly once; a
  * payload that fails to decode is refused with COHORT_EPROTO and changes no
- * state.
+ * state. Payloads are decoded by fd_wire.c without allocating (protobuf-c
+ * is its reference in tests) and encoded by protobuf-c, once per round.
  */
 #include <math.h>
 #include <string.h>
@@ -18,8 +19,8 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "cohort/detect.h"
-#include "cohort/pbc.h"
 #include "detect.pb-c.h"
+#include "fd_wire.h"
 
 enum { TIMER_SEND = 1, TIMER_CHECK = 2 };
 
@@ -226,15 +227,13 @@ static void check_all(cohort_fd_t *fd, int64_t now) {
 
 /* ---- wire ------------------------------------------------------------------ */
 
-/* Decode a message of `desc`; NULL with *err set on failure (COHORT_ENOMEM
- * if the allocator refused, else COHORT_EPROTO). */
-static ProtobufCMessage *decode(cohort_fd_t *fd, const ProtobufCMessageDescriptor *desc,
-                                const cohort_msg_t *msg, cohort_pbc_alloc_t *d, int *err) {
-  ProtobufCMessage *m =
-      cohort_pbc_unpack(d, fd->alloc, desc, msg->payload, msg->payload_len, err);
-  if (!m && *err == COHORT_ENOMEM) fd->stats.rx_nomem++;
-  else if (!m) fd->stats.rx_malformed++;
-  return m;
+/* Decode a payload of `fields` varint fields (fd_wire.h): no allocation,
+ * exactly protobuf-c's acceptance. COHORT_EPROTO (counted) if malformed. */
+static int decode(cohort_fd_t *fd, const cohort_msg_t *msg, unsigned fields,
+                  uint64_t out[COHORT_FD_WIRE_FIELDS_MAX]) {
+  if (cohort_fd_wire_decode(msg->payload, msg->payload_len, fields, out) == 0) return 0;
+  fd->stats.rx_malformed++;
+  return COHORT_EPROTO;
 }
 
 static size_t encode(const ProtobufCMessage *m, uint8_t *buf) {
@@ -279,14 +278,10 @@ static void send_round(cohort_fd_t *fd, int64_t now) {
 }
 
 static int recv_heartbeat(cohort_fd_t *fd, cohort_fd_peer_t *p, const cohort_msg_t *msg) {
-  cohort_pbc_alloc_t d;
-  int err = 0;
-  Cohort__Detect__Heartbeat *hb =
-      (Cohort__Detect__Heartbeat *)decode(fd, &cohort__detect__heartbeat__descriptor, msg,
-                                          &d, &err);
-  if (!hb) return err;
-  uint64_t seq = hb->seq;
-  protobuf_c_message_free_unpacked(&hb->base, &d.base);
+  uint64_t f[COHORT_FD_WIRE_FIELDS_MAX]; /* Heartbeat: seq, sent_mono, sent_wall, interval */
+  int rc = decode(fd, msg, 4, f);
+  if (rc) return rc;
+  uint64_t seq = f[0];
   if (seq == 0) {
     fd->stats.rx_malformed++;
     return COHORT_EPROTO;
@@ -297,15 +292,12 @@ static int recv_heartbeat(cohort_fd_t *fd, cohort_fd_peer_t *p, const cohort_msg
 }
 
 static int recv_ping(cohort_fd_t *fd, const cohort_msg_t *msg) {
-  cohort_pbc_alloc_t d;
-  int err = 0;
-  Cohort__Detect__Ping *ping =
-      (Cohort__Detect__Ping *)decode(fd, &cohort__detect__ping__descriptor, msg, &d, &err);
-  if (!ping) return err;
+  uint64_t f[COHORT_FD_WIRE_FIELDS_MAX]; /* Ping: seq, sent_mono */
+  int rc = decode(fd, msg, 2, f);
+  if (rc) return rc;
   Cohort__Detect__Pong pong = COHORT__DETECT__PONG__INIT;
-  pong.seq = ping->seq;
-  pong.ping_sent_mono_ns = ping->sent_mono_ns;
-  protobuf_c_message_free_unpacked(&ping->base, &d.base);
+  pong.seq = f[0];
+  pong.ping_sent_mono_ns = cohort_fd_wire_sint(f[1]);
   if (pong.seq == 0) {
     fd->stats.rx_malformed++;
     return COHORT_EPROTO;
@@ -323,14 +315,11 @@ static int recv_ping(cohort_fd_t *fd, const cohort_msg_t *msg) {
 }
 
 static int recv_pong(cohort_fd_t *fd, cohort_fd_peer_t *p, const cohort_msg_t *msg) {
-  cohort_pbc_alloc_t d;
-  int err = 0;
-  Cohort__Detect__Pong *pong =
-      (Cohort__Detect__Pong *)decode(fd, &cohort__detect__pong__descriptor, msg, &d, &err);
-  if (!pong) return err;
-  uint64_t seq = pong->seq;
-  int64_t sent = pong->ping_sent_mono_ns;
-  protobuf_c_message_free_unpacked(&pong->base, &d.base);
+  uint64_t f[COHORT_FD_WIRE_FIELDS_MAX]; /* Pong: seq, ping_sent_mono, sent_wall */
+  int rc = decode(fd, msg, 3, f);
+  if (rc) return rc;
+  uint64_t seq = f[0];
+  int64_t sent = cohort_fd_wire_sint(f[1]);
   if (seq == 0) {
     fd->stats.rx_malformed++;
     return COHORT_EPROTO;

@@ -6,8 +6,8 @@
  * and user-space fault injection on send.
  *
  * Invariants: a node's handles are closed (and their close callbacks run)
- * before its memory is freed; the delayed queue is a binary min-heap on
- * (due, seq) holding at most COHORT_RUNTIME_DELAYED_MAX datagrams, so
+ * before its memory is freed; the delayed queue is the shared heap
+ * (cohort/heap.h) on (due, seq) holding at most COHORT_RUNTIME_DELAYED_MAX datagrams, so
  * datagrams with equal due times leave in send order; sends never queue in
  * libuv (uv_udp_try_send); trace records are written ahead of sends (when
  * a datagram leaves, its sender's records up to its `send` are in the
@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cohort/heap.h"
 #include "cohort/prng.h"
 #include "cohort/runtime.h"
 #include "cohort/trace.h"
@@ -30,8 +31,6 @@
 #define RX_BUFFER_LEN (COHORT_DATAGRAM_MAX + 1)
 
 typedef struct delayed {
-  int64_t due; /* monotonic ns */
-  uint64_t seq;
   struct sockaddr_storage to; /* the address at send time: peers may go */
   size_t len;
   uint8_t *data;
@@ -64,9 +63,10 @@ struct cohort_runtime_node {
   int trace_fd; /* -1 = not tracing */
   char *trace_buf; /* COHORT_RUNTIME_TRACE_BUFFER bytes, whole records */
   size_t trace_len;
-  delayed_t *heap; /* COHORT_RUNTIME_DELAYED_MAX entries once used */
-  size_t heap_len;
-  uint64_t delay_seq;
+  cohort_heap_t heap;  /* due (monotonic ns), seq; ref = slot of delayed[] */
+  delayed_t *delayed;  /* COHORT_RUNTIME_DELAYED_MAX slots once used */
+  uint32_t *free_slot; /* stack of free slots of delayed[] */
+  uint32_t free_len;
   uint8_t *rx;
   cohort_runtime_stats_t stats;
 };
@@ -233,76 +233,65 @@ static int send_now(cohort_runtime_node_t *rn, const struct sockaddr_storage *to
   return 0;
 }
 
-static bool heap_less(const delayed_t *a, const delayed_t *b) {
-  return a->due < b->due || (a->due == b->due && a->seq < b->seq);
-}
-
-static void heap_swap(delayed_t *h, size_t i, size_t j) {
-  delayed_t t = h[i];
-  h[i] = h[j];
-  h[j] = t;
-}
-
-static void heap_push(cohort_runtime_node_t *rn, delayed_t d) {
-  delayed_t *h = rn->heap;
-  size_t i = rn->heap_len++;
-  h[i] = d;
-  while (i > 0 && heap_less(&h[i], &h[(i - 1) / 2])) {
-    heap_swap(h, i, (i - 1) / 2);
-    i = (i - 1) / 2;
-  }
-}
-
-static delayed_t heap_pop(cohort_runtime_node_t *rn) {
-  delayed_t *h = rn->heap;
-  delayed_t top = h[0];
-  h[0] = h[--rn->heap_len];
-  for (size_t i = 0;;) {
-    size_t l = 2 * i + 1, r = l + 1, m = i;
-    if (l < rn->heap_len && heap_less(&h[l], &h[m])) m = l;
-    if (r < rn->heap_len && heap_less(&h[r], &h[m])) m = r;
-    if (m == i) break;
-    heap_swap(h, i, m);
-    i = m;
-  }
-  return top;
+/* The delayed queue: the shared heap (cohort/heap.h) of (due, seq) whose
+ * ref is a slot of rn->delayed; free slots are a stack in rn->free_slot. */
+static delayed_t delay_pop(cohort_runtime_node_t *rn) {
+  cohort_heap_entry_t top = cohort_heap_pop(&rn->heap);
+  rn->free_slot[rn->free_len++] = top.ref;
+  return rn->delayed[top.ref];
 }
 
 static void delay_cb(uv_timer_t *t);
 
 static void delay_rearm(cohort_runtime_node_t *rn) {
-  if (rn->heap_len == 0 || rn->stopped) return;
+  if (cohort_heap_empty(&rn->heap) || rn->stopped) return;
   uv_update_time(rn->rt->loop);
-  uv_timer_start(&rn->delay_timer, delay_cb, timeout_ms(rn->heap[0].due), 0);
+  uv_timer_start(&rn->delay_timer, delay_cb, timeout_ms(cohort_heap_top(&rn->heap)->time), 0);
 }
 
 static void delay_cb(uv_timer_t *t) {
   cohort_runtime_node_t *rn = t->data;
   int64_t now = (int64_t)uv_hrtime();
-  while (rn->heap_len > 0 && rn->heap[0].due <= now) {
-    delayed_t d = heap_pop(rn);
+  while (!cohort_heap_empty(&rn->heap) && cohort_heap_top(&rn->heap)->time <= now) {
+    delayed_t d = delay_pop(rn);
     (void)send_now(rn, &d.to, d.data, d.len);
     cohort_free(rn->rt->alloc, d.data);
   }
   delay_rearm(rn);
 }
 
+/* The delayed queue's tables, allocated at the first delayed datagram. */
+static int delay_tables(cohort_runtime_node_t *rn) {
+  const cohort_allocator_t *a = rn->rt->alloc;
+  if (rn->delayed) return 0;
+  int rc = cohort_heap_reserve(&rn->heap, a, COHORT_RUNTIME_DELAYED_MAX,
+                               COHORT_RUNTIME_DELAYED_MAX);
+  if (rc) return rc;
+  rn->free_slot = cohort_calloc(a, COHORT_RUNTIME_DELAYED_MAX, sizeof *rn->free_slot);
+  if (!rn->free_slot) return COHORT_ENOMEM;
+  rn->delayed = cohort_calloc(a, COHORT_RUNTIME_DELAYED_MAX, sizeof *rn->delayed);
+  if (!rn->delayed) return COHORT_ENOMEM;
+  for (uint32_t i = 0; i < COHORT_RUNTIME_DELAYED_MAX; i++)
+    rn->free_slot[i] = COHORT_RUNTIME_DELAYED_MAX - 1 - i;
+  rn->free_len = COHORT_RUNTIME_DELAYED_MAX;
+  return 0;
+}
+
 static int send_later(cohort_runtime_node_t *rn, const struct sockaddr_storage *to,
                       const uint8_t *d, size_t len, int64_t delay_ns) {
   const cohort_allocator_t *a = rn->rt->alloc;
-  if (!rn->heap) {
-    rn->heap = cohort_calloc(a, COHORT_RUNTIME_DELAYED_MAX, sizeof *rn->heap);
-    if (!rn->heap) return COHORT_ENOMEM;
-  }
-  if (rn->heap_len == COHORT_RUNTIME_DELAYED_MAX) {
+  int rc = delay_tables(rn);
+  if (rc) return rc;
+  if (rn->free_len == 0) {
     rn->stats.delay_overflow++;
     return COHORT_EFULL;
   }
   uint8_t *copy = cohort_alloc(a, len);
   if (!copy) return COHORT_ENOMEM;
   memcpy(copy, d, len);
-  delayed_t e = {(int64_t)uv_hrtime() + delay_ns, rn->delay_seq++, *to, len, copy};
-  heap_push(rn, e);
+  uint32_t ref = rn->free_slot[--rn->free_len];
+  rn->delayed[ref] = (delayed_t){*to, len, copy};
+  cohort_heap_push(&rn->heap, (int64_t)uv_hrtime() + delay_ns, ref, 0);
   rn->stats.fault_delayed++;
   delay_rearm(rn);
   return 0;
@@ -502,13 +491,15 @@ static void node_release(cohort_runtime_node_t *rn) {
   const cohort_allocator_t *a = rn->rt->alloc;
   COHORT_ASSERT(rn->handles_open == 0);
   cohort_node_free(rn->node);
-  while (rn->heap_len > 0) cohort_free(a, heap_pop(rn).data);
+  while (!cohort_heap_empty(&rn->heap)) cohort_free(a, delay_pop(rn).data);
   if (rn->trace_fd >= 0) {
     (void)cohort_runtime_node_flush(rn);
     if (close(rn->trace_fd) != 0) rn->stats.trace_errors++;
   }
   cohort_free(a, rn->trace_buf);
-  cohort_free(a, rn->heap);
+  cohort_heap_close(&rn->heap, a);
+  cohort_free(a, rn->delayed);
+  cohort_free(a, rn->free_slot);
   cohort_free(a, rn->rx);
   cohort_free(a, rn->peers);
   cohort_free(a, rn);

@@ -2,9 +2,10 @@
  * src/sim/sim.c — the deterministic simulator: one thread, virtual true
  * time in ns, an event queue, and the host side of every simulated node.
  *
- * The queue is a binary min-heap of small value entries keyed by (true
- * time, insertion sequence), so simultaneous events run in the order they
- * were scheduled. A node has at most one wake-up entry; its heap position
+ * The queue is the hosts' shared 4-ary min-heap (cohort/heap.h) of small
+ * value entries keyed by (true time, insertion sequence), so simultaneous
+ * events run in the order they were scheduled. A node has at most one
+ * wake-up entry; its heap position
  * is tracked so re-arming is an in-place key change, never a stale entry.
  * Datagrams in flight live in a slot pool whose buffers are reused, so the
  * steady state allocates nothing per event.
@@ -24,9 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cohort/heap.h"
 #include "sim_internal.h"
 
-#define HEAP_NONE UINT32_MAX
 #define SLOT_NONE UINT32_MAX
 #define CUT_NEW 0x80 /* link bit: changed by the fault being traced */
 #define CUT_SCRIPT 0x01
@@ -43,12 +44,7 @@ typedef enum sim_ev_type {
   EV_RHEAL      /* random partition heals */
 } sim_ev_type_t;
 
-typedef struct sim_event {
-  int64_t time;
-  uint64_t seq;
-  uint32_t ref;
-  uint32_t type;
-} sim_event_t;
+typedef cohort_heap_entry_t sim_event_t;
 
 typedef struct sim_dgram {
   uint8_t *buf;
@@ -75,7 +71,6 @@ typedef struct sim_host {
   cohort_proto_t *protos[COHORT_PROTOS_PER_NODE_MAX];
   size_t protos_len;
   int64_t wake_local; /* armed deadline, COHORT_TIME_NEVER if none */
-  uint32_t heap_pos;
   sim_clock_t clock;
   sim_xoshiro_t rng;
   uint8_t *stable;
@@ -93,8 +88,9 @@ struct cohort_sim {
   sim_link_t *links; /* (n + 1)², index = from · (n + 1) + to */
   sim_net_t *nets;
   size_t nets_len, nets_cap;
-  sim_event_t *heap;
-  uint32_t heap_len, heap_cap, heap_reserve;
+  cohort_heap_t q;
+  uint32_t *wake_pos; /* n + 1: heap position of node i's wake-up */
+  uint32_t heap_reserve;
   sim_dgram_t *dgrams;
   uint32_t dgrams_len, dgrams_cap, dgram_free;
   uint64_t fault_rng;
@@ -122,90 +118,20 @@ cohort_sim_t *cohort_sim_current(void) { return current_sim; }
 
 /* ---- event queue --------------------------------------------------------------- */
 
-static inline bool ev_less(const sim_event_t *a, const sim_event_t *b) {
-  return a->time < b->time || (a->time == b->time && a->seq < b->seq);
-}
-
-static inline void heap_place(cohort_sim_t *sim, uint32_t i, sim_event_t ev) {
-  sim->heap[i] = ev;
-  if (ev.type == EV_WAKE) sim->hosts[ev.ref].heap_pos = i;
-}
-
-static void heap_sift_up(cohort_sim_t *sim, uint32_t i) {
-  sim_event_t ev = sim->heap[i];
-  while (i > 0) {
-    uint32_t parent = (i - 1) / 2;
-    if (!ev_less(&ev, &sim->heap[parent])) break;
-    heap_place(sim, i, sim->heap[parent]);
-    i = parent;
-  }
-  heap_place(sim, i, ev);
-}
-
-static void heap_sift_down(cohort_sim_t *sim, uint32_t i) {
-  sim_event_t ev = sim->heap[i];
-  uint32_t len = sim->heap_len;
-  for (;;) {
-    uint32_t c = 2 * i + 1;
-    if (c >= len) break;
-    if (c + 1 < len && ev_less(&sim->heap[c + 1], &sim->heap[c])) c++;
-    if (!ev_less(&sim->heap[c], &ev)) break;
-    heap_place(sim, i, sim->heap[c]);
-    i = c;
-  }
-  heap_place(sim, i, ev);
-}
+/* The shared 4-ary heap (cohort/heap.h); a wake-up is the only tracked
+ * entry, its position kept in wake_pos[node id]. */
 
 /* Make room for `extra` more entries beyond the reserve. */
 static int heap_room(cohort_sim_t *sim, uint32_t extra) {
-  uint64_t need = (uint64_t)sim->heap_len + extra + sim->heap_reserve;
-  if (need <= sim->heap_cap) return 0;
-  if (need > COHORT_SIM_EVENTS_MAX) return COHORT_EFULL;
-  uint64_t cap = (uint64_t)sim->heap_cap * 2;
-  if (cap < need) cap = need;
-  if (cap > COHORT_SIM_EVENTS_MAX) cap = COHORT_SIM_EVENTS_MAX;
-  sim_event_t *h = cohort_realloc(sim->alloc, sim->heap, (size_t)cap * sizeof *h);
-  if (!h) return COHORT_ENOMEM;
-  sim->heap = h;
-  sim->heap_cap = (uint32_t)cap;
-  return 0;
+  uint64_t need = (uint64_t)sim->q.len + extra + sim->heap_reserve;
+  return cohort_heap_reserve(&sim->q, sim->alloc, need, COHORT_SIM_EVENTS_MAX);
 }
 
 /* Push into the reserved room: wake-ups and faults never fail. */
-static void heap_push(cohort_sim_t *sim, int64_t time, sim_ev_type_t type, uint32_t ref) {
-  COHORT_ASSERT(sim->heap_len < sim->heap_cap);
-  uint32_t i = sim->heap_len++;
-  sim->heap[i] = (sim_event_t){time, sim->seq++, ref, (uint32_t)type};
-  heap_sift_up(sim, i);
-}
-
-static sim_event_t heap_pop(cohort_sim_t *sim) {
-  sim_event_t top = sim->heap[0];
-  sim_event_t last = sim->heap[--sim->heap_len];
-  if (sim->heap_len) {
-    sim->heap[0] = last;
-    heap_sift_down(sim, 0);
-  }
-  if (top.type == EV_WAKE) sim->hosts[top.ref].heap_pos = HEAP_NONE;
-  return top;
-}
-
-static void heap_remove(cohort_sim_t *sim, uint32_t i) {
-  sim_event_t gone = sim->heap[i];
-  sim_event_t last = sim->heap[--sim->heap_len];
-  if (gone.type == EV_WAKE) sim->hosts[gone.ref].heap_pos = HEAP_NONE;
-  if (i == sim->heap_len) return;
-  heap_place(sim, i, last);
-  if (i > 0 && ev_less(&last, &sim->heap[(i - 1) / 2])) heap_sift_up(sim, i);
-  else heap_sift_down(sim, i);
-}
-
-/* Re-key entry i (a wake-up) to `time`, as if scheduled now. */
-static void heap_rekey(cohort_sim_t *sim, uint32_t i, int64_t time) {
-  sim->heap[i].time = time;
-  sim->heap[i].seq = sim->seq++;
-  if (i > 0 && ev_less(&sim->heap[i], &sim->heap[(i - 1) / 2])) heap_sift_up(sim, i);
-  else heap_sift_down(sim, i);
+static inline void heap_push(cohort_sim_t *sim, int64_t time, sim_ev_type_t type,
+                             uint32_t ref) {
+  cohort_heap_push(&sim->q, time, ref,
+                   type == EV_WAKE ? (uint32_t)type | COHORT_HEAP_TRACKED : (uint32_t)type);
 }
 
 /* ---- tracing ------------------------------------------------------------------------ */
@@ -347,12 +273,14 @@ static void host_wake(void *host, int64_t deadline) {
   if (!h->up || deadline == h->wake_local) return;
   h->wake_local = deadline;
   if (deadline == COHORT_TIME_NEVER) {
-    if (h->heap_pos != HEAP_NONE) heap_remove(sim, h->heap_pos);
+    if (sim->wake_pos[h->id] != COHORT_HEAP_NONE)
+      cohort_heap_remove(&sim->q, sim->wake_pos[h->id]);
     return;
   }
   int64_t t = sim_clock_mono_inverse(&h->clock, deadline);
   if (t < sim->now) t = sim->now;
-  if (h->heap_pos != HEAP_NONE) heap_rekey(sim, h->heap_pos, t);
+  uint32_t pos = sim->wake_pos[h->id];
+  if (pos != COHORT_HEAP_NONE) cohort_heap_rekey(&sim->q, pos, t);
   else heap_push(sim, t, EV_WAKE, h->id);
 }
 
@@ -510,7 +438,8 @@ static void deliver(cohort_sim_t *sim, uint32_t slot) {
 
 static void host_teardown(cohort_sim_t *sim, sim_host_t *h) {
   h->up = false;
-  if (h->heap_pos != HEAP_NONE) heap_remove(sim, h->heap_pos);
+  if (sim->wake_pos[h->id] != COHORT_HEAP_NONE)
+    cohort_heap_remove(&sim->q, sim->wake_pos[h->id]);
   h->wake_local = COHORT_TIME_NEVER;
   for (size_t i = h->protos_len; i-- > 0;) {
     cohort_node_detach(h->node, h->protos[i]);
@@ -746,7 +675,7 @@ static void random_partition(cohort_sim_t *sim) {
 
 static void dispatch(cohort_sim_t *sim, sim_event_t ev) {
   const cohort_scenario_t *sc = sim->sc;
-  switch ((sim_ev_type_t)ev.type) {
+  switch ((sim_ev_type_t)(ev.kind & ~COHORT_HEAP_TRACKED)) {
   case EV_WAKE: {
     sim_host_t *h = &sim->hosts[ev.ref];
     h->wake_local = COHORT_TIME_NEVER;
@@ -785,8 +714,8 @@ int cohort_sim_run_until(cohort_sim_t *sim, int64_t t_ns) {
   cohort_sim_t *outer = current_sim;
   current_sim = sim;
   uint64_t events = 0;
-  while (sim->heap_len && sim->heap[0].time <= t_ns) {
-    sim_event_t ev = heap_pop(sim);
+  while (!cohort_heap_empty(&sim->q) && cohort_heap_top(&sim->q)->time <= t_ns) {
+    sim_event_t ev = cohort_heap_pop(&sim->q);
     sim->now = ev.time;
     dispatch(sim, ev);
     events++;
@@ -902,7 +831,7 @@ static void setup_hosts(cohort_sim_t *sim) {
     sim_xoshiro_seed(&h->rng, sim_stream_seed(sim->seed, SIM_STREAM_NODE, i, 0));
     h->sim = sim;
     h->id = i;
-    h->heap_pos = HEAP_NONE;
+    sim->wake_pos[i] = COHORT_HEAP_NONE;
     h->wake_local = COHORT_TIME_NEVER;
   }
 }
@@ -951,7 +880,10 @@ static int sim_alloc_tables(cohort_sim_t *sim) {
   sim->links = cohort_calloc(sim->alloc, n1 * n1, sizeof *sim->links);
   sim->scratch = cohort_calloc(sim->alloc, n1, sizeof *sim->scratch);
   sim->side = cohort_calloc(sim->alloc, n1, sizeof *sim->side);
-  if (!sim->hosts || !sim->links || !sim->scratch || !sim->side) return COHORT_ENOMEM;
+  sim->wake_pos = cohort_calloc(sim->alloc, n1, sizeof *sim->wake_pos);
+  if (!sim->hosts || !sim->links || !sim->scratch || !sim->side || !sim->wake_pos)
+    return COHORT_ENOMEM;
+  cohort_heap_init(&sim->q, sim->wake_pos);
   sim->heap_reserve = 2 * sim->n + 16;
   sim->dgram_free = SLOT_NONE;
   uint64_t faults = 2 * (uint64_t)sc->faults_len;
@@ -1004,7 +936,8 @@ void cohort_sim_free(cohort_sim_t *sim) {
   cohort_free(a, sim->file_buf);
   cohort_trace_close(&sim->trace);
   cohort_free(a, sim->dgrams);
-  cohort_free(a, sim->heap);
+  cohort_heap_close(&sim->q, a);
+  cohort_free(a, sim->wake_pos);
   cohort_free(a, sim->nets);
   cohort_free(a, sim->links);
   cohort_free(a, sim->hosts);

@@ -75,6 +75,8 @@ typedef struct sim_dist {
 COHORT_INTERNAL int sim_parse_span(const char *s, int64_t *out_ns);
 COHORT_INTERNAL int sim_dist_parse(const char *s, sim_dist_t *out, char *err,
                                    size_t errcap);
+/* A standard normal draw (ziggurat) from a splitmix64 stream. */
+COHORT_INTERNAL double sim_std_normal(uint64_t *rng);
 /* One sample in ns (>= 0), drawing from a splitmix64 stream. */
 COHORT_INTERNAL int64_t sim_dist_sample(const sim_dist_t *d, uint64_t *rng);
 /* The distribution's mean in ns (for tests and docs). */

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -224,8 +225,99 @@ static void test_clock_mono_inverse_exact(void **state) {
   }
 }
 
+/* ---- the normal sampler: Kolmogorov–Smirnov against the exact CDF ---------- */
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double normal_cdf(double x) { return 0.5 * erfc(-x / M_SQRT2); }
+
+/* sup |F_n(x) − F(x)| of n sorted samples. */
+static double ks_distance(double *v, size_t n, double (*cdf)(double, const void *),
+                          const void *ud) {
+  qsort(v, n, sizeof *v, cmp_double);
+  double d = 0;
+  for (size_t i = 0; i < n; i++) {
+    double f = cdf(v[i], ud);
+    double lo = f - (double)i / (double)n, hi = (double)(i + 1) / (double)n - f;
+    if (lo > d) d = lo;
+    if (hi > d) d = hi;
+  }
+  return d;
+}
+
+static double std_cdf(double x, const void *ud) { return (void)ud, normal_cdf(x); }
+
+/* log-normal with median m ns and sigma s: F(x) = Φ(ln(x / m) / s). */
+static double lognormal_cdf(double x, const void *ud) {
+  const sim_dist_t *d = ud;
+  return x <= 0 ? 0 : normal_cdf(log(x / (double)d->a) / d->x);
+}
+
+#define KS_N 400000
+/* Critical value of D_n at α = 0.001: 1.9495 / √n (for large n). A
+ * correct sampler fails this one run in a thousand seeds; the seeds here
+ * are fixed, so the test is deterministic. */
+#define KS_CRIT (1.9495 / sqrt((double)KS_N))
+
+static void test_normal_ks(void **state) {
+  (void)state;
+  double *v = malloc(KS_N * sizeof *v);
+  assert_non_null(v);
+  uint64_t rng = 12345;
+  size_t tail = 0;
+  for (size_t i = 0; i < KS_N; i++) {
+    v[i] = sim_std_normal(&rng);
+    if (fabs(v[i]) > 3.6541528853610088) tail++;
+  }
+  double d = ks_distance(v, KS_N, std_cdf, NULL);
+  printf("normal: KS D = %.5f (critical %.5f at alpha 0.001)\n", d, KS_CRIT);
+  assert_true(d < KS_CRIT);
+  /* The tail (the ziggurat's special case) has the right weight: the
+   * expected count is n·erfc(R/√2) ≈ 103; allow ±5 standard deviations. */
+  double want = KS_N * erfc(3.6541528853610088 / M_SQRT2);
+  printf("normal: %zu draws beyond R (expected %.1f)\n", tail, want);
+  assert_true(fabs((double)tail - want) < 5 * sqrt(want));
+  /* Sampled through the latency model: log-normal in ns, before rounding. */
+  sim_dist_t ln;
+  char err[128];
+  assert_int_equal(sim_dist_parse("lognormal(median=1ms,sigma=0.5)", &ln, err, sizeof err), 0);
+  for (size_t i = 0; i < KS_N; i++) v[i] = (double)sim_dist_sample(&ln, &rng);
+  d = ks_distance(v, KS_N, lognormal_cdf, &ln);
+  printf("lognormal(1ms, 0.5): KS D = %.5f\n", d);
+  assert_true(d < KS_CRIT);
+  free(v);
+}
+
+/* The KS test notices a wrong sampler: a normal with σ = 1.01 instead
+ * of 1 (the check of the check). */
+static void test_ks_catches_a_wrong_sampler(void **state) {
+  (void)state;
+  double *v = malloc(KS_N * sizeof *v);
+  assert_non_null(v);
+  uint64_t rng = 12345;
+  for (size_t i = 0; i < KS_N; i++) v[i] = 1.01 * sim_std_normal(&rng);
+  assert_true(ks_distance(v, KS_N, std_cdf, NULL) > KS_CRIT);
+  free(v);
+}
+
+static void test_normal_same_draws_every_run(void **state) {
+  (void)state;
+  uint64_t a = 77, b = 77;
+  for (int i = 0; i < 100000; i++) {
+    double x = sim_std_normal(&a), y = sim_std_normal(&b);
+    assert_memory_equal(&x, &y, sizeof x);
+  }
+  assert_int_equal(a, b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_normal_ks),
+      cmocka_unit_test(test_ks_catches_a_wrong_sampler),
+      cmocka_unit_test(test_normal_same_draws_every_run),
       cmocka_unit_test(test_streams_deterministic_and_independent),
       cmocka_unit_test(test_below_is_uniform),
       cmocka_unit_test(test_distribution_moments),
