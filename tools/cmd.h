@@ -16,6 +16,13 @@ int cohort_cmd_ntp(int argc, char **argv);     /* cmd_ntp.c */
 /* Host-side facilities protocols may use (mutex_workload.c: the file
  * recorder of the mutex's workload=file). Called once by main. */
 void cohort_tool_register_hosts(void);
+/* The runtime node whose trace mutex_workload.c flushes before each line
+ * it appends to a critical-section file, so that a SIGKILL cannot leave an
+ * effect outside without its trace record (NULL: none). `cohort node`
+ * sets it to its one node before creating protocols and clears it before
+ * freeing the runtime. */
+struct cohort_runtime_node;
+void cohort_tool_flush_before_effects(struct cohort_runtime_node *rn);
 
 /* `cohort bench NAME` targets. */
 int cohort_bench_sim(int argc, char **argv); /* bench_sim.c */

@@ -465,6 +465,7 @@ static int run_node(node_app_t *app) {
     cohort_runtime_free(app->rt);
     return rc == COHORT_EINVAL ? 2 : 1;
   }
+  cohort_tool_flush_before_effects(app->rn); /* trace first, then the CS file */
   int status = apply_faults(app);
   if (status == 0) status = create_protocols(app);
   if (status == 0) {
@@ -478,6 +479,7 @@ static int run_node(node_app_t *app) {
   }
   cohort_runtime_stop(app->rt);
   destroy_protocols(app);
+  cohort_tool_flush_before_effects(NULL);
   cohort_runtime_free(app->rt);
   return status;
 }

@@ -5,17 +5,17 @@
  * it.
  *
  * A process is one (node, incarnation) pair; its events are the records
- * with stamps (has_stamps), in trace order. Network events without stamps
- * (a loss written by the simulator) belong to no process. Message edges
- * join a send to every recv / deliver carrying the same msg id (the send
- * addressed to the receiving node if there are several). An incarnation
- * edge joins the last event of a node's incarnation to the first event of
- * its next one in the trace: the restart follows the crash, and whatever
- * the node kept in stable storage flows across. A message edge
- * (or incarnation edge) that would close a cycle (a receive that precedes
- * its own send in causal order: impossible in a real run) is dropped and
- * counted in
- * `broken`, so the relation is always a DAG.
+ * with stamps (has_stamps) other than drops (a refusal moves no clock), in
+ * trace order. Network events without stamps (a loss written by the
+ * simulator) belong to no process. Message edges join a send to every
+ * recv / deliver carrying the same msg id (the send addressed to the
+ * receiving node if there are several). No edge links a node's
+ * incarnations: a restarted node is a new process that lost its volatile
+ * state, and what it kept in stable storage shows through its own
+ * messages (src/trace/hb.c). A message edge that would close a cycle (a
+ * receive that precedes its own send in causal order: impossible in a
+ * real run) is dropped and counted in `broken`, so the relation is always
+ * a DAG.
  */
 #ifndef COHORT_TRACE_HB_H
 #define COHORT_TRACE_HB_H

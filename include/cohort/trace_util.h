@@ -23,6 +23,10 @@ int cohort_trace_init_alloc(cohort_trace_t *t, const cohort_allocator_t *a);
  * object, or the value is not an integer / number). *out written on 0. */
 int cohort_trace_data_i64(const char *data_json, const char *key,
                           int64_t *out);
+/* The same for unsigned 64-bit values (fencing tokens, epochs: the whole
+ * range 0..2^64-1; a negative or larger value is COHORT_EPROTO). */
+int cohort_trace_data_u64(const char *data_json, const char *key,
+                          uint64_t *out);
 int cohort_trace_data_double(const char *data_json, const char *key,
                              double *out);
 

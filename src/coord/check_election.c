@@ -2,9 +2,21 @@
  * src/coord/check_election.c — trace checkers for leader election, from
  * the trace alone (cohort/check.h):
  *
- *   election-unique     at most one leader per epoch: no two "leader"
- *                       events name different leaders for one epoch, and
- *                       every incarnation adopts strictly growing epochs;
+ *   election-unique     at most one leader per epoch, in every form a
+ *                       trace can show it: no two "leader" events name
+ *                       different leaders for one epoch; an event carrying
+ *                       "round" names the leader and round its epoch
+ *                       encodes (round << 32 | leader: the epoch names its
+ *                       leader, docs/election.md); no node adopts an epoch
+ *                       that its leader had not declared (adopted itself)
+ *                       at that true time or before, when the leader's node
+ *                       is in the trace — a leader nobody elected; and
+ *                       every incarnation adopts strictly growing epochs.
+ *                       rounds=unique adds: at most one leader per round,
+ *                       the promise of the bully algorithm's synchronous
+ *                       model (no loss, no partition); with faults two
+ *                       sides may each lead a round in different epochs,
+ *                       which the default allows;
  *   election-agreement  (settle=DURATION, default 5s) once `settle` has
  *                       passed after the last fault (simulator crash,
  *                       restart, partition, heal), and again at the end of
@@ -44,6 +56,9 @@ typedef struct lev {
   size_t line;
 } lev_t;
 
+#define ROUND_OF(epoch) ((epoch) >> 32)
+#define LEADER_OF(epoch) ((cohort_node_id_t)((epoch) & 0xffffffffu))
+
 typedef struct nstate {
   cohort_node_id_t id;
   bool up;
@@ -59,6 +74,7 @@ typedef struct ctx {
   cohort_check_result_t *out;
   const char *proto; /* NULL = bully or ring-election */
   int64_t settle;
+  bool rounds_unique; /* election-unique rounds=unique */
   lev_t *evs;
   size_t nev;
   nstate_t *nodes;
@@ -86,15 +102,21 @@ static bool classify(ctx_t *c, const cohort_trace_rec_t *r, lev_t *e) {
   *e = (lev_t){.tt = r->true_ns, .node = r->node, .inc = r->inc,
                .leader = COHORT_NODE_NONE, .line = r->line};
   if (!leader) return true;
-  int64_t l, ep;
-  if (cohort_trace_data_i64(r->data_json, "leader", &l) ||
-      cohort_trace_data_i64(r->data_json, "epoch", &ep) || l < 0 || l >= COHORT_NODE_NONE ||
-      ep <= 0) {
+  uint64_t l, ep, round;
+  if (cohort_trace_data_u64(r->data_json, "leader", &l) ||
+      cohort_trace_data_u64(r->data_json, "epoch", &ep) || l >= COHORT_NODE_NONE || ep == 0) {
     FAIL(c->out, "line %zu: leader event without a valid data.leader / data.epoch", r->line);
     return false;
   }
+  int rrc = cohort_trace_data_u64(r->data_json, "round", &round);
+  if (rrc == COHORT_EPROTO)
+    FAIL(c->out, "line %zu: leader event with a data.round that is not a uint64", r->line);
+  else if (!rrc && (round != ROUND_OF(ep) || l != LEADER_OF(ep)))
+    FAIL(c->out, "line %zu: node %u: leader %llu round %llu, but epoch %llu names leader %u "
+         "in round %llu", r->line, r->node, (unsigned long long)l, (unsigned long long)round,
+         (unsigned long long)ep, LEADER_OF(ep), (unsigned long long)ROUND_OF(ep));
   e->leader = (cohort_node_id_t)l;
-  e->epoch = (uint64_t)ep;
+  e->epoch = ep;
   return true;
 }
 
@@ -139,6 +161,9 @@ static int by_epoch(const void *x, const void *y) {
   return a->line < b->line ? -1 : a->line > b->line;
 }
 
+static void declared(ctx_t *c, size_t from, size_t to);
+static void rounds(ctx_t *c);
+
 static void unique(ctx_t *c) {
   /* Per incarnation, epochs adopted strictly grow (events in order). */
   for (size_t i = 0; i < c->nev; i++) {
@@ -166,6 +191,39 @@ static void unique(ctx_t *c) {
                    "node %u)",
            (unsigned long long)c->evs[i].epoch, c->evs[i - 1].leader, c->evs[i - 1].line,
            c->evs[i - 1].node, c->evs[i].leader, c->evs[i].line, c->evs[i].node);
+  }
+  for (size_t i = 0, j; i < c->nev; i = j) { /* groups of one epoch */
+    for (j = i + 1; j < c->nev && c->evs[j].epoch == c->evs[i].epoch;) j++;
+    declared(c, i, j);
+  }
+  if (c->rounds_unique) rounds(c);
+}
+
+/* Among evs[from, to) (one epoch), every adoption by another node must
+ * follow the leader's own adoption (its declaration) in true time. */
+static void declared(ctx_t *c, size_t from, size_t to) {
+  int64_t first = INT64_MAX;
+  for (size_t i = from; i < to; i++) {
+    const lev_t *e = &c->evs[i];
+    if (e->node == e->leader && e->tt < first) first = e->tt;
+  }
+  for (size_t i = from; i < to; i++) {
+    const lev_t *e = &c->evs[i];
+    if (e->node == e->leader || e->tt >= first || !node_get(c, e->leader)) continue;
+    FAIL(c->out, "line %zu: node %u adopts leader %u in epoch %llu, which node %u %s",
+         e->line, e->node, e->leader, (unsigned long long)e->epoch, e->leader,
+         first == INT64_MAX ? "never declared" : "declared only later");
+  }
+}
+
+/* rounds=unique: evs sorted by epoch, so one round's epochs are adjacent. */
+static void rounds(ctx_t *c) {
+  for (size_t i = 1; i < c->nev; i++) {
+    const lev_t *a = &c->evs[i - 1], *b = &c->evs[i];
+    if (ROUND_OF(a->epoch) != ROUND_OF(b->epoch) || a->leader == b->leader) continue;
+    FAIL(c->out, "round %llu has two leaders: %u (line %zu, node %u) and %u (line %zu, "
+         "node %u)", (unsigned long long)ROUND_OF(a->epoch), a->leader, a->line, a->node,
+         b->leader, b->line, b->node);
   }
 }
 
@@ -239,14 +297,21 @@ static const char *const check_names[] = {"election-unique", "election-agreement
 
 static int run(int which, const cohort_trace_t *t, const cohort_param_t *p, size_t n,
                cohort_check_result_t *out, char *err, size_t errcap) {
-  static const char *const known_unique[] = {"proto", NULL};
+  static const char *const known_unique[] = {"proto", "rounds", NULL};
   static const char *const known[] = {"proto", "settle", NULL};
   const char *who = check_names[which];
   ctx_t c = {.t = t, .out = out, .settle = 5 * COHORT_NS_PER_S};
   int rc = cohort_param_check_known(p, n, which == CHECK_UNIQUE ? known_unique : known, who,
                                     err, errcap);
   if (!rc) rc = cohort_param_duration(p, n, "settle", &c.settle, who, err, errcap);
+  const char *rounds_mode = cohort_param_get(p, n, "rounds");
+  if (!rc && rounds_mode && strcmp(rounds_mode, "any") && strcmp(rounds_mode, "unique")) {
+    if (err && errcap) cohort_fmt(err, errcap, "%s: rounds: not any or unique: '%s'", who,
+                                  rounds_mode);
+    rc = COHORT_EINVAL;
+  }
   if (rc) return rc;
+  c.rounds_unique = rounds_mode && !strcmp(rounds_mode, "unique");
   c.proto = cohort_param_get(p, n, "proto");
   *out = (cohort_check_result_t){0};
   rc = collect(&c);
@@ -279,7 +344,8 @@ static int highest_run(const cohort_trace_t *t, const cohort_param_t *p, size_t 
 
 const cohort_checker_t cohort_check_election_unique = {
     "election-unique",
-    "at most one leader per epoch; each node adopts growing epochs [proto=bully|ring-election]",
+    "at most one leader per epoch (epochs name their leader, adopted only once declared); "
+    "each node adopts growing epochs [proto=bully|ring-election rounds=any|unique]",
     unique_run};
 
 const cohort_checker_t cohort_check_election_agreement = {

@@ -4,9 +4,13 @@
  *
  *   mutex-safety    no two nodes in the critical section at any true
  *                   instant. A node's CS is the half-open interval from its
- *                   "lock_grant" to its "lock_release", or to its crash
- *                   (simulator "crash" event); a grant while the same node
- *                   is already inside is a violation too. A trace of real
+ *                   "lock_grant" to the "lock_release" that names the same
+ *                   incarnation, request id and (when the release carries
+ *                   one) token, or to its crash (simulator "crash" event);
+ *                   a release naming anything else while the node is
+ *                   inside is a violation and does not end the CS, and a
+ *                   grant while the same node is already inside is a
+ *                   violation too. A trace of real
  *                   processes has no crash events: with crashes=inferred
  *                   an incarnation whose records stop (a later incarnation
  *                   of the node speaks, or the node's records end before
@@ -14,7 +18,9 @@
  *                   crashed just after its last record (default
  *                   crashes=recorded: only crash events end a CS);
  *   mutex-fencing   fencing tokens strictly increase in grant order (true
- *                   time); a grant without a positive token is a violation;
+ *                   time); a grant without a positive token is a violation.
+ *                   Tokens are uint64 over their whole range (never
+ *                   clamped): a value that is not one is malformed;
  *   mutex-liveness  (bound=D default 10s, until=D, stall_after=D) every
  *                   "lock_request" is followed by its grant or cancel (same
  *                   node, incarnation and request id) within `bound` of
@@ -55,6 +61,7 @@ typedef struct mev {
   cohort_incarnation_t inc;
   evk_t kind;
   uint64_t req, token;
+  bool has_token;
   size_t line, order;
 } mev_t;
 
@@ -98,19 +105,22 @@ static bool classify(mctx_t *c, const cohort_trace_rec_t *r, mev_t *e) {
     return true;
   }
   if (strcmp(r->proto, c->proto) || !kind_of(r->what, &e->kind)) return false;
-  int64_t req = 0, token = 0;
-  if (cohort_trace_data_i64(r->data_json, "req", &req) || req <= 0) {
+  uint64_t req = 0, token = 0;
+  if (cohort_trace_data_u64(r->data_json, "req", &req) || req == 0) {
     FAIL(c->out, "line %zu: %s without a valid data.req", r->line, r->what);
     return false;
   }
-  e->req = (uint64_t)req;
-  if (e->kind == EV_GRANT && cohort_trace_data_i64(r->data_json, "token", &token)) {
-    /* tokens above INT64_MAX do not parse as i64: read as a double */
-    double d;
-    if (!cohort_trace_data_double(r->data_json, "token", &d) && d > 0) token = INT64_MAX;
-    else token = 0;
+  e->req = req;
+  /* Tokens are read as uint64 over their whole range: a grant without a
+   * positive one is a fencing violation; a release names its token when
+   * the trace carries it (has_token), and must then match the grant's. */
+  int trc = cohort_trace_data_u64(r->data_json, "token", &token);
+  if (trc == COHORT_EPROTO) {
+    FAIL(c->out, "line %zu: %s with a data.token that is not a uint64", r->line, r->what);
+    return false;
   }
-  e->token = (uint64_t)token;
+  e->token = trc ? 0 : token;
+  e->has_token = !trc;
   return true;
 }
 
@@ -199,10 +209,50 @@ static void teardown(mctx_t *c) { cohort_free(cohort_allocator_default(), c->evs
 
 typedef struct inside {
   bool in;
-  int64_t since;
-  uint64_t token;
+  cohort_incarnation_t inc; /* the holder: this incarnation, */
+  uint64_t req, token;      /* this request, this token */
   size_t line;
 } inside_t;
+
+/* A release ends the holder's critical section only if it names the held
+ * request: same incarnation, same request id and, when the release carries
+ * one, the same token. Any other release while inside is a violation and
+ * leaves the section open (a stray release must not hide an overlap). */
+static void safety_release(cohort_check_result_t *out, const mev_t *e, inside_t *me,
+                           size_t *inside_count) {
+  if (!me->in) return;
+  if (e->inc != me->inc || e->req != me->req || (e->has_token && e->token != me->token)) {
+    FAIL(out, "line %zu: node %u inc %llu releases req %llu token %llu while it holds req "
+         "%llu token %llu (inc %llu, line %zu)", e->line, e->node,
+         (unsigned long long)e->inc, (unsigned long long)e->req,
+         (unsigned long long)e->token, (unsigned long long)me->req,
+         (unsigned long long)me->token, (unsigned long long)me->inc, me->line);
+    return;
+  }
+  me->in = false;
+  (*inside_count)--;
+}
+
+static void safety_grant(cohort_check_result_t *out, const mctx_t *c, const mev_t *e,
+                         inside_t *in, size_t *inside_count) {
+  inside_t *me = &in[e->node];
+  out->checked++;
+  if (me->in) {
+    FAIL(out, "line %zu: node %u granted again while inside since line %zu", e->line, e->node,
+         me->line);
+  } else if (*inside_count > 0) {
+    for (cohort_node_id_t k = 0; k <= c->max_node; k++) {
+      if (!in[k].in) continue;
+      FAIL(out, "line %zu: node %u entered (token %llu) while node %u is inside since "
+           "line %zu (token %llu)", e->line, e->node, (unsigned long long)e->token, k,
+           in[k].line, (unsigned long long)in[k].token);
+      break;
+    }
+  }
+  if (!me->in) (*inside_count)++;
+  *me = (inside_t){.in = true, .inc = e->inc, .req = e->req, .token = e->token,
+                   .line = e->line};
+}
 
 static int run_safety(const cohort_trace_t *t, const cohort_param_t *p, size_t n,
                       cohort_check_result_t *out, char *err, size_t errcap) {
@@ -217,28 +267,15 @@ static int run_safety(const cohort_trace_t *t, const cohort_param_t *p, size_t n
     const mev_t *e = &c.evs[i];
     if (e->node > c.max_node) continue; /* a crash of a node without lock events */
     inside_t *me = &in[e->node];
-    if (e->kind == EV_CRASH || e->kind == EV_RELEASE) {
-      if (me->in) inside_count--;
-      me->in = false;
-      continue;
+    if (e->kind == EV_CRASH) { /* a crash ends the section of the crashed incarnation */
+      if (me->in && e->inc >= me->inc) me->in = false, inside_count--;
+    } else if (e->kind == EV_RELEASE) {
+      safety_release(out, e, me, &inside_count);
+    } else if (e->kind == EV_GRANT) {
+      safety_grant(out, &c, e, in, &inside_count);
     }
-    if (e->kind != EV_GRANT) continue;
-    out->checked++;
-    if (me->in) FAIL(out, "line %zu: node %u granted again while inside since line %zu",
-                     e->line, e->node, me->line);
-    else if (inside_count > 0) {
-      for (cohort_node_id_t k = 0; k <= c.max_node; k++) {
-        if (!in[k].in) continue;
-        FAIL(out, "line %zu: node %u entered (token %llu) while node %u is inside since "
-             "line %zu (token %llu)", e->line, e->node, (unsigned long long)e->token, k,
-             in[k].line, (unsigned long long)in[k].token);
-        break;
-      }
-    }
-    if (!me->in) inside_count++;
-    *me = (inside_t){.in = true, .since = e->tt, .token = e->token, .line = e->line};
   }
-  cohort_fmt(out->summary, sizeof out->summary, "%llu grants, %llu overlapping",
+  cohort_fmt(out->summary, sizeof out->summary, "%llu grants, %llu violations",
              (unsigned long long)out->checked, (unsigned long long)out->violations);
   cohort_free(cohort_allocator_default(), in);
   teardown(&c);
@@ -414,7 +451,8 @@ static int run_bypass(const cohort_trace_t *t, const cohort_param_t *p, size_t n
 
 const cohort_checker_t cohort_check_mutex_safety = {
     "mutex-safety",
-    "at most one node in the critical section at any true instant [proto=mutex "
+    "at most one node in the critical section at any true instant; a CS ends at the "
+    "release naming its request and token [proto=mutex "
     "crashes=recorded|inferred: inferred ends a CS where its process's records stop]",
     run_safety};
 const cohort_checker_t cohort_check_mutex_fencing = {

@@ -24,7 +24,7 @@ extern const cohort_checker_t cohort_check_mutex_bypass;   /* src/coord/check_mu
 
 static const char *const causality_params[] = {"hlc_bound", "vc", NULL};
 static const char *const clock_params[] = {"skip", "interval", NULL};
-static const char *const election_unique_params[] = {"proto", NULL};
+static const char *const election_unique_params[] = {"proto", "rounds", NULL};
 static const char *const election_settle_params[] = {"settle", "proto", NULL};
 static const char *const mutex_params[] = {"proto", NULL};
 static const char *const mutex_safety_params[] = {"proto", "crashes", NULL};

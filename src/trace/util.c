@@ -24,6 +24,16 @@ int cohort_trace_data_i64(const char *data_json, const char *key, int64_t *out) 
   return 0;
 }
 
+int cohort_trace_data_u64(const char *data_json, const char *key, uint64_t *out) {
+  json_cursor_t c;
+  int rc = data_at(data_json, key, &c);
+  if (rc) return rc;
+  uint64_t v;
+  if (json_u64(&c, &v)) return COHORT_EPROTO;
+  *out = v;
+  return 0;
+}
+
 int cohort_trace_data_double(const char *data_json, const char *key, double *out) {
   json_cursor_t c;
   int rc = data_at(data_json, key, &c);

@@ -89,6 +89,76 @@ static void test_unique(void **state) {
   cohort_trace_close(&t);
 }
 
+/* Two leaders in one epoch in the forms the epoch check alone missed: an
+ * event whose leader or round is not the one its epoch encodes, and a
+ * leader nobody elected (an epoch adopted before, or without, its leader's
+ * declaration). Two leaders in one round are flagged with rounds=unique
+ * only: with loss or partitions, two sides may lead one round in different
+ * epochs. */
+static void test_unique_names_and_rounds(void **state) {
+  (void)state;
+  cohort_trace_t t;
+  cohort_trace_init(&t);
+  good_run(&t);
+  assert_int_equal(check(&cohort_check_election_unique, &t, NULL), 0);
+  /* node 1 says leader 2, with leader 3's epoch of round 3 */
+  add(&t, 31, 1, 1, "bully", "leader", "{\"leader\":2,\"epoch\":12884901891,\"round\":3}");
+  assert_true(check(&cohort_check_election_unique, &t, NULL) >= 1);
+  cohort_trace_close(&t);
+
+  cohort_trace_init(&t); /* the right leader, the wrong round */
+  good_run(&t);
+  add(&t, 31, 1, 1, "bully", "leader", "{\"leader\":3,\"epoch\":17179869187,\"round\":5}");
+  assert_true(check(&cohort_check_election_unique, &t, NULL) >= 1); /* and 3 never declared */
+  cohort_trace_close(&t);
+
+  cohort_trace_init(&t); /* node 1 follows 2 in round 4, which 2 never declared */
+  good_run(&t);
+  leader(&t, 31, 1, 1, 2, 4);
+  assert_int_equal(check(&cohort_check_election_unique, &t, NULL), 1);
+  leader(&t, 32, 2, 1, 2, 4); /* ... declared, but only after node 1 followed */
+  assert_int_equal(check(&cohort_check_election_unique, &t, NULL), 1);
+  cohort_trace_close(&t);
+
+  cohort_trace_init(&t); /* a leader whose node left no record: not judged */
+  leader(&t, 1, 1, 1, 7, 1);
+  leader(&t, 1, 2, 1, 7, 1);
+  assert_int_equal(check(&cohort_check_election_unique, &t, NULL), 0);
+  cohort_trace_close(&t);
+
+  cohort_trace_init(&t); /* epochs above 2^63 (round >= 2^31) are uint64 */
+  leader(&t, 1, 2, 1, 2, 0x80000000u);
+  leader(&t, 2, 1, 1, 2, 0x80000000u);
+  leader(&t, 3, 3, 1, 3, 0xfffffffeu);
+  leader(&t, 4, 1, 1, 3, 0xfffffffeu);
+  assert_int_equal(check(&cohort_check_election_unique, &t, NULL), 0);
+  leader(&t, 5, 1, 1, 2, 0x80000000u); /* back to an older one: caught */
+  assert_int_equal(check(&cohort_check_election_unique, &t, NULL), 1);
+  cohort_trace_close(&t);
+
+  /* Round 2: 2 leads on one side, 3 on the other (a partition). */
+  cohort_trace_init(&t);
+  leader(&t, 1, 2, 1, 2, 2);
+  leader(&t, 1.1, 1, 1, 2, 2);
+  leader(&t, 1.2, 3, 1, 3, 2);
+  assert_int_equal(check(&cohort_check_election_unique, &t, NULL), 0);
+  cohort_param_t p[] = {{"rounds", "unique"}};
+  cohort_check_result_t r;
+  char err[128] = "";
+  cohort_trace_sort(&t);
+  assert_int_equal(cohort_check_election_unique.run(&t, p, 1, &r, err, sizeof err), 0);
+  assert_int_equal(r.violations, 1);
+  assert_non_null(strstr(r.first, "round 2 has two leaders"));
+  p[0].value = "any";
+  assert_int_equal(cohort_check_election_unique.run(&t, p, 1, &r, err, sizeof err), 0);
+  assert_int_equal(r.violations, 0);
+  p[0].value = "some";
+  assert_int_equal(cohort_check_election_unique.run(&t, p, 1, &r, err, sizeof err),
+                   COHORT_EINVAL);
+  assert_non_null(strstr(err, "rounds"));
+  cohort_trace_close(&t);
+}
+
 static void test_agreement(void **state) {
   (void)state;
   cohort_trace_t t;
@@ -163,6 +233,7 @@ static void test_params(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unique),
+      cmocka_unit_test(test_unique_names_and_rounds),
       cmocka_unit_test(test_agreement),
       cmocka_unit_test(test_highest),
       cmocka_unit_test(test_params),

@@ -150,6 +150,47 @@ static void test_safety(void **state) {
   cohort_trace_close(&t);
 }
 
+/* A release ends the holder's critical section only if it names the held
+ * request (and token, when it carries one): a stray release is itself a
+ * violation and must not hide the overlap that follows it. */
+static void test_safety_release_matching(void **state) {
+  (void)state;
+  static const char *const stray[] = {
+      "{\"req\":7,\"token\":1}", /* another request of the holder */
+      "{\"req\":1,\"token\":9}", /* the request, another token */
+      "{\"req\":7}",             /* another request, no token */
+  };
+  for (size_t i = 0; i < sizeof stray / sizeof stray[0]; i++) {
+    cohort_trace_t t;
+    cohort_trace_init(&t);
+    ev(&t, 1, 1, "lock_grant", "{\"req\":1,\"token\":1}");
+    ev(&t, 5, 1, "lock_release", stray[i]);
+    assert_int_equal(check(&cohort_check_mutex_safety, &t, NULL, NULL), 1);
+    ev(&t, 10, 2, "lock_grant", "{\"req\":1,\"token\":2}"); /* node 1 still inside */
+    assert_int_equal(check(&cohort_check_mutex_safety, &t, NULL, NULL), 2);
+    cohort_trace_close(&t);
+  }
+  /* A release naming the held request without a token ends it. */
+  cohort_trace_t t;
+  cohort_trace_init(&t);
+  ev(&t, 1, 1, "lock_grant", "{\"req\":1,\"token\":1}");
+  ev(&t, 5, 1, "lock_release", "{\"req\":1}");
+  ev(&t, 10, 2, "lock_grant", "{\"req\":1,\"token\":2}");
+  assert_int_equal(check(&cohort_check_mutex_safety, &t, NULL, NULL), 0);
+  cohort_trace_close(&t);
+  /* A release by a later incarnation does not end an earlier one's. */
+  cohort_trace_init(&t);
+  ev(&t, 1, 1, "lock_grant", "{\"req\":1,\"token\":1}");
+  char line[256];
+  int n = snprintf(line, sizeof line,
+                   "{\"ev\":\"state\",\"node\":1,\"inc\":2,\"lt\":%lld,\"tt\":%lld,"
+                   "\"proto\":\"mutex\",\"what\":\"lock_release\",\"data\":{\"req\":1,\"token\":1}}",
+                   (long long)(T0 + 5 * MS), (long long)(T0 + 5 * MS));
+  assert_int_equal(cohort_trace_parse_line(&t, line, (size_t)n, t.len + 1, NULL, 0), 0);
+  assert_int_equal(check(&cohort_check_mutex_safety, &t, NULL, NULL), 1);
+  cohort_trace_close(&t);
+}
+
 static void test_fencing(void **state) {
   (void)state;
   cohort_trace_t t;
@@ -168,6 +209,28 @@ static void test_fencing(void **state) {
   ev(&t, 1, 1, "lock_grant", "{\"req\":1,\"token\":1767225600000000001}");
   ev(&t, 2, 2, "lock_grant", "{\"req\":1,\"token\":1767225600000000002}");
   assert_int_equal(check(&cohort_check_mutex_fencing, &t, NULL, NULL), 0);
+  cohort_trace_close(&t);
+  /* Tokens above 2^63 are uint64 end to end: increasing ones pass, ... */
+  cohort_trace_init(&t);
+  ev(&t, 1, 1, "lock_grant", "{\"req\":1,\"token\":9223372036854775807}");
+  ev(&t, 2, 1, "lock_release", "{\"req\":1,\"token\":9223372036854775807}");
+  ev(&t, 3, 2, "lock_grant", "{\"req\":1,\"token\":9223372036854775808}");
+  ev(&t, 4, 2, "lock_release", "{\"req\":1,\"token\":9223372036854775808}");
+  ev(&t, 5, 3, "lock_grant", "{\"req\":1,\"token\":18446744073709551614}");
+  ev(&t, 6, 3, "lock_release", "{\"req\":1,\"token\":18446744073709551614}");
+  ev(&t, 7, 1, "lock_grant", "{\"req\":2,\"token\":18446744073709551615}");
+  assert_int_equal(check(&cohort_check_mutex_fencing, &t, NULL, NULL), 0);
+  assert_int_equal(check(&cohort_check_mutex_safety, &t, NULL, NULL), 0);
+  /* ... one that does not increase above 2^63 is caught, ... */
+  ev(&t, 8, 2, "lock_grant", "{\"req\":2,\"token\":18446744073709551615}");
+  assert_int_equal(check(&cohort_check_mutex_fencing, &t, NULL, NULL), 1);
+  cohort_trace_close(&t);
+  /* ... and one past 2^64 - 1 (or negative) is malformed, not clamped. */
+  cohort_trace_init(&t);
+  ev(&t, 1, 1, "lock_grant", "{\"req\":1,\"token\":18446744073709551616}");
+  assert_int_equal(check(&cohort_check_mutex_fencing, &t, NULL, NULL), 1);
+  ev(&t, 2, 2, "lock_grant", "{\"req\":1,\"token\":-5}");
+  assert_int_equal(check(&cohort_check_mutex_fencing, &t, NULL, NULL), 2);
   cohort_trace_close(&t);
 }
 
@@ -256,6 +319,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_safety),
       cmocka_unit_test(test_safety_inferred_crashes),
+      cmocka_unit_test(test_safety_release_matching),
       cmocka_unit_test(test_fencing),
       cmocka_unit_test(test_liveness),
       cmocka_unit_test(test_liveness_after_faults),

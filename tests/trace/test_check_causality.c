@@ -355,10 +355,9 @@ static void test_network_drops_and_incarnations(void **state) {
   cohort_trace_close(&t);
 }
 
-/* A restarted node is a new process: no happened-before edge links its
- * incarnations, its Lamport clock starts over, and (vector clocks being
- * keyed by node id) vc is not comparable across its incarnations, so
- * vc=auto skips it. Forcing vc=on on such a trace reports the collision. */
+/* An old-format trace (vc keyed by node id alone): a restarted node's
+ * Lamport clock starts over and its fresh vc collides with its past, so
+ * vc=auto skips vector clocks; forcing vc=on reports the collision. */
 static void test_vc_across_restart(void **state) {
   (void)state;
   cohort_trace_t t;
@@ -384,6 +383,80 @@ static void test_vc_across_restart(void **state) {
   cohort_trace_close(&t);
 }
 
+/* ---- vector clocks keyed by (node, incarnation): "ID.INC" ------------------- */
+
+/* One literal record of node/inc at tt with lamport and a vc text. */
+static void vline(cohort_trace_t *t, const char *ev, unsigned node, unsigned inc, int tt,
+                  int lamport, const char *vc, const char *rest) {
+  char line[512];
+  snprintf(line, sizeof line,
+           "{\"ev\":\"%s\",\"node\":%u,\"inc\":%u,\"lt\":%d,\"tt\":%d,\"lamport\":%d,"
+           "\"hlc\":[%d,0],\"vc\":%s,\"proto\":\"app\"%s}",
+           ev, node, inc, tt, tt, lamport, tt, vc, rest);
+  tb_line(t, line);
+}
+
+#define TO2 ",\"kind\":\"k\",\"peer\":2"
+#define FROM1 ",\"kind\":\"k\",\"peer\":1"
+
+/* Node 1 sends to 2, restarts (inc 2, a fresh clock under its own key),
+ * sends to 2 again. vc_b/vc_c/vc_d: node 1 inc 2's first event, its send,
+ * and node 2's receive of it. */
+static void restart_trace(cohort_trace_t *t, const char *vc_b, const char *vc_c,
+                          const char *vc_d) {
+  cohort_trace_init(t);
+  vline(t, "send", 1, 1, 10, 1, "{\"1.1\":1}", TO2 ",\"msg\":\"1.1.1\"");
+  vline(t, "recv", 2, 1, 20, 2, "{\"1.1\":1,\"2.1\":1}", FROM1 ",\"msg\":\"1.1.1\"");
+  vline(t, "timer", 1, 2, 30, 1, vc_b, ",\"what\":\"t\"");
+  vline(t, "send", 1, 2, 40, 2, vc_c, TO2 ",\"msg\":\"1.2.1\"");
+  vline(t, "recv", 2, 1, 50, 3, vc_d, FROM1 ",\"msg\":\"1.2.1\"");
+}
+
+static void test_vc_keyed_by_incarnation(void **state) {
+  (void)state;
+  cohort_trace_t t;
+  cohort_check_result_t res;
+  /* correct: checked by default (vc=auto), although node 1 restarted */
+  restart_trace(&t, "{\"1.2\":1}", "{\"1.2\":2}", "{\"1.1\":1,\"1.2\":2,\"2.1\":2}");
+  assert_int_equal(tb_check(&t, "causality", NULL, &res), 0);
+  assert_int_equal(res.violations, 0);
+  assert_null(strstr(res.summary, "not checked"));
+  assert_int_equal(t.recs[4].vc_len, 3);
+  assert_int_equal(t.recs[4].vc[1].node, 1);
+  assert_int_equal(t.recs[4].vc[1].inc, 2);
+  cohort_trace_close(&t);
+  /* the receive does not dominate its send: inc 2's entry is missing */
+  char first[512];
+  restart_trace(&t, "{\"1.2\":1}", "{\"1.2\":2}", "{\"1.1\":1,\"2.1\":2}");
+  assert_true(violations(&t, NULL, first) >= 1);
+  assert_non_null(strstr(first, "line 5: node 2 vc not above the vc of line 4 (message)"));
+  cohort_trace_close(&t);
+  /* inc 2 claims to know node 2's receive (and inc 1's send), neither of
+   * which is before it: no edge links incarnations (trace_hb.h) */
+  restart_trace(&t, "{\"1.1\":1,\"1.2\":1,\"2.1\":1}", "{\"1.1\":1,\"1.2\":2,\"2.1\":1}",
+                "{\"1.1\":1,\"1.2\":2,\"2.1\":2}");
+  assert_true(violations(&t, NULL, first) >= 1);
+  assert_non_null(strstr(first, "line 3: node 1 vc is above the vc of line"));
+  cohort_trace_close(&t);
+  /* inc 2 keeps ticking inc 1's entry (the collision old traces had):
+   * node 2's first receive then looks as if it followed inc 2's events */
+  restart_trace(&t, "{\"1.1\":1}", "{\"1.1\":2}", "{\"1.1\":2,\"2.1\":2}");
+  assert_true(violations(&t, NULL, first) >= 1);
+  cohort_trace_close(&t);
+  /* process order within the new incarnation must still increase */
+  restart_trace(&t, "{\"1.2\":2}", "{\"1.2\":2}", "{\"1.1\":1,\"1.2\":2,\"2.1\":2}");
+  assert_true(violations(&t, NULL, first) >= 1); /* equal clocks at two events */
+  assert_non_null(strstr(first, "node 1 vc"));
+  cohort_trace_close(&t);
+  /* vc=off skips vector clocks (and says so) */
+  restart_trace(&t, "{\"1.2\":2}", "{\"1.2\":2}", "{\"1.1\":1,\"2.1\":2}");
+  const char *const off[] = {"vc=off", NULL};
+  assert_int_equal(tb_check(&t, "causality", off, &res), 0);
+  assert_int_equal(res.violations, 0);
+  assert_non_null(strstr(res.summary, "vc=off"));
+  cohort_trace_close(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_random_executions_pass),
@@ -393,6 +466,7 @@ int main(void) {
       cmocka_unit_test(test_hlc_bound_extreme_times),
       cmocka_unit_test(test_network_drops_and_incarnations),
       cmocka_unit_test(test_vc_across_restart),
+      cmocka_unit_test(test_vc_keyed_by_incarnation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -254,8 +254,9 @@ static void test_diagram(void **state) {
   assert_true(events >= 100000);
   double secs;
   assert_int_equal(run("diagram a.jsonl b.jsonl -o run.html --title 'synthetic <run>'", &secs), 0);
+  /* Informational only: a test asserts no speed figure (the suite's
+   * timeout bounds a hang). */
   print_message("diagram of %zu events in %.2f s\n", events, secs);
-  assert_true(secs < 30.0);
   size_t len;
   char *html = slurp("run.html", &len);
   assert_true(!strncmp(html, "<!DOCTYPE html>\n<html lang=\"en\">", 32));

@@ -67,7 +67,7 @@ static void assert_same(const cohort_trace_event_t *e, const cohort_trace_rec_t 
 
 static void test_doc_example(void **state) {
   (void)state;
-  cohort_vc_entry_t ents[] = {{1, 1, 0}};
+  cohort_vc_entry_t ents[] = {{1, 1, 1}}; /* node 1, counter 1, incarnation 1 */
   cohort_vclock_t vc = {ents, 1, 1, NULL};
   cohort_trace_event_t ev = {
       .type = COHORT_EV_SEND, .node = 1, .inc = 1, .local_ns = 1000000,
@@ -78,10 +78,14 @@ static void test_doc_example(void **state) {
   int n = cohort_trace_format(&ev, buf, sizeof buf);
   const char *want =
       "{\"ev\":\"send\",\"node\":1,\"inc\":1,\"lt\":1000000,\"tt\":1000000,"
-      "\"lamport\":1,\"hlc\":[1000000,0],\"vc\":{\"1\":1},\"proto\":\"fd\","
+      "\"lamport\":1,\"hlc\":[1000000,0],\"vc\":{\"1.1\":1},\"proto\":\"fd\","
       "\"kind\":\"heartbeat\",\"peer\":2,\"msg\":\"1.1.1\",\"bytes\":52}";
   assert_string_equal(buf, want);
   assert_int_equal(n, (int)strlen(want));
+  /* the old format (no incarnation in the key) is still written and read */
+  ents[0].inc = 0;
+  cohort_trace_format(&ev, buf, sizeof buf);
+  assert_non_null(strstr(buf, "\"vc\":{\"1\":1}"));
 
   cohort_trace_event_t drop = {.type = COHORT_EV_DROP, .node = 2, .local_ns = 5,
                                .true_ns = 5, .proto = "fd", .kind_num = 3,
