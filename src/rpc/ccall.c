@@ -194,11 +194,9 @@ void rpc_ccall_data(cohort_rpc_call_t *c, const uint8_t *d, size_t n) {
   }
 }
 
-void rpc_ccall_closed(cohort_rpc_call_t *c, uint32_t err) {
-  c->flags |= CALL_STREAM_GONE;
-  rpc_list_remove(&c->link);
-  c->conn = NULL;
-  if (c->flags & CALL_IN_DEFER) return; /* completion already queued */
+/* The status as the stream's end tells it: grpc-status if trailers came,
+ * else the RST_STREAM code, else the HTTP status. */
+static void status_at_end(cohort_rpc_call_t *c, uint32_t err) {
   char buf[96];
   if (c->grpc_status >= 0) {
     if (rpc_deframer_partial(&c->df) && c->grpc_status == 0)
@@ -214,6 +212,25 @@ void rpc_ccall_closed(cohort_rpc_call_t *c, uint32_t err) {
   } else {
     rpc_ccall_fail(c, COHORT_RPC_INTERNAL, "server closed the stream without a status");
   }
+}
+
+void rpc_ccall_closed(cohort_rpc_call_t *c, uint32_t err) {
+  c->flags |= CALL_STREAM_GONE;
+  rpc_list_remove(&c->link);
+  c->conn = NULL;
+  if (c->flags & CALL_IN_DEFER) return; /* completion already queued */
+  status_at_end(c, err);
+  rpc_ccall_complete(c);
+}
+
+/* The server ended its side (trailers with END_STREAM) while we are still
+ * sending: the status is final now (PROTOCOL-HTTP2). Waiting for the
+ * stream to close would wait for ever when the server stopped reading our
+ * requests (grpcio does, after refusing an oversized message); the stream
+ * is reset by rpc_ccall_complete. */
+void rpc_ccall_remote_end(cohort_rpc_call_t *c) {
+  if (c->flags & CALL_IN_DEFER) return;
+  status_at_end(c, NGHTTP2_NO_ERROR);
   rpc_ccall_complete(c);
 }
 

@@ -206,6 +206,9 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud) {
       if (end) rpc_scall_end_stream(call);
     } else {
       rpc_ccall_headers_done(call, f);
+      if (end && stream_call(s, f->hd.stream_id) == call &&
+          !nghttp2_session_get_stream_local_close(s, f->hd.stream_id))
+        rpc_ccall_remote_end(call);
     }
     break;
   case NGHTTP2_DATA:
@@ -382,8 +385,15 @@ int rpc_conn_feed(rpc_conn_t *c, const uint8_t *data, size_t len) {
 }
 
 int rpc_conn_produce(rpc_conn_t *c, rpc_bytes_t *out, size_t limit) {
+  c->more_out = false;
   if (!c->h2) return 0;
-  while (out->len < limit) {
+  for (;;) {
+    if (out->len >= limit) {
+      /* Stopped at the limit, not because the session ran dry: the host
+       * must come back for the rest once these bytes are written. */
+      c->more_out = nghttp2_session_want_write(c->h2) != 0;
+      break;
+    }
     const uint8_t *p;
     ssize_t n = nghttp2_session_mem_send(c->h2, &p);
     if (n < 0) {

@@ -322,6 +322,8 @@ struct rpc_conn {
   bool goaway_sent;
   bool shutdown_ping; /* server shutdown: final GOAWAY after ping ack */
   bool ready;         /* transport up (TLS done), session usable */
+  bool more_out;      /* the last produce stopped at its byte limit with
+                         frames still pending: flush again once written */
   int64_t last_read_ns;
   int64_t ping_sent_ns; /* 0: no keepalive ping outstanding */
   char error[160];
@@ -396,6 +398,8 @@ COHORT_INTERNAL int rpc_ccall_header(cohort_rpc_call_t *call, const nghttp2_fram
 COHORT_INTERNAL void rpc_ccall_headers_done(cohort_rpc_call_t *call, const nghttp2_frame *f);
 COHORT_INTERNAL void rpc_ccall_data(cohort_rpc_call_t *call, const uint8_t *d, size_t n);
 COHORT_INTERNAL void rpc_ccall_closed(cohort_rpc_call_t *call, uint32_t error_code);
+/* END_STREAM from the server while our side is still open. */
+COHORT_INTERNAL void rpc_ccall_remote_end(cohort_rpc_call_t *call);
 /* Decide the status (first decision wins) and, if possible, complete. */
 COHORT_INTERNAL void rpc_ccall_fail(cohort_rpc_call_t *call, cohort_rpc_code_t code,
                                     const char *msg);

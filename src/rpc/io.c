@@ -85,7 +85,12 @@ fail:
 /* TLS: encrypt everything nghttp2 has for us, then drain the write BIO. */
 static int produce_tls(rpc_conn_t *c) {
   size_t produced = 0;
-  while (c->tls_done && produced < COHORT_RPC_CONN_WRITE_MAX) {
+  c->more_out = false;
+  while (c->tls_done) {
+    if (produced >= COHORT_RPC_CONN_WRITE_MAX) {
+      c->more_out = c->h2 && nghttp2_session_want_write(c->h2);
+      break;
+    }
     const uint8_t *p;
     ssize_t n = c->h2 ? nghttp2_session_mem_send(c->h2, &p) : 0;
     if (n < 0) return COHORT_EPROTO;
@@ -163,7 +168,18 @@ void rpc_io_flush(rpc_conn_t *c) {
   }
   write_out(c);
   if (c->closing) return;
-  if (c->writing && c->obuf.len >= COHORT_RPC_CONN_WRITE_MAX) c->read_paused = true;
+  /* Everything produced went out but the session still has frames: come
+   * back before the loop polls (when a write is in flight, its completion
+   * flushes again). Without this a message larger than one flush's worth
+   * waited for the next read from the peer (issue 12). */
+  if (!c->writing && c->more_out) rpc_conn_dirty(c);
+  /* Stop reading only while a write is in flight with a full backlog
+   * behind it; once the backlog is gone, read again (the peer's
+   * WINDOW_UPDATEs are what let the rest of our data go). */
+  if (c->writing && c->obuf.len >= COHORT_RPC_CONN_WRITE_MAX)
+    c->read_paused = true;
+  else if (!c->writing)
+    c->read_paused = false;
   if (c->read_paused)
     uv_read_stop((uv_stream_t *)&c->tcp);
   else if (!c->dead)

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
+#include "big_service.h"
 #include "cohort/rpc.h"
 
 #define PY "/usr/bin/python3"
@@ -388,6 +389,62 @@ static void test_grpcio_client_cohort_server(void **state) {
   cohort_rpc_server_free(srv);
 }
 
+/* ---- large messages, both directions ------------------------------------------------ */
+
+/* grpcio's client moves 300 kB .. 4 MiB + 1 through cohort's big.B service. */
+static void big_grpcio_client(const char *cert, const char *key, const char *ca) {
+  cohort_rpc_server_config_t cfg = {.max_send_message_bytes = COHORT_RPC_MESSAGE_MAX + 1,
+                                    .tls_cert_file = cert, .tls_key_file = key};
+  cohort_rpc_server_t *srv;
+  assert_int_equal(cohort_rpc_server_create(&loop, &cfg, &srv), 0);
+  big_register(srv);
+  int port = 0;
+  assert_int_equal(cohort_rpc_server_listen(srv, "127.0.0.1:0", &port), 0);
+  char arg[16];
+  snprintf(arg, sizeof arg, "%d", port);
+  peer_t pe;
+  peer_start(&pe, "big-client", arg, ca);
+  run_until(&pe.exited, 1, 120000);
+  assert_int_equal(pe.exited, 1);
+  assert_int_equal(pe.exit_status, 0); /* every size and pattern as expected */
+  assert_int_equal(big_active(), 0);
+  assert_int_equal(cohort_rpc_server_active_calls(srv), 0);
+  peer_stop(&pe);
+  int done = 0;
+  cohort_rpc_server_shutdown(srv, 500, done_cb, &done);
+  run_until(&done, 1, 3000);
+  assert_int_equal(done, 1);
+  cohort_rpc_server_free(srv);
+}
+
+/* cohort's client against grpcio's big.B server. */
+static void big_cohort_client(const char *cert, const char *key, const char *ca) {
+  peer_t pe;
+  peer_start(&pe, cert ? "tls-server" : "server", cert, key);
+  run_until(&pe.port, 1, 10000);
+  assert_true(pe.port > 0);
+  char target[64];
+  snprintf(target, sizeof target, "127.0.0.1:%d", pe.port);
+  cohort_rpc_channel_config_t cfg = {.max_send_message_bytes = COHORT_RPC_MESSAGE_MAX + 1,
+                                     .tls = cert != NULL, .tls_ca_file = ca};
+  cohort_rpc_channel_t *ch;
+  assert_int_equal(cohort_rpc_channel_create(&loop, target, &cfg, &ch), 0);
+  assert_int_equal(big_four(&loop, ch, 300000, COHORT_RPC_OK), 0);
+  assert_int_equal(big_four(&loop, ch, 1u << 20, COHORT_RPC_OK), 0);
+  assert_int_equal(big_four(&loop, ch, COHORT_RPC_MESSAGE_MAX, COHORT_RPC_OK), 0);
+  assert_int_equal(big_four(&loop, ch, COHORT_RPC_MESSAGE_MAX + 1,
+                            COHORT_RPC_RESOURCE_EXHAUSTED), 0);
+  assert_int_equal(big_four(&loop, ch, 1u << 20, COHORT_RPC_OK), 0);
+  cohort_rpc_channel_close(ch, NULL, NULL);
+  peer_stop(&pe);
+}
+
+static void test_big_messages(void **state) {
+  (void)state;
+  big_grpcio_client(NULL, NULL, NULL);
+  big_cohort_client(NULL, NULL, NULL);
+}
+
 /* ---- TLS, both directions ------------------------------------------------------------ */
 
 static char tls_dir[64];
@@ -489,6 +546,8 @@ static void test_tls_both_ways(void **state) {
   snprintf(ca, sizeof ca, "%s/ca.pem", tls_dir);
   tls_cohort_client(cert, key, ca);
   tls_grpcio_client(cert, key, ca);
+  big_grpcio_client(cert, key, ca);
+  big_cohort_client(cert, key, ca);
   remove_certs();
 }
 
@@ -496,6 +555,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cohort_client_grpcio_server),
       cmocka_unit_test(test_grpcio_client_cohort_server),
+      cmocka_unit_test(test_big_messages),
       cmocka_unit_test(test_tls_both_ways),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
