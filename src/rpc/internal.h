@@ -181,7 +181,10 @@ enum {
   CALL_UNARY_GOT = 1u << 14,    /* server: unary request received */
   CALL_IN_DEFER = 1u << 15,     /* client: on the deferred completion list */
   CALL_READY_DUE = 1u << 16,    /* send queue drained: run on_ready */
-  CALL_TRAILERS_ONLY = 1u << 17 /* client: the response was trailers-only */
+  CALL_TRAILERS_ONLY = 1u << 17, /* client: the response was trailers-only */
+  CALL_HANDLER_SEEN = 1u << 18   /* server: a handler callback got the call
+                                    (on_start / on_request): from then on the
+                                    handler owns it until finish() */
 };
 
 typedef struct rpc_method {

@@ -4,8 +4,10 @@
  * per call pattern, responses are framed, and the status goes out in
  * trailers, or as a trailers-only response when nothing was sent.
  *
- * Invariants: a server call is freed only when both the handler has
- * finished (or never saw it) and its stream is gone; on_cancel is delivered
+ * Invariants: a server call is freed as soon as its stream is gone unless
+ * a handler callback has been given it (CALL_HANDLER_SEEN) and has not
+ * finished it: a call reset, disconnected or expired before its request
+ * was complete never waits for a finish() that cannot come (issue 12); on_cancel is delivered
  * at most once and never after finish; handler callbacks run with
  * rpc_current_call set to the call (automatic deadline propagation);
  * errors in bytes from the client end the call with a status, never an
@@ -27,9 +29,20 @@ COHORT_INTERNAL int rpc_scall_ensure_headers(cohort_rpc_call_t *c,
                 NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE})
 #define NV_MAX (COHORT_RPC_METADATA_ENTRIES_MAX + 8)
 
+static bool handler_owns(const cohort_rpc_call_t *c) {
+  return (c->flags & CALL_HANDLER_SEEN) && !(c->flags & CALL_HANDLER_DONE);
+}
+
+/* The handler is about to see the call for the first time. */
+static void hand_over(cohort_rpc_call_t *c) {
+  if (c->flags & CALL_HANDLER_SEEN) return;
+  c->flags |= CALL_HANDLER_SEEN;
+  c->srv->active_calls++;
+}
+
 static void maybe_free(cohort_rpc_call_t *c) {
   if (!(c->flags & CALL_STREAM_GONE)) return;
-  if ((c->flags & CALL_STARTED) && !(c->flags & CALL_HANDLER_DONE)) return;
+  if (handler_owns(c)) return;
   cohort_rpc_server_t *srv = c->srv;
   rpc_call_release(c, srv->a, &srv->pool, &srv->pool_len);
 }
@@ -89,7 +102,7 @@ static void run_cancel(cohort_rpc_call_t *c, cohort_rpc_code_t why) {
     child->parent = NULL;
     cohort_rpc_call_cancel(child);
   }
-  if (!(c->flags & CALL_STARTED) || (c->flags & CALL_HANDLER_DONE)) return;
+  if (!handler_owns(c)) return;
   if (c->method->h.on_cancel) {
     cohort_rpc_call_t *saved = rpc_current_call;
     rpc_current_call = c;
@@ -392,9 +405,9 @@ void rpc_scall_headers_done(cohort_rpc_call_t *c, bool end_stream) {
   }
   c->method = m;
   c->flags |= CALL_STARTED;
-  c->srv->active_calls++;
   if (c->deadline != COHORT_TIME_NEVER) rpc_server_arm(c->srv, c->deadline);
   if (m->h.kind == COHORT_RPC_CLIENT_STREAMING || m->h.kind == COHORT_RPC_BIDI_STREAMING) {
+    hand_over(c);
     cohort_rpc_call_t *saved = rpc_current_call;
     rpc_current_call = c;
     m->h.on_start(c, m->h.ud);
@@ -459,6 +472,7 @@ void rpc_scall_end_stream(cohort_rpc_call_t *c) {
       scall_fail(c, COHORT_RPC_INTERNAL, "no request message for a unary method");
       return;
     }
+    hand_over(c);
     m->h.on_request(c, c->req.data, c->req.len, m->h.ud);
   } else if (m->h.on_half_close) {
     m->h.on_half_close(c, m->h.ud);
@@ -471,13 +485,13 @@ void rpc_scall_closed(cohort_rpc_call_t *c, uint32_t err) {
   rpc_list_remove(&c->link);
   /* STREAM_GONE is set only after on_cancel, so a finish() inside it does
    * not free the call under our feet. */
-  if ((c->flags & CALL_STARTED) && !(c->flags & (CALL_HANDLER_DONE | CALL_CANCELLED))) {
+  if (handler_owns(c) && !(c->flags & CALL_CANCELLED)) {
     c->flags |= CALL_CANCELLED;
     run_cancel(c, COHORT_RPC_CANCELLED);
   }
   c->flags |= CALL_STREAM_GONE;
   c->conn = NULL;
-  if ((c->flags & CALL_STARTED) && !(c->flags & CALL_HANDLER_DONE)) {
+  if (handler_owns(c)) {
     rpc_list_push(&c->srv->orphans, &c->link);
     return;
   }
