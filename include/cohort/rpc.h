@@ -166,9 +166,26 @@ typedef struct cohort_rpc_server_config {
   size_t max_recv_message_bytes;       /* default COHORT_RPC_MESSAGE_MAX */
   size_t max_send_message_bytes;       /* default COHORT_RPC_MESSAGE_MAX */
   uint32_t max_concurrent_streams;     /* per connection; COHORT_RPC_STREAMS_MAX */
-  uint32_t max_connections;            /* default COHORT_RPC_CONNECTIONS_MAX */
-  int64_t keepalive_interval_ms;       /* PING idle connections; 0: off */
+  uint32_t max_connections;            /* default COHORT_RPC_CONNECTIONS_MAX; when
+                                          full, the oldest connection without calls
+                                          is closed to admit a new one */
+  /* PING connections idle this long; 0: COHORT_RPC_SERVER_KEEPALIVE_MS
+   * (on by default); negative: off. */
+  int64_t keepalive_interval_ms;
   int64_t keepalive_timeout_ms;        /* close if no PING ack; default 20000 */
+  /* TLS handshake + HTTP/2 preface + SETTINGS must arrive within this;
+   * 0: COHORT_RPC_PREFACE_TIMEOUT_MS; negative: no limit. */
+  int64_t preface_timeout_ms;
+  /* Close (GOAWAY) a connection without calls this long; 0:
+   * COHORT_RPC_IDLE_TIMEOUT_MS; negative: never. */
+  int64_t idle_timeout_ms;
+  /* Budgets for request bytes being received (partial messages, unary
+   * requests waiting for END_STREAM): per connection and for the whole
+   * server. The stream that goes over gets RESOURCE_EXHAUSTED. 0: the
+   * COHORT_RPC_CONN_BUFFER_MAX / COHORT_RPC_SERVER_BUFFER_MAX defaults;
+   * raised to 2 x max_recv_message_bytes if smaller. */
+  size_t max_connection_buffer_bytes;
+  size_t max_buffer_bytes;
   /* TLS: both set → TLS 1.3, ALPN "h2"; both NULL → cleartext h2c. PEM. */
   const char *tls_cert_file;
   const char *tls_key_file;

@@ -170,7 +170,7 @@ void rpc_channel_goaway(cohort_rpc_channel_t *ch, rpc_conn_t *c) {
 
 static void start_connect(cohort_rpc_channel_t *ch, const struct sockaddr *addr) {
   rpc_conn_t *c = cohort_alloc(ch->a, sizeof *c);
-  if (!c || rpc_conn_init(c, &ch->host, ch->a, NULL, ch) != 0) {
+  if (!c || rpc_conn_init(c, &ch->host, ch->a, NULL, ch, cohort_rpc_now_ns()) != 0) {
     cohort_free(ch->a, c);
     cohort_fmt(ch->last_error, sizeof ch->last_error, "out of memory");
     while (!rpc_list_empty(&ch->pending))

@@ -187,6 +187,31 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
   return rc ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
 }
 
+/* Frames that cost us work without moving a call forward draw from a
+ * token bucket (COHORT_RPC_CONTROL_BURST, refilled at _RATE per second of
+ * `now`); an empty bucket ends the connection with ENHANCE_YOUR_CALM. */
+static int on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *ud) {
+  rpc_conn_t *c = ud;
+  if (hd->type != NGHTTP2_PING && hd->type != NGHTTP2_SETTINGS && hd->type != NGHTTP2_PRIORITY)
+    return 0;
+  if (hd->type == NGHTTP2_SETTINGS && (hd->flags & NGHTTP2_FLAG_ACK)) return 0;
+  if (c->now > c->ctl_at) {
+    c->ctl_tokens += (double)(c->now - c->ctl_at) * COHORT_RPC_CONTROL_RATE / 1e9;
+    if (c->ctl_tokens > COHORT_RPC_CONTROL_BURST) c->ctl_tokens = COHORT_RPC_CONTROL_BURST;
+    c->ctl_at = c->now;
+  }
+  if (c->ctl_tokens >= 1) {
+    c->ctl_tokens -= 1;
+    return 0;
+  }
+  if (!c->dead) {
+    cohort_fmt(c->error, sizeof c->error, "control frame flood (PING/SETTINGS/PRIORITY)");
+    nghttp2_session_terminate_session(s, NGHTTP2_ENHANCE_YOUR_CALM);
+    c->dead = true;
+  }
+  return 0;
+}
+
 static void on_ping(rpc_conn_t *c, const nghttp2_frame *f) {
   if (!(f->hd.flags & NGHTTP2_FLAG_ACK)) return;
   c->ping_sent_ns = 0;
@@ -216,6 +241,9 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud) {
     if (call && c->srv && end) rpc_scall_end_stream(call);
     break;
   case NGHTTP2_PING: on_ping(c, f); break;
+  case NGHTTP2_SETTINGS:
+    if (!(f->hd.flags & NGHTTP2_FLAG_ACK)) c->preface_done = true;
+    break;
   case NGHTTP2_GOAWAY:
     c->goaway_recv = true;
     if (c->ch) rpc_channel_goaway(c->ch, c);
@@ -298,6 +326,7 @@ ssize_t rpc_data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t lengt
 static nghttp2_session_callbacks *make_callbacks(void) {
   nghttp2_session_callbacks *cbs;
   if (nghttp2_session_callbacks_new(&cbs) != 0) return NULL;
+  nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, on_begin_frame);
   nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
   nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
@@ -325,9 +354,27 @@ static int submit_settings(rpc_conn_t *c) {
   return rc == 0 ? 0 : COHORT_ENOMEM;
 }
 
+/* Every flood limit explicit (limits.h), not left to the library's
+ * defaults: they are part of what we promise about hostile peers. */
+static void set_limits(nghttp2_option *opt, bool server) {
+  nghttp2_option_set_max_send_header_block_length(opt, 4 * COHORT_RPC_METADATA_MAX);
+  /* Closed streams are kept only for the priority tree: drop them. */
+  nghttp2_option_set_no_closed_streams(opt, 1);
+  nghttp2_option_set_max_outbound_ack(opt, COHORT_RPC_OUTBOUND_ACK_MAX);
+  nghttp2_option_set_max_settings(opt, COHORT_RPC_SETTINGS_ENTRIES_MAX);
+  nghttp2_option_set_max_continuations(opt, COHORT_RPC_CONTINUATIONS_MAX);
+  nghttp2_option_set_max_deflate_dynamic_table_size(opt, COHORT_RPC_HPACK_TABLE_MAX);
+  nghttp2_option_set_max_reserved_remote_streams(opt, 0); /* no server push */
+  if (server)
+    nghttp2_option_set_stream_reset_rate_limit(opt, COHORT_RPC_RESET_BURST,
+                                               COHORT_RPC_RESET_RATE);
+}
+
 int rpc_conn_init(rpc_conn_t *c, rpc_host_t *host, const cohort_allocator_t *a,
-                  cohort_rpc_server_t *srv, cohort_rpc_channel_t *ch) {
-  memset(c, 0, offsetof(rpc_conn_t, rbuf));
+                  cohort_rpc_server_t *srv, cohort_rpc_channel_t *ch, int64_t now) {
+  memset(c, 0, sizeof *c);
+  c->now = c->created_ns = c->idle_since_ns = c->ctl_at = now;
+  c->ctl_tokens = COHORT_RPC_CONTROL_BURST;
   c->host = host;
   c->a = a;
   c->srv = srv;
@@ -342,9 +389,7 @@ int rpc_conn_init(rpc_conn_t *c, rpc_host_t *host, const cohort_allocator_t *a,
     nghttp2_session_callbacks_del(cbs);
     return COHORT_ENOMEM;
   }
-  nghttp2_option_set_max_send_header_block_length(opt, 4 * COHORT_RPC_METADATA_MAX);
-  /* Closed streams are kept only for the priority tree: drop them. */
-  nghttp2_option_set_no_closed_streams(opt, 1);
+  set_limits(opt, srv != NULL);
   int rc = srv ? nghttp2_session_server_new3(&c->h2, cbs, c, opt, &mem)
                : nghttp2_session_client_new3(&c->h2, cbs, c, opt, &mem);
   nghttp2_option_del(opt);
@@ -362,8 +407,9 @@ int rpc_conn_init(rpc_conn_t *c, rpc_host_t *host, const cohort_allocator_t *a,
   return 0;
 }
 
-int rpc_conn_feed(rpc_conn_t *c, const uint8_t *data, size_t len) {
+int rpc_conn_feed(rpc_conn_t *c, int64_t now, const uint8_t *data, size_t len) {
   if (!c->h2 || c->dead) return COHORT_ESTATE;
+  c->now = now;
   c->in_recv = true;
   ssize_t n = nghttp2_session_mem_recv(c->h2, data, len);
   c->in_recv = false;
@@ -493,6 +539,42 @@ void rpc_conn_keepalive(rpc_conn_t *c, int64_t now, int64_t interval, int64_t ti
     return;
   }
   if (c->last_read_ns + interval < *next) *next = c->last_read_ns + interval;
+}
+
+bool rpc_conn_server_tick(rpc_conn_t *c, int64_t now, int64_t *next) {
+  cohort_rpc_server_t *srv = c->srv;
+  c->now = now;
+  if (!c->h2 || c->dead) return true;
+  if (!c->preface_done && srv->preface_timeout_ns > 0) {
+    int64_t due = c->created_ns + srv->preface_timeout_ns;
+    if (now >= due) {
+      cohort_fmt(c->error, sizeof c->error, "no HTTP/2 preface within %lld ms",
+                 (long long)(srv->preface_timeout_ns / COHORT_NS_PER_MS));
+      return false;
+    }
+    if (due < *next) *next = due;
+    return true;
+  }
+  if (!rpc_list_empty(&c->calls) || srv->idle_timeout_ns <= 0) {
+    c->idle_since_ns = now;
+    return true;
+  }
+  int64_t due = c->idle_since_ns + srv->idle_timeout_ns;
+  if (now < due) {
+    if (due < *next) *next = due;
+    return true;
+  }
+  if (!c->goaway_sent) {
+    c->goaway_sent = true;
+    nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(c->h2), NGHTTP2_NO_ERROR,
+                          (const uint8_t *)"idle", 4);
+  }
+  cohort_fmt(c->error, sizeof c->error, "idle for %lld ms",
+             (long long)(srv->idle_timeout_ns / COHORT_NS_PER_MS));
+  c->dead = true; /* close once the GOAWAY is written */
+  rpc_conn_dirty(c);
+  return true;
 }
 
 /* ---- host ------------------------------------------------------------------ */

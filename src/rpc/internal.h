@@ -152,6 +152,10 @@ typedef struct rpc_host {
   int64_t keepalive_interval_ns, keepalive_timeout_ns;
   size_t max_recv, max_send;
   SSL_CTX *tls;
+  /* One read buffer for every connection of the host: libuv hands it out
+   * and gives it back within one read callback, so idle connections cost
+   * no buffer of their own. */
+  uint8_t rbuf[65536];
 } rpc_host_t;
 
 COHORT_INTERNAL void rpc_host_init(rpc_host_t *h, uv_loop_t *loop);
@@ -182,9 +186,10 @@ enum {
   CALL_IN_DEFER = 1u << 15,     /* client: on the deferred completion list */
   CALL_READY_DUE = 1u << 16,    /* send queue drained: run on_ready */
   CALL_TRAILERS_ONLY = 1u << 17, /* client: the response was trailers-only */
-  CALL_HANDLER_SEEN = 1u << 18   /* server: a handler callback got the call
+  CALL_HANDLER_SEEN = 1u << 18,  /* server: a handler callback got the call
                                     (on_start / on_request): from then on the
                                     handler owns it until finish() */
+  CALL_PARTIAL = 1u << 19        /* server: counted in conn->partials */
 };
 
 typedef struct rpc_method {
@@ -225,6 +230,7 @@ struct cohort_rpc_call {
   const char *emsg;    /* static error text for a failure we detected */
   /* server */
   const rpc_method_t *method;
+  size_t held; /* request bytes buffered, counted in conn->held, srv->held */
   /* client */
   cohort_rpc_call_callbacks_t cb;
   void *cb_ud;
@@ -245,6 +251,10 @@ struct cohort_rpc_server {
   size_t nconns;
   rpc_link_t orphans; /* calls whose stream is gone, handler not finished */
   size_t active_calls;
+  size_t held;        /* request bytes buffered over all connections */
+  size_t held_max, conn_held_max;
+  int64_t preface_timeout_ns, idle_timeout_ns; /* <= 0: off */
+  uint64_t evictions; /* idle connections closed to admit new ones */
   rpc_link_t pool;
   size_t pool_len;
   uv_tcp_t listeners[RPC_LISTENERS_MAX];
@@ -327,6 +337,13 @@ struct rpc_conn {
   bool ready;         /* transport up (TLS done), session usable */
   bool more_out;      /* the last produce stopped at its byte limit with
                          frames still pending: flush again once written */
+  bool preface_done;  /* the peer's SETTINGS arrived */
+  int64_t now;        /* time given with the last input (feed, tick) */
+  int64_t created_ns, idle_since_ns;
+  size_t held;        /* server: request bytes buffered on this connection */
+  uint32_t partials;  /* server: calls with a message half received */
+  double ctl_tokens;  /* control-frame flood bucket */
+  int64_t ctl_at;
   int64_t last_read_ns;
   int64_t ping_sent_ns; /* 0: no keepalive ping outstanding */
   char error[160];
@@ -340,16 +357,21 @@ struct rpc_conn {
   BIO *rbio, *wbio;
   rpc_bytes_t obuf;  /* encoded bytes to write next */
   rpc_bytes_t wbuf;  /* bytes owned by the in-flight uv_write */
-  uint8_t rbuf[65536];
   void (*on_closed)(rpc_conn_t *c); /* owner callback from uv_close */
 };
 
 COHORT_INTERNAL int rpc_conn_init(rpc_conn_t *c, rpc_host_t *host, const cohort_allocator_t *a,
-                                  cohort_rpc_server_t *srv, cohort_rpc_channel_t *ch);
-/* Sans-I/O entry points. feed: returns 0 or COHORT_EPROTO (connection
- * must close after producing its GOAWAY). produce: appends pending output
- * to `out` up to roughly `limit` bytes; returns 0 or an error. */
-COHORT_INTERNAL int rpc_conn_feed(rpc_conn_t *c, const uint8_t *data, size_t len);
+                                  cohort_rpc_server_t *srv, cohort_rpc_channel_t *ch,
+                                  int64_t now);
+/* Sans-I/O entry points. feed: bytes that arrived at `now`; returns 0 or
+ * COHORT_EPROTO (connection must close after producing its GOAWAY).
+ * produce: appends pending output to `out` up to roughly `limit` bytes;
+ * returns 0 or an error. */
+COHORT_INTERNAL int rpc_conn_feed(rpc_conn_t *c, int64_t now, const uint8_t *data, size_t len);
+/* Server connection timers at `now` (preface, idle): lowers *next to the
+ * next time they need a look. Returns false when the connection must be
+ * closed (c->error says why; a GOAWAY may be queued). */
+COHORT_INTERNAL bool rpc_conn_server_tick(rpc_conn_t *c, int64_t now, int64_t *next);
 COHORT_INTERNAL int rpc_conn_produce(rpc_conn_t *c, rpc_bytes_t *out, size_t limit);
 COHORT_INTERNAL bool rpc_conn_finished(const rpc_conn_t *c);
 /* Fail every call on the connection (UNAVAILABLE + reason), free session. */

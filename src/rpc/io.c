@@ -193,7 +193,7 @@ void rpc_io_flush(rpc_conn_t *c) {
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   (void)suggested;
   rpc_conn_t *c = h->data;
-  *buf = uv_buf_init((char *)c->rbuf, sizeof c->rbuf);
+  *buf = uv_buf_init((char *)c->host->rbuf, sizeof c->host->rbuf);
 }
 
 static void tls_failed(rpc_conn_t *c) {
@@ -248,7 +248,7 @@ static bool tls_input(rpc_conn_t *c, const uint8_t *d, size_t n) {
     became_ready(c);
   }
   for (;;) {
-    int r = SSL_read(c->ssl, c->rbuf, (int)sizeof c->rbuf);
+    int r = SSL_read(c->ssl, c->host->rbuf, (int)sizeof c->host->rbuf);
     if (r <= 0) {
       int e = SSL_get_error(c->ssl, r);
       if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
@@ -260,7 +260,7 @@ static bool tls_input(rpc_conn_t *c, const uint8_t *d, size_t n) {
       conn_close(c, c->error);
       return false;
     }
-    if (rpc_conn_feed(c, c->rbuf, (size_t)r) != 0) break;
+    if (rpc_conn_feed(c, c->last_read_ns, c->host->rbuf, (size_t)r) != 0) break;
   }
   return true;
 }
@@ -278,7 +278,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
      * first (tls_input does), which it has consumed before SSL_read. */
     if (!tls_input(c, (const uint8_t *)buf->base, (size_t)nread)) return;
   } else {
-    rpc_conn_feed(c, (const uint8_t *)buf->base, (size_t)nread);
+    rpc_conn_feed(c, c->last_read_ns, (const uint8_t *)buf->base, (size_t)nread);
   }
   if (c->closing) return; /* a callback closed it: it is no longer flushed */
   if (c->dead) uv_read_stop(s);

@@ -40,9 +40,48 @@ static void hand_over(cohort_rpc_call_t *c) {
   c->srv->active_calls++;
 }
 
+/* ---- request memory budget ------------------------------------------------ */
+
+/* Bring the connection's and the server's counts of buffered request
+ * bytes (and of partial messages) in line with what the call holds now. */
+static void held_update(cohort_rpc_call_t *c) {
+  size_t now_held = c->df.body.cap + c->req.cap;
+  bool partial = rpc_deframer_partial(&c->df) && c->df.in_body;
+  rpc_conn_t *conn = c->conn;
+  if (conn) {
+    conn->held = conn->held - c->held + now_held;
+    if (partial && !(c->flags & CALL_PARTIAL)) conn->partials++;
+    if (!partial && (c->flags & CALL_PARTIAL)) conn->partials--;
+  }
+  c->srv->held = c->srv->held - c->held + now_held;
+  c->held = now_held;
+  c->flags = partial ? (c->flags | CALL_PARTIAL) : (c->flags & ~(uint32_t)CALL_PARTIAL);
+}
+
+/* Free the request buffers of a call that will not read any more. */
+static void held_drop(cohort_rpc_call_t *c) {
+  rpc_deframer_reset(&c->df, c->srv->a);
+  rpc_bytes_free(&c->df.body, c->srv->a);
+  rpc_bytes_free(&c->req, c->srv->a);
+  held_update(c);
+}
+
+/* Whether the call may keep what it holds: the per-connection and server
+ * budgets and the cap on partial messages per connection. */
+static const char *over_budget(const cohort_rpc_call_t *c) {
+  const cohort_rpc_server_t *srv = c->srv;
+  if (c->conn && c->conn->held > srv->conn_held_max)
+    return "connection request buffer budget exceeded";
+  if (srv->held > srv->held_max) return "server request buffer budget exceeded";
+  if (c->conn && c->conn->partials > COHORT_RPC_PARTIAL_MESSAGES_MAX)
+    return "too many partially received messages on this connection";
+  return NULL;
+}
+
 static void maybe_free(cohort_rpc_call_t *c) {
   if (!(c->flags & CALL_STREAM_GONE)) return;
   if (handler_owns(c)) return;
+  held_drop(c);
   cohort_rpc_server_t *srv = c->srv;
   rpc_call_release(c, srv->a, &srv->pool, &srv->pool_len);
 }
@@ -328,7 +367,7 @@ static void timeout_header(cohort_rpc_call_t *c, const uint8_t *v, size_t vl) {
     bad(c, COHORT_RPC_INTERNAL, "malformed grpc-timeout");
     return;
   }
-  int64_t now = cohort_rpc_now_ns();
+  int64_t now = c->conn->now;
   c->deadline = ns > COHORT_TIME_NEVER - now ? COHORT_TIME_NEVER : now + ns;
 }
 
@@ -399,7 +438,7 @@ void rpc_scall_headers_done(cohort_rpc_call_t *c, bool end_stream) {
     scall_fail(c, COHORT_RPC_UNAVAILABLE, "server shutting down");
     return;
   }
-  if (c->deadline <= cohort_rpc_now_ns()) {
+  if (c->deadline <= c->conn->now) {
     scall_fail(c, COHORT_RPC_DEADLINE_EXCEEDED, "Deadline Exceeded");
     return;
   }
@@ -442,6 +481,17 @@ static int on_request_message(void *ud, const uint8_t *msg, size_t len) {
 void rpc_scall_data(cohort_rpc_call_t *c, const uint8_t *d, size_t n) {
   if (!(c->flags & CALL_STARTED) || (c->flags & (CALL_CANCELLED | CALL_HANDLER_DONE))) return;
   int rc = rpc_deframe(&c->df, c->srv->a, c->srv->host.max_recv, d, n, on_request_message, c);
+  if (c->flags & (CALL_CANCELLED | CALL_HANDLER_DONE)) {
+    held_drop(c); /* nothing more will be read: free it now */
+  } else {
+    held_update(c);
+    const char *why = over_budget(c);
+    if (why) {
+      scall_fail(c, COHORT_RPC_RESOURCE_EXHAUSTED, why);
+      held_drop(c);
+      return;
+    }
+  }
   switch (rc) {
   case 0:
   case RPC_DEFRAME_STOP: break;
@@ -474,6 +524,8 @@ void rpc_scall_end_stream(cohort_rpc_call_t *c) {
     }
     hand_over(c);
     m->h.on_request(c, c->req.data, c->req.len, m->h.ud);
+    rpc_bytes_reset(&c->req, c->srv->a, 16384);
+    held_update(c);
   } else if (m->h.on_half_close) {
     m->h.on_half_close(c, m->h.ud);
   }
@@ -488,6 +540,12 @@ void rpc_scall_closed(cohort_rpc_call_t *c, uint32_t err) {
   if (handler_owns(c) && !(c->flags & CALL_CANCELLED)) {
     c->flags |= CALL_CANCELLED;
     run_cancel(c, COHORT_RPC_CANCELLED);
+  }
+  held_drop(c);
+  if (c->conn && rpc_list_empty(&c->conn->calls)) {
+    c->conn->idle_since_ns = c->conn->now;
+    if (c->srv->idle_timeout_ns > 0)
+      rpc_server_arm(c->srv, c->conn->now + c->srv->idle_timeout_ns);
   }
   c->flags |= CALL_STREAM_GONE;
   c->conn = NULL;

@@ -82,7 +82,7 @@ static int pump(void) {
     int moved = 0;
     while ((n = nghttp2_session_mem_send(cli, &p)) > 0) {
       moved = 1;
-      if (rc == 0) rc = rpc_conn_feed(conn, p, (size_t)n);
+      if (rc == 0) rc = rpc_conn_feed(conn, cohort_rpc_now_ns(), p, (size_t)n);
     }
     rpc_bytes_t out = {0};
     rpc_conn_produce(conn, &out, 1 << 20);
@@ -347,7 +347,7 @@ static void test_garbage_frames(void **state) {
   pump(); /* exchange the prefaces */
   /* A frame header announcing type 0 (DATA) on stream 0: PROTOCOL_ERROR. */
   static const uint8_t bad[] = {0, 0, 4, 0, 0, 0, 0, 0, 0, 'a', 'b', 'c', 'd'};
-  int rc = rpc_conn_feed(conn, bad, sizeof bad);
+  int rc = rpc_conn_feed(conn, cohort_rpc_now_ns(), bad, sizeof bad);
   assert_true(rc == 0 || rc == COHORT_EPROTO);
   rpc_bytes_t out = {0};
   rpc_conn_produce(conn, &out, 1 << 20); /* GOAWAY(PROTOCOL_ERROR) */
@@ -361,7 +361,7 @@ static void test_garbage_frames(void **state) {
 static void test_bad_preface(void **state) {
   (void)state;
   static const char junk[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
-  assert_int_equal(rpc_conn_feed(conn, (const uint8_t *)junk, sizeof junk - 1), COHORT_EPROTO);
+  assert_int_equal(rpc_conn_feed(conn, cohort_rpc_now_ns(), (const uint8_t *)junk, sizeof junk - 1), COHORT_EPROTO);
 }
 
 static void test_disconnect_mid_stream(void **state) {
@@ -379,7 +379,7 @@ static void test_disconnect_mid_stream(void **state) {
   /* Send the partial message with a DATA frame by hand (no END_STREAM). */
   uint8_t raw[9 + sizeof m] = {0, 0, sizeof m, 0, 0, 0, 0, 0, (uint8_t)id};
   memcpy(raw + 9, m, sizeof m);
-  assert_int_equal(rpc_conn_feed(conn, raw, sizeof raw), 0);
+  assert_int_equal(rpc_conn_feed(conn, cohort_rpc_now_ns(), raw, sizeof raw), 0);
   assert_int_equal(cohort_rpc_server_active_calls(srv), 1);
   rpc_conn_teardown(conn, "peer vanished");
   assert_int_equal(cancels, 1);
@@ -463,7 +463,7 @@ static void test_partial_messages_then_disconnect(void **state) {
                                 (uint8_t)id};
     frame(raw + 9, 0, 999); /* 999 announced (the limit is 1000), 500 sent */
     memset(raw + 14, 'p', 500);
-    assert_int_equal(rpc_conn_feed(conn, raw, sizeof raw), 0);
+    assert_int_equal(rpc_conn_feed(conn, cohort_rpc_now_ns(), raw, sizeof raw), 0);
   }
   rpc_conn_teardown(conn, "peer vanished");
   assert_int_equal(cohort_rpc_server_active_calls(srv), 0);
@@ -501,7 +501,7 @@ static void test_random_mutations(void **state) {
       size_t at = 24 + (seed >> 8) % (wl - 24); /* keep the preface */
       mut[at] = (uint8_t)(seed >> 24);
     }
-    rpc_conn_feed(conn, mut, wl);
+    rpc_conn_feed(conn, cohort_rpc_now_ns(), mut, wl);
     rpc_bytes_t out = {0};
     rpc_conn_produce(conn, &out, 1 << 20);
     rpc_bytes_free(&out, &fa.base);
