@@ -79,7 +79,36 @@ const char *cohort_rpc_code_name(int code);
 typedef struct cohort_rpc_status {
   cohort_rpc_code_t code;
   const char *message;
+  /* The serialized google.rpc.Status from grpc-status-details-bin (rich
+   * error details), or NULL / 0; borrowed like `message`. Decode it with
+   * cohort_rpc_details_unpack(). */
+  const uint8_t *details;
+  size_t details_len;
 } cohort_rpc_status_t;
+
+/* ---- rich error details (google.rpc.Status) ------------------------------ */
+
+/* One detail: a google.protobuf.Any (type URL + serialized message). */
+typedef struct cohort_rpc_detail {
+  const char *type_url; /* "type.googleapis.com/google.rpc.ErrorInfo" */
+  const uint8_t *value;
+  size_t value_len;
+} cohort_rpc_detail_t;
+
+/* A decoded google.rpc.Status. Owned by the caller after a successful
+ * cohort_rpc_details_unpack(); release with cohort_rpc_details_free(). */
+typedef struct cohort_rpc_details {
+  int32_t code;
+  const char *message;
+  cohort_rpc_detail_t *details;
+  size_t count;
+  void *internal_;
+} cohort_rpc_details_t;
+
+/* Decode grpc-status-details-bin bytes. Errors: COHORT_EPROTO (not a
+ * google.rpc.Status), COHORT_ENOMEM. Writes *out only on success. */
+int cohort_rpc_details_unpack(const uint8_t *bin, size_t len, cohort_rpc_details_t *out);
+void cohort_rpc_details_free(cohort_rpc_details_t *d); /* accepts NULL / zeroed */
 
 /* ---- metadata ---------------------------------------------------------- */
 
@@ -87,8 +116,10 @@ typedef struct cohort_rpc_status {
  * ([0-9a-z_.-]); a key ending in "-bin" carries arbitrary bytes, which the
  * library base64-encodes on the wire and decodes on receipt; any other
  * key's value must be printable ASCII (0x20..0x7e). Keys starting with
- * "grpc-" and pseudo-headers are reserved and rejected (COHORT_EINVAL).
- * Received metadata never contains reserved keys, content-type or te. */
+ * "grpc-" and pseudo-headers are reserved and rejected (COHORT_EINVAL),
+ * except "grpc-status-details-bin" (rich error details), which a server
+ * may send in its trailers and a client receives with them. Received
+ * metadata never contains other reserved keys, content-type or te. */
 typedef struct cohort_rpc_metadata {
   const char *key;      /* NUL-terminated */
   const uint8_t *value; /* not NUL-terminated when received */
@@ -293,6 +324,15 @@ int cohort_rpc_call_finish_with_metadata(cohort_rpc_call_t *call, cohort_rpc_cod
                                          const char *message,
                                          const cohort_rpc_metadata_t *trailers,
                                          size_t count);
+
+/* Finish with rich error details: `details` (count n, copied) are sent as
+ * a google.rpc.Status {code, message, details} in grpc-status-details-bin,
+ * beside grpc-status and grpc-message, as gRPC's richer error model asks.
+ * Same semantics and errors as cohort_rpc_call_finish (COHORT_ENOMEM: the
+ * status is sent without details). */
+int cohort_rpc_call_finish_with_details(cohort_rpc_call_t *call, cohort_rpc_code_t code,
+                                        const char *message, const cohort_rpc_detail_t *details,
+                                        size_t n);
 
 /* Unary shorthand: send `data` (copied) and finish with OK. On a send error
  * finishes with INTERNAL/RESOURCE_EXHAUSTED and returns the error. */

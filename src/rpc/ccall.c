@@ -248,10 +248,16 @@ void rpc_ccall_complete(cohort_rpc_call_t *c) {
   rpc_list_remove(&c->child_link);
   if (!(c->flags & CALL_STATUS_SET)) rpc_ccall_fail(c, COHORT_RPC_UNKNOWN, "");
   if (rpc_bytes_reserve(&c->msg, c->ch->a, 1) == 0) c->msg.data[c->msg.len] = '\0';
-  cohort_rpc_status_t st = {c->code, c->msg.data ? (const char *)c->msg.data : ""};
+  cohort_rpc_status_t st = {c->code, c->msg.data ? (const char *)c->msg.data : "", NULL, 0};
   /* Trailers-only responses carry their metadata in the only block. */
   const rpc_md_t *tr = (c->flags & CALL_TRAILERS_ONLY) ? &c->md : &c->tmd;
   size_t ntr = tr->ready ? tr->count : 0;
+  for (size_t i = 0; i < ntr; i++) {
+    if (rpc_md_is_details(tr->entry[i].key, strlen(tr->entry[i].key))) {
+      st.details = tr->entry[i].value;
+      st.details_len = tr->entry[i].value_len;
+    }
+  }
   cohort_rpc_call_t *saved;
   set_current(c, &saved);
   if (c->unary_fn) {

@@ -483,7 +483,8 @@ static void blocking_status(cohort_rpc_call_t *c, const cohort_rpc_status_t *st,
   r->code = st->code;
   if (st->code == COHORT_RPC_OK && !r->data && !b->nomem) {
     r->code = COHORT_RPC_INTERNAL;
-    st = &(cohort_rpc_status_t){COHORT_RPC_INTERNAL, "no response message for a unary call"};
+    st = &(cohort_rpc_status_t){.code = COHORT_RPC_INTERNAL,
+                                .message = "no response message for a unary call"};
   }
   size_t ml = strlen(st->message);
   size_t need = ml + 1 + n * sizeof(cohort_rpc_metadata_t);

@@ -69,6 +69,7 @@ COHORT_INTERNAL int rpc_base64_decode(rpc_bytes_t *out, const cohort_allocator_t
 /* Metadata key/value validity for sending. */
 COHORT_INTERNAL bool rpc_md_key_valid(const char *key, size_t len);
 COHORT_INTERNAL bool rpc_md_is_bin(const char *key, size_t len);
+COHORT_INTERNAL bool rpc_md_is_details(const char *key, size_t len);
 COHORT_INTERNAL bool rpc_md_value_valid(const uint8_t *v, size_t len);
 /* RST_STREAM / GOAWAY error code → gRPC status (PROTOCOL-HTTP2). */
 COHORT_INTERNAL cohort_rpc_code_t rpc_code_from_h2(uint32_t h2_error);

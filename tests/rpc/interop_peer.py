@@ -49,12 +49,38 @@ def echo_md(context):
     return out
 
 
+# ---- rich error details (grpc-status-details-bin = google.rpc.Status) ---------
+
+def _varint(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        out.append(b | (0x80 if v else 0))
+        if not v:
+            return bytes(out)
+
+
+def _field(num, data):
+    """A length-delimited protobuf field."""
+    return _varint(num << 3 | 2) + _varint(len(data)) + data
+
+
+ERROR_INFO = _field(1, b"R") + _field(2, b"cohort")  # google.rpc.ErrorInfo
+ERROR_INFO_URL = b"type.googleapis.com/google.rpc.ErrorInfo"
+RICH = (_varint(1 << 3) + _varint(5) + _field(2, b"rich")           # code, message
+        + _field(3, _field(1, ERROR_INFO_URL) + _field(2, ERROR_INFO)))  # Any
+
+
 def unary(request, context):
     context.set_trailing_metadata(echo_md(context))
     if request == b"sleep":
         while context.is_active():
             time.sleep(0.005)
         return b""
+    if request == b"rich":
+        context.set_trailing_metadata((("grpc-status-details-bin", RICH),))
+        context.abort(grpc.StatusCode.NOT_FOUND, "rich")
     if request.startswith(b"fail:"):
         code = int(request[5:])
         status = [c for c in grpc.StatusCode if c.value[0] == code][0]
@@ -194,6 +220,14 @@ def run_client(port):
     except grpc.RpcError as e:
         check(e.code() == grpc.StatusCode.FAILED_PRECONDITION, "fail code %s" % e.code())
         check(e.details() == MSG, "fail message %r" % e.details())
+    # rich error details from cohort's server
+    try:
+        uu("/t.S/Rich")(b"", timeout=5)
+        check(False, "Rich must raise")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.NOT_FOUND, "rich code %s" % e.code())
+        got = dict(e.trailing_metadata()).get("grpc-status-details-bin")
+        check(got == RICH, "rich details %r" % (got,))
     # unknown method
     try:
         uu("/t.S/Nope")(b"", timeout=5)

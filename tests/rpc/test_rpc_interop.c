@@ -133,6 +133,10 @@ static int group_teardown(void **state) {
 
 /* ---- cohort client → grpcio server ------------------------------------------------- */
 
+/* google.rpc.ErrorInfo{reason: "R", domain: "cohort"}, as interop_peer.py. */
+static const uint8_t error_info[] = {0x0a, 1, 'R', 0x12, 6, 'c', 'o', 'h', 'o', 'r', 't'};
+static const char error_info_url[] = "type.googleapis.com/google.rpc.ErrorInfo";
+
 typedef struct obs {
   int done;
   cohort_rpc_code_t code;
@@ -141,6 +145,8 @@ typedef struct obs {
   uint8_t last[128];
   size_t last_len;
   char ascii[64];
+  cohort_rpc_details_t details;
+  int details_rc;
   uint8_t bin[16];
   size_t bin_len;
   long left_ms;
@@ -161,6 +167,9 @@ static void o_status(cohort_rpc_call_t *c, const cohort_rpc_status_t *st,
   o->done++;
   o->code = st->code;
   snprintf(o->msg, sizeof o->msg, "%s", st->message);
+  o->details_rc = st->details ? cohort_rpc_details_unpack(st->details, st->details_len,
+                                                          &o->details)
+                              : COHORT_ENOTFOUND;
   for (size_t i = 0; i < n; i++) {
     if (!strcmp(tr[i].key, "x-ascii"))
       snprintf(o->ascii, sizeof o->ascii, "%.*s", (int)tr[i].value_len, tr[i].value);
@@ -222,6 +231,25 @@ static void test_cohort_client_grpcio_server(void **state) {
     assert_int_equal(o.code, code);
     assert_string_equal(o.msg, "bad \xe2\x9c\x93 100%\nthing");
   }
+
+  /* rich error details from grpcio's server */
+  c = start(ch, "/interop.Test/Unary", &o, NULL);
+  cohort_rpc_call_send(c, "rich", 4);
+  cohort_rpc_call_close_send(c);
+  run_until(&o.done, 1, 5000);
+  assert_int_equal(o.code, COHORT_RPC_NOT_FOUND);
+  assert_int_equal(o.details_rc, 0);
+  assert_int_equal(o.details.code, COHORT_RPC_NOT_FOUND);
+  assert_string_equal(o.details.message, "rich");
+  assert_int_equal(o.details.count, 1);
+  assert_string_equal(o.details.details[0].type_url, error_info_url);
+  assert_int_equal(o.details.details[0].value_len, sizeof error_info);
+  assert_memory_equal(o.details.details[0].value, error_info, sizeof error_info);
+  cohort_rpc_details_free(&o.details);
+  /* and a malformed one is a clear error, not a crash */
+  cohort_rpc_details_t bad;
+  assert_int_equal(cohort_rpc_details_unpack((const uint8_t *)"\xff\xff\xff", 3, &bad),
+                   COHORT_EPROTO);
 
   /* deadline expiring while grpcio's handler sleeps */
   cohort_rpc_call_options_t short_opts = {.timeout_ns = 200 * COHORT_NS_PER_MS};
@@ -304,6 +332,12 @@ static void h_fail(cohort_rpc_call_t *call, const uint8_t *d, size_t n, void *ud
   (void)d, (void)n, (void)ud;
   cohort_rpc_call_finish(call, COHORT_RPC_FAILED_PRECONDITION, "bad \xe2\x9c\x93 100%\nthing");
 }
+static void h_rich(cohort_rpc_call_t *call, const uint8_t *d, size_t n, void *ud) {
+  (void)d, (void)n, (void)ud;
+  cohort_rpc_detail_t det = {error_info_url, error_info, sizeof error_info};
+  assert_int_equal(cohort_rpc_call_finish_with_details(call, COHORT_RPC_NOT_FOUND, "rich", &det, 1),
+                   0);
+}
 static void h_hold(cohort_rpc_call_t *call, const uint8_t *d, size_t n, void *ud) {
   (void)call, (void)d, (void)n, (void)ud;
 }
@@ -357,6 +391,7 @@ static void test_grpcio_client_cohort_server(void **state) {
   assert_int_equal(cohort_rpc_server_create(&loop, NULL, &srv), 0);
   cohort_rpc_server_register_unary(srv, "/t.S/Echo", h_echo, NULL);
   cohort_rpc_server_register_unary(srv, "/t.S/Fail", h_fail, NULL);
+  cohort_rpc_server_register_unary(srv, "/t.S/Rich", h_rich, NULL);
   cohort_rpc_handler_t hold = {.kind = COHORT_RPC_UNARY, .on_request = h_hold,
                                .on_cancel = h_hold_cancel};
   cohort_rpc_server_register(srv, "/t.S/Hold", &hold);
