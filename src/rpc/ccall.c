@@ -28,7 +28,7 @@
 COHORT_INTERNAL size_t rpc_md_to_nv(const rpc_bytes_t *b, size_t off, nghttp2_nv *nv,
                                     size_t max);
 
-int rpc_ccall_submit(cohort_rpc_call_t *c, rpc_conn_t *conn) {
+int rpc_ccall_submit(cohort_rpc_call_t *c, rpc_conn_t *conn, int64_t now) {
   cohort_rpc_channel_t *ch = c->ch;
   nghttp2_nv nv[NV_MAX];
   size_t n = 0;
@@ -41,7 +41,7 @@ int rpc_ccall_submit(cohort_rpc_call_t *c, rpc_conn_t *conn) {
   nv[n++] = NV_STATIC("content-type", "application/grpc", 16);
   nv[n++] = NV_STATIC("user-agent", ch->user_agent, ch->user_agent_len);
   if (c->deadline != COHORT_TIME_NEVER) {
-    int64_t left = c->deadline - cohort_rpc_now_ns();
+    int64_t left = c->deadline - now;
     if (left <= 0) return COHORT_ETIMEDOUT;
     nv[n++] = NV("grpc-timeout", tbuf, cohort_rpc_timeout_format(left, tbuf));
   }

@@ -142,7 +142,7 @@ void rpc_channel_conn_ready(cohort_rpc_channel_t *ch, rpc_conn_t *c) {
     arm(ch, cohort_rpc_now_ns() + ch->host.keepalive_interval_ns);
   while (!rpc_list_empty(&ch->pending)) {
     cohort_rpc_call_t *call = RPC_CONTAINER(ch->pending.next, cohort_rpc_call_t, link);
-    int rc = rpc_ccall_submit(call, c);
+    int rc = rpc_ccall_submit(call, c, cohort_rpc_now_ns());
     if (rc == COHORT_ETIMEDOUT)
       defer(ch, call, COHORT_RPC_DEADLINE_EXCEEDED, "Deadline Exceeded");
     else if (rc)
@@ -390,7 +390,7 @@ static int start_call(cohort_rpc_channel_t *ch, const char *path,
   } else {
     if (c->deadline != COHORT_TIME_NEVER) arm(ch, c->deadline);
     if (ch->conn && ch->conn->ready && !ch->conn->goaway_recv && !ch->conn->dead) {
-      rc = rpc_ccall_submit(c, ch->conn);
+      rc = rpc_ccall_submit(c, ch->conn, cohort_rpc_now_ns());
       if (rc) defer(ch, c, COHORT_RPC_INTERNAL, "cannot submit request");
     } else {
       ensure_connect(ch);

@@ -467,18 +467,6 @@ bool rpc_conn_finished(const rpc_conn_t *c) {
   return !nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2);
 }
 
-static void host_prepare_cb(uv_prepare_t *p);
-
-void rpc_conn_dirty(rpc_conn_t *c) {
-  if (c->dirty || !c->has_tcp) return;
-  c->dirty = true;
-  rpc_list_push(&c->host->dirty, &c->dirty_link);
-  if (!c->host->prepare_on) {
-    c->host->prepare_on = true;
-    uv_prepare_start(&c->host->prepare, host_prepare_cb);
-  }
-}
-
 void rpc_conn_fail(rpc_conn_t *c, const char *why) {
   if (!c->error[0]) cohort_fmt(c->error, sizeof c->error, "%s", why);
   c->dead = true;
@@ -575,28 +563,4 @@ bool rpc_conn_server_tick(rpc_conn_t *c, int64_t now, int64_t *next) {
   c->dead = true; /* close once the GOAWAY is written */
   rpc_conn_dirty(c);
   return true;
-}
-
-/* ---- host ------------------------------------------------------------------ */
-
-static void host_prepare_cb(uv_prepare_t *p) {
-  rpc_host_t *h = p->data;
-  /* Flushing may make other connections dirty (a handler answering on
-   * another stream); loop until quiet, each connection once per pass. */
-  while (!rpc_list_empty(&h->dirty)) {
-    rpc_conn_t *c = RPC_CONTAINER(h->dirty.next, rpc_conn_t, dirty_link);
-    rpc_list_remove(&c->dirty_link);
-    c->dirty = false;
-    rpc_io_flush(c);
-  }
-  h->prepare_on = false;
-  uv_prepare_stop(p);
-}
-
-void rpc_host_init(rpc_host_t *h, uv_loop_t *loop) {
-  memset(h, 0, sizeof *h);
-  h->loop = loop;
-  rpc_list_init(&h->dirty);
-  uv_prepare_init(loop, &h->prepare);
-  h->prepare.data = h;
 }

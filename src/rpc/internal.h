@@ -417,7 +417,7 @@ COHORT_INTERNAL void rpc_scall_abort(cohort_rpc_call_t *call, cohort_rpc_code_t 
 COHORT_INTERNAL ssize_t rpc_scall_data_eof(cohort_rpc_call_t *call, uint32_t *flags);
 
 /* Client side (ccall.c). */
-COHORT_INTERNAL int rpc_ccall_submit(cohort_rpc_call_t *call, rpc_conn_t *c);
+COHORT_INTERNAL int rpc_ccall_submit(cohort_rpc_call_t *call, rpc_conn_t *c, int64_t now);
 COHORT_INTERNAL int rpc_ccall_header(cohort_rpc_call_t *call, const nghttp2_frame *f,
                                      const uint8_t *k, size_t kl, const uint8_t *v,
                                      size_t vl);

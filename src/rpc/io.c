@@ -18,6 +18,44 @@
 
 static void conn_close(rpc_conn_t *c, const char *why);
 
+/* ---- host: clock and the once-per-iteration flush ---------------------------- */
+
+int64_t cohort_rpc_now_ns(void) { return (int64_t)uv_hrtime(); }
+
+static void host_prepare_cb(uv_prepare_t *p);
+
+void rpc_conn_dirty(rpc_conn_t *c) {
+  if (c->dirty || !c->has_tcp) return;
+  c->dirty = true;
+  rpc_list_push(&c->host->dirty, &c->dirty_link);
+  if (!c->host->prepare_on) {
+    c->host->prepare_on = true;
+    uv_prepare_start(&c->host->prepare, host_prepare_cb);
+  }
+}
+
+static void host_prepare_cb(uv_prepare_t *p) {
+  rpc_host_t *h = p->data;
+  /* Flushing may make other connections dirty (a handler answering on
+   * another stream); loop until quiet, each connection once per pass. */
+  while (!rpc_list_empty(&h->dirty)) {
+    rpc_conn_t *c = RPC_CONTAINER(h->dirty.next, rpc_conn_t, dirty_link);
+    rpc_list_remove(&c->dirty_link);
+    c->dirty = false;
+    rpc_io_flush(c);
+  }
+  h->prepare_on = false;
+  uv_prepare_stop(p);
+}
+
+void rpc_host_init(rpc_host_t *h, uv_loop_t *loop) {
+  memset(h, 0, sizeof *h);
+  h->loop = loop;
+  rpc_list_init(&h->dirty);
+  uv_prepare_init(loop, &h->prepare);
+  h->prepare.data = h;
+}
+
 /* ---- TLS contexts ---------------------------------------------------------- */
 
 static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
