@@ -529,6 +529,51 @@ void rpc_conn_keepalive(rpc_conn_t *c, int64_t now, int64_t interval, int64_t ti
   if (c->last_read_ns + interval < *next) *next = c->last_read_ns + interval;
 }
 
+static void server_deadlines(rpc_conn_t *c, int64_t now, int64_t *next) {
+  for (rpc_link_t *l = c->calls.next, *nx; l != &c->calls; l = nx) {
+    nx = l->next;
+    cohort_rpc_call_t *call = RPC_CONTAINER(l, cohort_rpc_call_t, link);
+    if (!(call->flags & CALL_STARTED) || (call->flags & (CALL_HANDLER_DONE | CALL_CANCELLED)) ||
+        call->deadline == COHORT_TIME_NEVER)
+      continue;
+    if (call->deadline <= now)
+      rpc_scall_abort(call, COHORT_RPC_DEADLINE_EXCEEDED, true);
+    else if (call->deadline < *next)
+      *next = call->deadline;
+  }
+}
+
+static void client_deadlines(rpc_conn_t *c, int64_t now, int64_t *next) {
+  rpc_link_t expired;
+  rpc_list_init(&expired);
+  for (rpc_link_t *l = c->calls.next, *nx; l != &c->calls; l = nx) {
+    nx = l->next;
+    cohort_rpc_call_t *call = RPC_CONTAINER(l, cohort_rpc_call_t, link);
+    if (call->deadline == COHORT_TIME_NEVER || (call->flags & CALL_STATUS_SET)) continue;
+    if (call->deadline > now) {
+      if (call->deadline < *next) *next = call->deadline;
+      continue;
+    }
+    rpc_ccall_fail(call, COHORT_RPC_DEADLINE_EXCEEDED, "Deadline Exceeded");
+    rpc_list_remove(&call->link);
+    rpc_list_push(&expired, &call->link);
+  }
+  /* Complete after the scan: a user callback may touch the lists. */
+  while (!rpc_list_empty(&expired)) {
+    cohort_rpc_call_t *call = RPC_CONTAINER(expired.next, cohort_rpc_call_t, link);
+    rpc_ccall_complete(call); /* resets the stream if it is still open */
+  }
+}
+
+void rpc_conn_tick(rpc_conn_t *c, int64_t now, int64_t *next) {
+  c->now = now;
+  if (c->srv)
+    server_deadlines(c, now, next);
+  else
+    client_deadlines(c, now, next);
+  rpc_conn_keepalive(c, now, c->host->keepalive_interval_ns, c->host->keepalive_timeout_ns, next);
+}
+
 bool rpc_conn_server_tick(rpc_conn_t *c, int64_t now, int64_t *next) {
   cohort_rpc_server_t *srv = c->srv;
   c->now = now;

@@ -152,6 +152,9 @@ typedef struct rpc_host {
   bool prepare_on;
   int64_t keepalive_interval_ns, keepalive_timeout_ns;
   size_t max_recv, max_send;
+  /* The host's monotonic clock (cohort_rpc_now_ns; a simulator puts its
+   * virtual clock here). Only host code calls it; cores get `now`. */
+  int64_t (*clock)(void);
   SSL_CTX *tls;
   /* One read buffer for every connection of the host: libuv hands it out
    * and gives it back within one read callback, so idle connections cost
@@ -160,6 +163,7 @@ typedef struct rpc_host {
 } rpc_host_t;
 
 COHORT_INTERNAL void rpc_host_init(rpc_host_t *h, uv_loop_t *loop);
+static inline int64_t rpc_host_now(const rpc_host_t *h) { return h->clock(); }
 
 COHORT_INTERNAL void rpc_list_init(rpc_link_t *head);
 COHORT_INTERNAL void rpc_list_push(rpc_link_t *head, rpc_link_t *n);
@@ -373,6 +377,11 @@ COHORT_INTERNAL int rpc_conn_feed(rpc_conn_t *c, int64_t now, const uint8_t *dat
  * next time they need a look. Returns false when the connection must be
  * closed (c->error says why; a GOAWAY may be queued). */
 COHORT_INTERNAL bool rpc_conn_server_tick(rpc_conn_t *c, int64_t now, int64_t *next);
+/* Deadlines of the calls on the connection (server: the handler is
+ * cancelled and DEADLINE_EXCEEDED sent; client: the call completes with
+ * DEADLINE_EXCEEDED and its stream is reset) and keepalive, at `now`;
+ * lowers *next to the next time this needs a look. */
+COHORT_INTERNAL void rpc_conn_tick(rpc_conn_t *c, int64_t now, int64_t *next);
 COHORT_INTERNAL int rpc_conn_produce(rpc_conn_t *c, rpc_bytes_t *out, size_t limit);
 COHORT_INTERNAL bool rpc_conn_finished(const rpc_conn_t *c);
 /* Fail every call on the connection (UNAVAILABLE + reason), free session. */

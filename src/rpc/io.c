@@ -51,6 +51,7 @@ static void host_prepare_cb(uv_prepare_t *p) {
 void rpc_host_init(rpc_host_t *h, uv_loop_t *loop) {
   memset(h, 0, sizeof *h);
   h->loop = loop;
+  h->clock = cohort_rpc_now_ns;
   rpc_list_init(&h->dirty);
   uv_prepare_init(loop, &h->prepare);
   h->prepare.data = h;
@@ -250,7 +251,7 @@ static void tls_failed(rpc_conn_t *c) {
 
 static void became_ready(rpc_conn_t *c) {
   c->ready = true;
-  c->last_read_ns = cohort_rpc_now_ns();
+  c->last_read_ns = rpc_host_now(c->host);
   if (c->ch) rpc_channel_conn_ready(c->ch, c);
   rpc_conn_dirty(c);
 }
@@ -310,7 +311,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     conn_close(c, nread == UV_EOF ? "connection closed by peer" : uv_strerror((int)nread));
     return;
   }
-  c->last_read_ns = cohort_rpc_now_ns();
+  c->last_read_ns = rpc_host_now(c->host);
   if (c->ssl) {
     /* The read buffer doubles as SSL_read's output: copy input to the BIO
      * first (tls_input does), which it has consumed before SSL_read. */

@@ -107,7 +107,7 @@ int cohort_rpc_server_create(uv_loop_t *loop, const cohort_rpc_server_config_t *
   s->handles = 3; /* prepare, timer, idle */
   s->timer_due = COHORT_TIME_NEVER;
   if (s->host.keepalive_interval_ns > 0)
-    rpc_server_arm(s, cohort_rpc_now_ns() + s->host.keepalive_interval_ns);
+    rpc_server_arm(s, rpc_host_now(&s->host) + s->host.keepalive_interval_ns);
   *out = s;
   return 0;
 }
@@ -252,7 +252,7 @@ static void on_connection(uv_stream_t *ls, int status) {
   cohort_rpc_server_t *srv = ls->data;
   if (status < 0 || srv->shutdown) return;
   rpc_conn_t *c = cohort_alloc(srv->a, sizeof *c);
-  if (c && rpc_conn_init(c, &srv->host, srv->a, srv, NULL, cohort_rpc_now_ns()) != 0) {
+  if (c && rpc_conn_init(c, &srv->host, srv->a, srv, NULL, rpc_host_now(&srv->host))) {
     cohort_free(srv->a, c);
     c = NULL;
   }
@@ -335,7 +335,7 @@ int cohort_rpc_server_listen(cohort_rpc_server_t *srv, const char *host_port, in
 void rpc_server_arm(cohort_rpc_server_t *srv, int64_t deadline) {
   if (deadline >= srv->timer_due || srv->freeing) return;
   srv->timer_due = deadline;
-  int64_t now = cohort_rpc_now_ns();
+  int64_t now = rpc_host_now(&srv->host);
   int64_t ms = deadline <= now ? 0 : (deadline - now + COHORT_NS_PER_MS - 1) / COHORT_NS_PER_MS;
   uv_timer_start(&srv->timer, server_timer_cb, (uint64_t)ms, 0);
 }
@@ -350,24 +350,11 @@ static void force_close(cohort_rpc_server_t *srv) {
 
 static void server_timer_cb(uv_timer_t *t) {
   cohort_rpc_server_t *srv = t->data;
-  int64_t now = cohort_rpc_now_ns(), next = COHORT_TIME_NEVER;
+  int64_t now = rpc_host_now(&srv->host), next = COHORT_TIME_NEVER;
   srv->timer_due = COHORT_TIME_NEVER;
   for (rpc_link_t *cl = srv->conns.next; cl != &srv->conns; cl = cl->next) {
     rpc_conn_t *c = RPC_CONTAINER(cl, rpc_conn_t, link);
-    for (rpc_link_t *l = c->calls.next, *nx; l != &c->calls; l = nx) {
-      nx = l->next;
-      cohort_rpc_call_t *call = RPC_CONTAINER(l, cohort_rpc_call_t, link);
-      if (!(call->flags & CALL_STARTED) ||
-          (call->flags & (CALL_HANDLER_DONE | CALL_CANCELLED)) ||
-          call->deadline == COHORT_TIME_NEVER)
-        continue;
-      if (call->deadline <= now)
-        rpc_scall_abort(call, COHORT_RPC_DEADLINE_EXCEEDED, true);
-      else if (call->deadline < next)
-        next = call->deadline;
-    }
-    rpc_conn_keepalive(c, now, srv->host.keepalive_interval_ns, srv->host.keepalive_timeout_ns,
-                       &next);
+    rpc_conn_tick(c, now, &next);
     if (c->has_tcp && !c->closing && !rpc_conn_server_tick(c, now, &next)) rpc_io_close(c);
   }
   if (srv->shutdown == 1) {
@@ -422,7 +409,8 @@ void cohort_rpc_server_shutdown(cohort_rpc_server_t *srv, int64_t grace_ms,
   srv->shutdown = 1;
   srv->on_done = on_done;
   srv->done_ud = ud;
-  srv->grace_deadline = cohort_rpc_now_ns() + (grace_ms > 0 ? grace_ms : 0) * COHORT_NS_PER_MS;
+  srv->grace_deadline =
+      rpc_host_now(&srv->host) + (grace_ms > 0 ? grace_ms : 0) * COHORT_NS_PER_MS;
   for (int i = 0; i < srv->listeners_used; i++)
     uv_close((uv_handle_t *)&srv->listeners[i], listener_closed);
   for (rpc_link_t *l = srv->conns.next; l != &srv->conns; l = l->next) {
@@ -485,7 +473,7 @@ static void virtual_closed(rpc_conn_t *c) { (void)c; }
 int rpc_server_virtual_conn(cohort_rpc_server_t *srv, rpc_conn_t **out) {
   rpc_conn_t *c = cohort_alloc(srv->a, sizeof *c);
   if (!c) return COHORT_ENOMEM;
-  int rc = rpc_conn_init(c, &srv->host, srv->a, srv, NULL, cohort_rpc_now_ns());
+  int rc = rpc_conn_init(c, &srv->host, srv->a, srv, NULL, rpc_host_now(&srv->host));
   if (rc) {
     cohort_free(srv->a, c);
     return rc;

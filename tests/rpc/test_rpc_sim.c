@@ -8,9 +8,12 @@
  * per flush, come back while the core says more_out).
  *
  * Each seed runs a random mix of unary echoes (0 B .. the maximum + 1) and
- * bidi streams through the big.B service; every call is recorded as
- * rpc_start / rpc_done trace events and the trace is judged by the
- * `rpc-once` checker (no call completes twice, none stalls); responses are
+ * bidi streams through the big.B service, some with deadlines, some held
+ * by the server until their deadline (the hosts' clock is the virtual
+ * one; the cores' deadline and keepalive ticks are driven by the test);
+ * every call is recorded as rpc_start (with its deadline) / rpc_done trace
+ * events and the trace is judged by the `rpc-once` checker (no call
+ * completes twice, none stalls, none ends past its deadline); responses are
  * checked byte for byte and the status must be the expected one unless the
  * stream was reset. A second sweep runs the host with the flush rule of
  * before issue 12 (no flush again after a write that completed at once)
@@ -40,7 +43,8 @@
 
 typedef struct sim_call {
   int id;
-  bool bidi;
+  bool bidi, hold;
+  int64_t timeout_ns;
   uint32_t count, size, sent, got;
   int statuses;
   bool bad;
@@ -68,6 +72,19 @@ typedef struct sim {
   cohort_trace_t trace;
   bool verbose;
 } sim_t;
+
+/* The hosts' clock (rpc_host_t.clock) reads virtual time. */
+static int64_t sim_now_ns;
+static int64_t sim_clock(void) { return sim_now_ns; }
+
+/* /t.S/Hold never answers: only its deadline (or a reset) ends it. */
+static void hold_request(cohort_rpc_call_t *call, const uint8_t *d, size_t n, void *ud) {
+  (void)call, (void)d, (void)n, (void)ud;
+}
+static void hold_cancel(cohort_rpc_call_t *call, cohort_rpc_code_t why, void *ud) {
+  (void)why, (void)ud;
+  cohort_rpc_call_finish(call, COHORT_RPC_CANCELLED, NULL);
+}
 
 /* ---- trace ------------------------------------------------------------------------- */
 
@@ -132,10 +149,15 @@ static void start_call(sim_t *s, sim_call_t *c) {
   cohort_rpc_call_callbacks_t cb = {.on_message = on_message, .on_ready = on_ready,
                                     .on_status = on_status};
   c->sim = s;
-  assert_int_equal(cohort_rpc_call_start(s->ch, c->bidi ? "/big.B/Bidi" : "/big.B/Echo", NULL,
-                                         &cb, c, &c->call), 0);
-  char data[64];
-  snprintf(data, sizeof data, "{\"call\":%d}", c->id);
+  const char *path = c->hold ? "/t.S/Hold" : c->bidi ? "/big.B/Bidi" : "/big.B/Echo";
+  cohort_rpc_call_options_t o = {.timeout_ns = c->timeout_ns};
+  assert_int_equal(cohort_rpc_call_start(s->ch, path, &o, &cb, c, &c->call), 0);
+  char data[96];
+  if (c->timeout_ns)
+    snprintf(data, sizeof data, "{\"call\":%d,\"deadline_ns\":%lld}", c->id,
+             (long long)cohort_rpc_call_deadline(c->call));
+  else
+    snprintf(data, sizeof data, "{\"call\":%d}", c->id);
   trace_state(s, "rpc_start", data);
   send_more(c);
 }
@@ -210,13 +232,18 @@ static void run(sim_t *s, int64_t until) {
       reset_both(s);
       continue;
     }
+    int64_t tick = COHORT_TIME_NEVER; /* deadlines and keepalive of both cores */
+    for (int i = 0; i < 2; i++) rpc_conn_tick(s->side[i].conn, s->now, &tick);
     if (moved) {
       s->now += 1000; /* 1 µs of processing */
+      sim_now_ns = s->now;
       continue;
     }
     int64_t next = rpc_sim_stream_next(&s->net);
-    if (next == COHORT_TIME_NEVER) break; /* nothing in flight and nothing to send: stuck */
+    if (tick < next) next = tick;
+    if (next == COHORT_TIME_NEVER) break; /* nothing in flight, to send or due: stuck */
     s->now = next > s->now ? next : s->now + 1000;
+    sim_now_ns = s->now;
   }
 }
 
@@ -251,9 +278,15 @@ static void sim_setup(sim_t *s, uint64_t seed, bool old_flush) {
   cohort_rpc_server_config_t sc = {.allocator = &s->fa.base, .keepalive_interval_ms = -1};
   assert_int_equal(cohort_rpc_server_create(&s->loop, &sc, &s->srv), 0);
   big_register(s->srv);
+  cohort_rpc_handler_t hold = {.kind = COHORT_RPC_UNARY, .on_request = hold_request,
+                               .on_cancel = hold_cancel};
+  assert_int_equal(cohort_rpc_server_register(s->srv, "/t.S/Hold", &hold), 0);
+  sim_now_ns = 0;
+  s->srv->host.clock = sim_clock;
   cohort_rpc_channel_config_t cc = {.allocator = &s->fa.base,
                                     .max_send_message_bytes = MAXMSG + 1};
   assert_int_equal(cohort_rpc_channel_create(&s->loop, "127.0.0.1:1", &cc, &s->ch), 0);
+  s->ch->host.clock = sim_clock;
   /* Both connection cores, with no transport under them; has_tcp lets
    * them ask for flushes (c->dirty), which this host serves. */
   assert_int_equal(rpc_server_virtual_conn(s->srv, &s->side[1].conn), 0);
@@ -279,6 +312,15 @@ static void sim_setup(sim_t *s, uint64_t seed, bool old_flush) {
     k->size = pick_size(&p);
     if (k->bidi && k->size > (1u << 20)) k->size = 1u << 20;
     k->want = k->size > MAXMSG ? COHORT_RPC_RESOURCE_EXHAUSTED : COHORT_RPC_OK;
+    uint64_t r = cohort_prng_next(&p) % 6;
+    if (r == 0) { /* held by the server: only the deadline ends it */
+      k->hold = true;
+      k->bidi = false;
+      k->count = 1;
+      k->size = 16;
+      k->want = COHORT_RPC_DEADLINE_EXCEEDED;
+    }
+    if (r <= 2) k->timeout_ns = 1000000 + (int64_t)(cohort_prng_next(&p) % 3000000000u);
   }
 }
 
@@ -300,7 +342,7 @@ static void sim_teardown(sim_t *s) {
 }
 
 static struct {
-  uint64_t resets, calls, bytes, stalls, short_writes, by_code[COHORT_RPC_CODE_COUNT];
+  uint64_t resets, calls, bytes, stalls, short_writes, timed, by_code[COHORT_RPC_CODE_COUNT];
   int64_t virtual_ns;
 } totals;
 
@@ -328,7 +370,8 @@ static uint64_t one_seed(uint64_t seed, bool old_flush, bool verbose) {
   if (!old_flush) {
     for (int i = 0; i < s->ncalls; i++) {
       sim_call_t *k = &s->calls[i];
-      if (k->statuses != 1 || k->bad || (!reset && k->code != k->want)) {
+      bool late_ok = k->timeout_ns && k->code == COHORT_RPC_DEADLINE_EXCEEDED;
+      if (k->statuses != 1 || k->bad || (!reset && k->code != k->want && !late_ok)) {
         fprintf(stderr, "  seed %llu call %d: %d statuses, %s (want %s)%s; replay: "
                         "COHORT_RPC_SIM_SEED=%llu tests/rpc/test_rpc_sim\n",
                 (unsigned long long)seed, i, k->statuses, cohort_rpc_code_name(k->code),
@@ -346,7 +389,10 @@ static uint64_t one_seed(uint64_t seed, bool old_flush, bool verbose) {
     totals.stalls += s->net.stalls;
     totals.short_writes += s->net.short_writes;
     totals.virtual_ns += s->now;
-    for (int i = 0; i < s->ncalls; i++) totals.by_code[s->calls[i].code]++;
+    for (int i = 0; i < s->ncalls; i++) {
+      totals.by_code[s->calls[i].code]++;
+      totals.timed += s->calls[i].timeout_ns != 0;
+    }
   }
   sim_teardown(s); /* ends calls left stuck (old flush rule) */
   free(s);
@@ -368,12 +414,14 @@ static void test_sweep(void **state) {
   uint64_t seeds = env_u64("COHORT_RPC_SIM_SEEDS", 24), bad = 0;
   for (uint64_t seed = 1; seed <= seeds; seed++) bad += one_seed(seed, false, false) ? 1 : 0;
   fprintf(stderr, "  %llu seeds, %llu with violations; %llu calls (OK %llu, RESOURCE_EXHAUSTED "
-                  "%llu, UNAVAILABLE %llu), %llu resets, %llu stalls, %llu short writes, "
+                  "%llu, UNAVAILABLE %llu, DEADLINE_EXCEEDED %llu; %llu with deadlines), %llu resets, %llu stalls, %llu short writes, "
                   "%.1f MiB moved, %.1f s virtual\n",
           (unsigned long long)seeds, (unsigned long long)bad, (unsigned long long)totals.calls,
           (unsigned long long)totals.by_code[COHORT_RPC_OK],
           (unsigned long long)totals.by_code[COHORT_RPC_RESOURCE_EXHAUSTED],
           (unsigned long long)totals.by_code[COHORT_RPC_UNAVAILABLE],
+          (unsigned long long)totals.by_code[COHORT_RPC_DEADLINE_EXCEEDED],
+          (unsigned long long)totals.timed,
           (unsigned long long)totals.resets, (unsigned long long)totals.stalls,
           (unsigned long long)totals.short_writes, (double)totals.bytes / 1048576.0,
           (double)totals.virtual_ns / 1e9);
