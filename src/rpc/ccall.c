@@ -273,3 +273,23 @@ void rpc_ccall_complete(cohort_rpc_call_t *c) {
   rpc_current_call = saved;
   rpc_channel_call_done(c->ch, c);
 }
+
+void rpc_ccall_expire(rpc_link_t *list, int64_t now, int64_t *next) {
+  rpc_link_t expired;
+  rpc_list_init(&expired);
+  for (rpc_link_t *l = list->next, *nx; l != list; l = nx) {
+    nx = l->next;
+    cohort_rpc_call_t *c = RPC_CONTAINER(l, cohort_rpc_call_t, link);
+    if (c->deadline == COHORT_TIME_NEVER || (c->flags & CALL_STATUS_SET)) continue;
+    if (c->deadline > now) {
+      if (c->deadline < *next) *next = c->deadline;
+      continue;
+    }
+    rpc_ccall_fail(c, COHORT_RPC_DEADLINE_EXCEEDED, "Deadline Exceeded");
+    rpc_list_remove(&c->link);
+    rpc_list_push(&expired, &c->link);
+  }
+  /* Complete after the scan: a user callback may touch the lists. */
+  while (!rpc_list_empty(&expired))
+    rpc_ccall_complete(RPC_CONTAINER(expired.next, cohort_rpc_call_t, link)); /* resets */
+}

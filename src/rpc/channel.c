@@ -67,26 +67,6 @@ static void defer(cohort_rpc_channel_t *ch, cohort_rpc_call_t *c, cohort_rpc_cod
   uv_idle_start(&ch->idle, idle_cb);
 }
 
-/* Calls still waiting for a connection whose deadline passed. */
-static void expire_pending(cohort_rpc_channel_t *ch, int64_t now, int64_t *next) {
-  rpc_link_t expired;
-  rpc_list_init(&expired);
-  for (rpc_link_t *l = ch->pending.next, *nx; l != &ch->pending; l = nx) {
-    nx = l->next;
-    cohort_rpc_call_t *c = RPC_CONTAINER(l, cohort_rpc_call_t, link);
-    if (c->deadline == COHORT_TIME_NEVER || (c->flags & CALL_STATUS_SET)) continue;
-    if (c->deadline > now) {
-      if (c->deadline < *next) *next = c->deadline;
-      continue;
-    }
-    rpc_ccall_fail(c, COHORT_RPC_DEADLINE_EXCEEDED, "Deadline Exceeded");
-    rpc_list_remove(&c->link);
-    rpc_list_push(&expired, &c->link);
-  }
-  while (!rpc_list_empty(&expired))
-    rpc_ccall_complete(RPC_CONTAINER(expired.next, cohort_rpc_call_t, link));
-}
-
 static void channel_timer_cb(uv_timer_t *t) {
   cohort_rpc_channel_t *ch = t->data;
   int64_t now = rpc_host_now(&ch->host), next = COHORT_TIME_NEVER;
@@ -103,7 +83,7 @@ static void channel_timer_cb(uv_timer_t *t) {
       next = ch->connect_deadline;
     }
   }
-  expire_pending(ch, now, &next);
+  rpc_ccall_expire(&ch->pending, now, &next); /* calls still waiting to connect */
   if (next != COHORT_TIME_NEVER) arm(ch, next);
 }
 

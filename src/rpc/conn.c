@@ -543,34 +543,12 @@ static void server_deadlines(rpc_conn_t *c, int64_t now, int64_t *next) {
   }
 }
 
-static void client_deadlines(rpc_conn_t *c, int64_t now, int64_t *next) {
-  rpc_link_t expired;
-  rpc_list_init(&expired);
-  for (rpc_link_t *l = c->calls.next, *nx; l != &c->calls; l = nx) {
-    nx = l->next;
-    cohort_rpc_call_t *call = RPC_CONTAINER(l, cohort_rpc_call_t, link);
-    if (call->deadline == COHORT_TIME_NEVER || (call->flags & CALL_STATUS_SET)) continue;
-    if (call->deadline > now) {
-      if (call->deadline < *next) *next = call->deadline;
-      continue;
-    }
-    rpc_ccall_fail(call, COHORT_RPC_DEADLINE_EXCEEDED, "Deadline Exceeded");
-    rpc_list_remove(&call->link);
-    rpc_list_push(&expired, &call->link);
-  }
-  /* Complete after the scan: a user callback may touch the lists. */
-  while (!rpc_list_empty(&expired)) {
-    cohort_rpc_call_t *call = RPC_CONTAINER(expired.next, cohort_rpc_call_t, link);
-    rpc_ccall_complete(call); /* resets the stream if it is still open */
-  }
-}
-
 void rpc_conn_tick(rpc_conn_t *c, int64_t now, int64_t *next) {
   c->now = now;
   if (c->srv)
     server_deadlines(c, now, next);
   else
-    client_deadlines(c, now, next);
+    rpc_ccall_expire(&c->calls, now, next);
   rpc_conn_keepalive(c, now, c->host->keepalive_interval_ns, c->host->keepalive_timeout_ns, next);
 }
 

@@ -25,8 +25,9 @@ int cohort_rpc_details_unpack(const uint8_t *bin, size_t len, cohort_rpc_details
   details_box_t *box = cohort_calloc(a, 1, sizeof *box);
   if (!box) return COHORT_ENOMEM;
   int err = 0;
-  box->msg = (Cohort__Rpc__Status *)cohort_pbc_unpack(&box->pbc, a, &cohort__rpc__status__descriptor,
-                                                      bin, len, &err);
+  ProtobufCMessage *m =
+      cohort_pbc_unpack(&box->pbc, a, &cohort__rpc__status__descriptor, bin, len, &err);
+  box->msg = (Cohort__Rpc__Status *)m;
   if (!box->msg) {
     cohort_free(a, box);
     return err ? err : COHORT_EPROTO;

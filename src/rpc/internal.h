@@ -438,6 +438,9 @@ COHORT_INTERNAL void rpc_ccall_remote_end(cohort_rpc_call_t *call);
 /* Decide the status (first decision wins) and, if possible, complete. */
 COHORT_INTERNAL void rpc_ccall_fail(cohort_rpc_call_t *call, cohort_rpc_code_t code,
                                     const char *msg);
+/* Complete with DEADLINE_EXCEEDED every call of `list` whose deadline is
+ * at or before now (their streams reset); lower *next to the next one. */
+COHORT_INTERNAL void rpc_ccall_expire(rpc_link_t *list, int64_t now, int64_t *next);
 /* Run on_status and release the call (owner must have unlinked it). */
 COHORT_INTERNAL void rpc_ccall_complete(cohort_rpc_call_t *call);
 

@@ -361,7 +361,8 @@ static void test_garbage_frames(void **state) {
 static void test_bad_preface(void **state) {
   (void)state;
   static const char junk[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
-  assert_int_equal(rpc_conn_feed(conn, cohort_rpc_now_ns(), (const uint8_t *)junk, sizeof junk - 1), COHORT_EPROTO);
+  assert_int_equal(rpc_conn_feed(conn, cohort_rpc_now_ns(), (const uint8_t *)junk, sizeof junk - 1),
+                   COHORT_EPROTO);
 }
 
 static void test_disconnect_mid_stream(void **state) {

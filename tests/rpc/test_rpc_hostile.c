@@ -231,6 +231,15 @@ static size_t request_block(nghttp2_hd_deflater *d, const char *path, uint8_t *o
   return (size_t)n;
 }
 
+/* The first request block of a connection (a fresh HPACK context). */
+static size_t first_request_block(const char *path, uint8_t *out, size_t cap) {
+  nghttp2_hd_deflater *d;
+  nghttp2_hd_deflate_new(&d, 4096);
+  size_t n = request_block(d, path, out, cap);
+  nghttp2_hd_deflate_del(d);
+  return n;
+}
+
 /* ---- nghttp2 client sessions over a socket ---------------------------------------------- */
 
 typedef struct sess {
@@ -340,15 +349,12 @@ static void test_rapid_reset(void **state) {
 static void test_continuation_flood(void **state) {
   (void)state;
   int fd = raw_open();
-  nghttp2_hd_deflater *d;
-  nghttp2_hd_deflate_new(&d, 4096);
   uint8_t blk[256];
-  size_t n = request_block(d, "/t.S/Echo", blk, sizeof blk);
+  size_t n = first_request_block("/t.S/Echo", blk, sizeof blk);
   bool open = send_frame(fd, NGHTTP2_HEADERS, 0, 1, blk, (uint32_t)n); /* no END_HEADERS */
   for (int i = 0; i < 100000 && open; i++) open = send_frame(fd, NGHTTP2_CONTINUATION, 0, 1,
                                                              NULL, 0);
   assert_true(!open || wait_closed(fd, 5000));
-  nghttp2_hd_deflate_del(d);
   close(fd);
   server_healthy("CONTINUATION flood", 64);
 }
@@ -438,14 +444,11 @@ static ssize_t fixed_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t l
 static void test_oversized_prefix(void **state) {
   (void)state;
   int fd = raw_open();
-  nghttp2_hd_deflater *d;
-  nghttp2_hd_deflate_new(&d, 4096);
   uint8_t blk[256];
-  size_t n = request_block(d, "/t.S/Echo", blk, sizeof blk);
+  size_t n = first_request_block("/t.S/Echo", blk, sizeof blk);
   uint8_t msg[5 + 16] = {0, 0xff, 0xff, 0xff, 0xff};
   assert_true(send_frame(fd, NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, 1, blk, (uint32_t)n));
   assert_true(send_frame(fd, NGHTTP2_DATA, NGHTTP2_FLAG_END_STREAM, 1, msg, sizeof msg));
-  nghttp2_hd_deflate_del(d);
   close(fd);
   /* The same through a session, to read the status: RESOURCE_EXHAUSTED,
    * and the connection stays usable. */

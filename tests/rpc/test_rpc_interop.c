@@ -26,6 +26,7 @@
 
 #include "big_service.h"
 #include "cohort/rpc.h"
+#include "test_certs.h"
 
 #define PY "/usr/bin/python3"
 
@@ -385,6 +386,32 @@ static void bd_end(cohort_rpc_call_t *c, void *ud) {
 
 static void done_cb(void *ud) { (*(int *)ud)++; }
 
+/* Runs interop_peer.py in client `mode` (PORT, then `arg2`) against `srv`
+ * until it exits, which it must do with status 0 (all its checks passed);
+ * then the server has no call left. */
+static void grpcio_client_run(cohort_rpc_server_t *srv, const char *mode, const char *arg2,
+                              int64_t max_ms) {
+  int port = 0;
+  assert_int_equal(cohort_rpc_server_listen(srv, "127.0.0.1:0", &port), 0);
+  char arg[16];
+  snprintf(arg, sizeof arg, "%d", port);
+  peer_t pe;
+  peer_start(&pe, mode, arg, arg2);
+  run_until(&pe.exited, 1, max_ms);
+  assert_int_equal(pe.exited, 1);
+  assert_int_equal(pe.exit_status, 0); /* every check in the Python client passed */
+  assert_int_equal(cohort_rpc_server_active_calls(srv), 0);
+  peer_stop(&pe);
+}
+
+static void server_close(cohort_rpc_server_t *srv) {
+  int done = 0;
+  cohort_rpc_server_shutdown(srv, 500, done_cb, &done);
+  run_until(&done, 1, 3000);
+  assert_int_equal(done, 1);
+  cohort_rpc_server_free(srv);
+}
+
 static void test_grpcio_client_cohort_server(void **state) {
   (void)state;
   cohort_rpc_server_t *srv;
@@ -402,26 +429,12 @@ static void test_grpcio_client_cohort_server(void **state) {
   cohort_rpc_handler_t bd = {.kind = COHORT_RPC_BIDI_STREAMING, .on_start = bd_start,
                              .on_message = bd_msg, .on_half_close = bd_end};
   cohort_rpc_server_register(srv, "/t.S/Bidi", &bd);
-  int port = 0;
-  assert_int_equal(cohort_rpc_server_listen(srv, "127.0.0.1:0", &port), 0);
-  char arg[16];
-  snprintf(arg, sizeof arg, "%d", port);
-  peer_t pe;
-  peer_start(&pe, "client", arg, NULL);
-  run_until(&pe.exited, 1, 30000);
-  assert_int_equal(pe.exited, 1);
-  assert_int_equal(pe.exit_status, 0); /* every check in the Python client passed */
+  grpcio_client_run(srv, "client", NULL, 30000);
   /* grpcio's deadline and its cancel both reached the Hold handler. */
   assert_int_equal(hold_cancels, 2);
   assert_true(hold_why[0] == COHORT_RPC_DEADLINE_EXCEEDED || hold_why[0] == COHORT_RPC_CANCELLED);
   assert_int_equal(hold_why[1], COHORT_RPC_CANCELLED);
-  assert_int_equal(cohort_rpc_server_active_calls(srv), 0);
-  peer_stop(&pe);
-  int done = 0;
-  cohort_rpc_server_shutdown(srv, 500, done_cb, &done);
-  run_until(&done, 1, 3000);
-  assert_int_equal(done, 1);
-  cohort_rpc_server_free(srv);
+  server_close(srv);
 }
 
 /* ---- large messages, both directions ------------------------------------------------ */
@@ -433,23 +446,9 @@ static void big_grpcio_client(const char *cert, const char *key, const char *ca)
   cohort_rpc_server_t *srv;
   assert_int_equal(cohort_rpc_server_create(&loop, &cfg, &srv), 0);
   big_register(srv);
-  int port = 0;
-  assert_int_equal(cohort_rpc_server_listen(srv, "127.0.0.1:0", &port), 0);
-  char arg[16];
-  snprintf(arg, sizeof arg, "%d", port);
-  peer_t pe;
-  peer_start(&pe, "big-client", arg, ca);
-  run_until(&pe.exited, 1, 120000);
-  assert_int_equal(pe.exited, 1);
-  assert_int_equal(pe.exit_status, 0); /* every size and pattern as expected */
+  grpcio_client_run(srv, "big-client", ca, 120000); /* every size and pattern as expected */
   assert_int_equal(big_active(), 0);
-  assert_int_equal(cohort_rpc_server_active_calls(srv), 0);
-  peer_stop(&pe);
-  int done = 0;
-  cohort_rpc_server_shutdown(srv, 500, done_cb, &done);
-  run_until(&done, 1, 3000);
-  assert_int_equal(done, 1);
-  cohort_rpc_server_free(srv);
+  server_close(srv);
 }
 
 /* cohort's client against grpcio's big.B server. */
@@ -484,29 +483,8 @@ static void test_big_messages(void **state) {
 
 static char tls_dir[64];
 
-/* A throwaway CA and a server certificate for 127.0.0.1 / localhost. */
-static int make_certs(void) {
-  snprintf(tls_dir, sizeof tls_dir, "/tmp/cohort-interop-tls-XXXXXX");
-  if (!mkdtemp(tls_dir)) return -1;
-  char cmd[2048];
-  snprintf(cmd, sizeof cmd,
-           "(cd %s && "
-           "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-           "-subj /CN=cohort-interop-ca -keyout ca.key -out ca.pem && "
-           "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-           "-subj /CN=localhost -keyout srv.key -out srv.csr && "
-           "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ext.cnf && "
-           "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
-           "-extfile ext.cnf -out srv.pem) >/dev/null 2>&1",
-           tls_dir);
-  return system(cmd);
-}
-
-static void remove_certs(void) {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tls_dir);
-  if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", tls_dir);
-}
+static int make_certs(void) { return test_certs_make(tls_dir, "interop"); }
+static void remove_certs(void) { test_certs_remove(tls_dir); }
 
 static void tls_cohort_client(const char *cert, const char *key, const char *ca) {
   peer_t pe;
@@ -555,21 +533,8 @@ static void tls_grpcio_client(const char *cert, const char *key, const char *ca)
   cohort_rpc_server_register_unary(srv, "/t.S/Echo", h_echo, NULL);
   cohort_rpc_server_register_unary(srv, "/t.S/Fail", h_fail, NULL);
   cohort_rpc_server_register_server_streaming(srv, "/t.S/Stream", h_stream, NULL);
-  int port = 0;
-  assert_int_equal(cohort_rpc_server_listen(srv, "127.0.0.1:0", &port), 0);
-  char arg[16];
-  snprintf(arg, sizeof arg, "%d", port);
-  peer_t pe;
-  peer_start(&pe, "tls-client", arg, ca);
-  run_until(&pe.exited, 1, 30000);
-  assert_int_equal(pe.exited, 1);
-  assert_int_equal(pe.exit_status, 0); /* every check in the Python client passed */
-  peer_stop(&pe);
-  int done = 0;
-  cohort_rpc_server_shutdown(srv, 500, done_cb, &done);
-  run_until(&done, 1, 3000);
-  assert_int_equal(done, 1);
-  cohort_rpc_server_free(srv);
+  grpcio_client_run(srv, "tls-client", ca, 30000);
+  server_close(srv);
 }
 
 static void test_tls_both_ways(void **state) {

@@ -21,6 +21,7 @@
 
 #include "big_service.h"
 #include "cohort/rpc.h"
+#include "test_certs.h"
 #include "../support/failalloc.h"
 
 typedef struct fixture {
@@ -104,7 +105,8 @@ static void test_plain_default_max(void **state) {
   assert_int_equal(big_four(&F->loop, F->ch, 300000, COHORT_RPC_OK), 0);
   assert_int_equal(big_four(&F->loop, F->ch, 1u << 20, COHORT_RPC_OK), 0);
   assert_int_equal(big_four(&F->loop, F->ch, (uint32_t)F->max, COHORT_RPC_OK), 0);
-  assert_int_equal(big_four(&F->loop, F->ch, (uint32_t)F->max + 1, COHORT_RPC_RESOURCE_EXHAUSTED), 0);
+  assert_int_equal(big_four(&F->loop, F->ch, (uint32_t)F->max + 1,
+                            COHORT_RPC_RESOURCE_EXHAUSTED), 0);
   /* The connection is still good after the refusals. */
   assert_int_equal(big_four(&F->loop, F->ch, 1u << 20, COHORT_RPC_OK), 0);
 }
@@ -112,39 +114,27 @@ static void test_plain_default_max(void **state) {
 static void test_plain_configured_max(void **state) {
   (void)state;
   assert_int_equal(big_four(&F->loop, F->ch, (uint32_t)F->max, COHORT_RPC_OK), 0);
-  assert_int_equal(big_four(&F->loop, F->ch, (uint32_t)F->max + 1, COHORT_RPC_RESOURCE_EXHAUSTED), 0);
+  assert_int_equal(big_four(&F->loop, F->ch, (uint32_t)F->max + 1,
+                            COHORT_RPC_RESOURCE_EXHAUSTED), 0);
 }
 
 static void test_tls_large(void **state) {
   (void)state;
   assert_int_equal(big_four(&F->loop, F->ch, 1u << 20, COHORT_RPC_OK), 0);
   assert_int_equal(big_four(&F->loop, F->ch, (uint32_t)F->max, COHORT_RPC_OK), 0);
-  assert_int_equal(big_four(&F->loop, F->ch, (uint32_t)F->max + 1, COHORT_RPC_RESOURCE_EXHAUSTED), 0);
+  assert_int_equal(big_four(&F->loop, F->ch, (uint32_t)F->max + 1,
+                            COHORT_RPC_RESOURCE_EXHAUSTED), 0);
 }
 
 static int group_setup(void **state) {
   (void)state;
-  snprintf(tls_dir, sizeof tls_dir, "/tmp/cohort%d-large-XXXXXX", (int)getpid());
-  if (!mkdtemp(tls_dir)) return -1;
-  char cmd[2048];
-  snprintf(cmd, sizeof cmd,
-           "(cd %s && "
-           "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-           "-subj /CN=cohort-test-ca -keyout ca.key -out ca.pem && "
-           "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-           "-subj /CN=localhost -keyout srv.key -out srv.csr && "
-           "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ext.cnf && "
-           "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
-           "-extfile ext.cnf -out srv.pem) >/dev/null 2>&1",
-           tls_dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return test_certs_make(tls_dir, "large");
 }
 
 static int group_teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tls_dir);
-  return system(cmd) == 0 ? 0 : -1;
+  test_certs_remove(tls_dir);
+  return 0;
 }
 
 int main(void) {
