@@ -80,11 +80,11 @@ static void fuzz_session(const uint8_t *d, size_t n) {
   rpc_conn_t *c;
   long before = live;
   if (rpc_server_virtual_conn(srv, &c) != 0) abort();
-  rpc_conn_feed(c, (const uint8_t *)magic, sizeof magic - 1);
+  rpc_conn_feed(c, cohort_rpc_now_ns(), (const uint8_t *)magic, sizeof magic - 1);
   /* Feed in two pieces to exercise partial-frame handling. */
   size_t cut = n ? d[0] % (n + 1) : 0;
-  rpc_conn_feed(c, d, cut);
-  rpc_conn_feed(c, d + cut, n - cut);
+  rpc_conn_feed(c, cohort_rpc_now_ns(), d, cut);
+  rpc_conn_feed(c, cohort_rpc_now_ns(), d + cut, n - cut);
   rpc_bytes_t out = {0};
   rpc_conn_produce(c, &out, 1 << 20);
   rpc_bytes_free(&out, &alloc);

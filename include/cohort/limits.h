@@ -358,6 +358,94 @@ _Static_assert(COHORT_NTP_RATE_CLIENTS_MAX >= 1, "one client at least");
 #define COHORT_RPC_H2_CACHE_BLOCKS 16
 #endif
 
+/* ---- RPC, hostile peers (src/rpc, issue 12) ----------------------------- */
+
+/* A connection must finish its TLS handshake and send the HTTP/2 preface
+ * and SETTINGS within this time, or it is closed (silent connections must
+ * not hold slots; 1,100 of them once locked every client out). */
+#ifndef COHORT_RPC_PREFACE_TIMEOUT_MS
+#define COHORT_RPC_PREFACE_TIMEOUT_MS 10000
+#endif
+
+/* A server connection with no call for this long gets GOAWAY and is
+ * closed (gRPC's max_connection_idle; 5 min). Config: idle_timeout_ms. */
+#ifndef COHORT_RPC_IDLE_TIMEOUT_MS
+#define COHORT_RPC_IDLE_TIMEOUT_MS 300000
+#endif
+
+/* Server keepalive (on by default): a PING after this much read silence,
+ * the connection failed if the ACK does not come within the timeout. */
+#ifndef COHORT_RPC_SERVER_KEEPALIVE_MS
+#define COHORT_RPC_SERVER_KEEPALIVE_MS 60000
+#endif
+
+/* Bytes of partially received request messages (reassembly buffers and
+ * complete unary requests waiting for END_STREAM) one connection may hold,
+ * and all connections of one server together. Over either, the stream
+ * that grew gets RESOURCE_EXHAUSTED and its buffers are freed at once.
+ * HTTP/2 windows do not bound this: the windows reopen as bytes are
+ * copied into the reassembly buffer. 32 MiB = 8 default-size messages. */
+#ifndef COHORT_RPC_CONN_BUFFER_MAX
+#define COHORT_RPC_CONN_BUFFER_MAX (32u * 1024 * 1024)
+#endif
+#ifndef COHORT_RPC_SERVER_BUFFER_MAX
+#define COHORT_RPC_SERVER_BUFFER_MAX (256u * 1024 * 1024)
+#endif
+
+/* Request messages being reassembled at once on one connection; a stream
+ * that starts one more gets RESOURCE_EXHAUSTED. */
+#ifndef COHORT_RPC_PARTIAL_MESSAGES_MAX
+#define COHORT_RPC_PARTIAL_MESSAGES_MAX 16
+#endif
+
+/* HTTP/2 flood limits, set explicitly on every nghttp2 session:
+ * RST_STREAM received (token bucket: burst, tokens per second; CVE-2023-
+ * 44487 "rapid reset"), CONTINUATION frames after one HEADERS (CVE-2024-
+ * 28182), queued SETTINGS/PING ACKs (a peer that does not read), entries
+ * in one SETTINGS frame, and the HPACK table we keep for encoding. */
+#ifndef COHORT_RPC_RESET_BURST
+#define COHORT_RPC_RESET_BURST 1000
+#endif
+#ifndef COHORT_RPC_RESET_RATE
+#define COHORT_RPC_RESET_RATE 33
+#endif
+#ifndef COHORT_RPC_CONTINUATIONS_MAX
+#define COHORT_RPC_CONTINUATIONS_MAX 8
+#endif
+#ifndef COHORT_RPC_OUTBOUND_ACK_MAX
+#define COHORT_RPC_OUTBOUND_ACK_MAX 1000
+#endif
+#ifndef COHORT_RPC_SETTINGS_ENTRIES_MAX
+#define COHORT_RPC_SETTINGS_ENTRIES_MAX 32
+#endif
+#ifndef COHORT_RPC_HPACK_TABLE_MAX
+#define COHORT_RPC_HPACK_TABLE_MAX 4096
+#endif
+
+/* Control frames that make us work without moving a call forward (PING,
+ * SETTINGS, PRIORITY) received per connection: a token bucket of this
+ * burst refilled at this rate per second; when empty the connection gets
+ * GOAWAY(ENHANCE_YOUR_CALM). gRPC clients send a few per second at most. */
+#ifndef COHORT_RPC_CONTROL_BURST
+#define COHORT_RPC_CONTROL_BURST 1000
+#endif
+#ifndef COHORT_RPC_CONTROL_RATE
+#define COHORT_RPC_CONTROL_RATE 100
+#endif
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(COHORT_RPC_CONN_BUFFER_MAX >= 2u * COHORT_RPC_MESSAGE_MAX,
+               "a connection must be able to reassemble two default-size messages");
+_Static_assert(COHORT_RPC_SERVER_BUFFER_MAX >= COHORT_RPC_CONN_BUFFER_MAX,
+               "the global budget holds at least one connection's");
+_Static_assert(COHORT_RPC_PARTIAL_MESSAGES_MAX <= COHORT_RPC_STREAMS_MAX,
+               "partial messages live on streams");
+_Static_assert((COHORT_RPC_CONTINUATIONS_MAX + 1) * 16384 >= COHORT_RPC_METADATA_MAX,
+               "a full metadata block fits in HEADERS + CONTINUATIONs of 16 KiB");
+_Static_assert(COHORT_RPC_PREFACE_TIMEOUT_MS > 0 && COHORT_RPC_IDLE_TIMEOUT_MS > 0,
+               "timeouts are positive");
+#endif
+
 /* ---- clock synchronization, continued (src/timesync, issue 4) ---------- */
 
 /* PTP: Sync/Delay_Req exchanges a slave keeps for its per-direction

@@ -79,7 +79,36 @@ const char *cohort_rpc_code_name(int code);
 typedef struct cohort_rpc_status {
   cohort_rpc_code_t code;
   const char *message;
+  /* The serialized google.rpc.Status from grpc-status-details-bin (rich
+   * error details), or NULL / 0; borrowed like `message`. Decode it with
+   * cohort_rpc_details_unpack(). */
+  const uint8_t *details;
+  size_t details_len;
 } cohort_rpc_status_t;
+
+/* ---- rich error details (google.rpc.Status) ------------------------------ */
+
+/* One detail: a google.protobuf.Any (type URL + serialized message). */
+typedef struct cohort_rpc_detail {
+  const char *type_url; /* "type.googleapis.com/google.rpc.ErrorInfo" */
+  const uint8_t *value;
+  size_t value_len;
+} cohort_rpc_detail_t;
+
+/* A decoded google.rpc.Status. Owned by the caller after a successful
+ * cohort_rpc_details_unpack(); release with cohort_rpc_details_free(). */
+typedef struct cohort_rpc_details {
+  int32_t code;
+  const char *message;
+  cohort_rpc_detail_t *details;
+  size_t count;
+  void *internal_;
+} cohort_rpc_details_t;
+
+/* Decode grpc-status-details-bin bytes. Errors: COHORT_EPROTO (not a
+ * google.rpc.Status), COHORT_ENOMEM. Writes *out only on success. */
+int cohort_rpc_details_unpack(const uint8_t *bin, size_t len, cohort_rpc_details_t *out);
+void cohort_rpc_details_free(cohort_rpc_details_t *d); /* accepts NULL / zeroed */
 
 /* ---- metadata ---------------------------------------------------------- */
 
@@ -87,8 +116,10 @@ typedef struct cohort_rpc_status {
  * ([0-9a-z_.-]); a key ending in "-bin" carries arbitrary bytes, which the
  * library base64-encodes on the wire and decodes on receipt; any other
  * key's value must be printable ASCII (0x20..0x7e). Keys starting with
- * "grpc-" and pseudo-headers are reserved and rejected (COHORT_EINVAL).
- * Received metadata never contains reserved keys, content-type or te. */
+ * "grpc-" and pseudo-headers are reserved and rejected (COHORT_EINVAL),
+ * except "grpc-status-details-bin" (rich error details), which a server
+ * may send in its trailers and a client receives with them. Received
+ * metadata never contains other reserved keys, content-type or te. */
 typedef struct cohort_rpc_metadata {
   const char *key;      /* NUL-terminated */
   const uint8_t *value; /* not NUL-terminated when received */
@@ -166,9 +197,26 @@ typedef struct cohort_rpc_server_config {
   size_t max_recv_message_bytes;       /* default COHORT_RPC_MESSAGE_MAX */
   size_t max_send_message_bytes;       /* default COHORT_RPC_MESSAGE_MAX */
   uint32_t max_concurrent_streams;     /* per connection; COHORT_RPC_STREAMS_MAX */
-  uint32_t max_connections;            /* default COHORT_RPC_CONNECTIONS_MAX */
-  int64_t keepalive_interval_ms;       /* PING idle connections; 0: off */
+  uint32_t max_connections;            /* default COHORT_RPC_CONNECTIONS_MAX; when
+                                          full, the oldest connection without calls
+                                          is closed to admit a new one */
+  /* PING connections idle this long; 0: COHORT_RPC_SERVER_KEEPALIVE_MS
+   * (on by default); negative: off. */
+  int64_t keepalive_interval_ms;
   int64_t keepalive_timeout_ms;        /* close if no PING ack; default 20000 */
+  /* TLS handshake + HTTP/2 preface + SETTINGS must arrive within this;
+   * 0: COHORT_RPC_PREFACE_TIMEOUT_MS; negative: no limit. */
+  int64_t preface_timeout_ms;
+  /* Close (GOAWAY) a connection without calls this long; 0:
+   * COHORT_RPC_IDLE_TIMEOUT_MS; negative: never. */
+  int64_t idle_timeout_ms;
+  /* Budgets for request bytes being received (partial messages, unary
+   * requests waiting for END_STREAM): per connection and for the whole
+   * server. The stream that goes over gets RESOURCE_EXHAUSTED. 0: the
+   * COHORT_RPC_CONN_BUFFER_MAX / COHORT_RPC_SERVER_BUFFER_MAX defaults;
+   * raised to 2 x max_recv_message_bytes if smaller. */
+  size_t max_connection_buffer_bytes;
+  size_t max_buffer_bytes;
   /* TLS: both set → TLS 1.3, ALPN "h2"; both NULL → cleartext h2c. PEM. */
   const char *tls_cert_file;
   const char *tls_key_file;
@@ -276,6 +324,15 @@ int cohort_rpc_call_finish_with_metadata(cohort_rpc_call_t *call, cohort_rpc_cod
                                          const char *message,
                                          const cohort_rpc_metadata_t *trailers,
                                          size_t count);
+
+/* Finish with rich error details: `details` (count n, copied) are sent as
+ * a google.rpc.Status {code, message, details} in grpc-status-details-bin,
+ * beside grpc-status and grpc-message, as gRPC's richer error model asks.
+ * Same semantics and errors as cohort_rpc_call_finish (COHORT_ENOMEM: the
+ * status is sent without details). */
+int cohort_rpc_call_finish_with_details(cohort_rpc_call_t *call, cohort_rpc_code_t code,
+                                        const char *message, const cohort_rpc_detail_t *details,
+                                        size_t n);
 
 /* Unary shorthand: send `data` (copied) and finish with OK. On a send error
  * finishes with INTERNAL/RESOURCE_EXHAUSTED and returns the error. */

@@ -234,4 +234,3 @@ const char *cohort_rpc_call_method(const cohort_rpc_call_t *c) {
 void cohort_rpc_call_set_data(cohort_rpc_call_t *c, void *data) { c->user = data; }
 void *cohort_rpc_call_data(const cohort_rpc_call_t *c) { return c->user; }
 
-int64_t cohort_rpc_now_ns(void) { return (int64_t)uv_hrtime(); }

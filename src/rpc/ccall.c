@@ -28,7 +28,7 @@
 COHORT_INTERNAL size_t rpc_md_to_nv(const rpc_bytes_t *b, size_t off, nghttp2_nv *nv,
                                     size_t max);
 
-int rpc_ccall_submit(cohort_rpc_call_t *c, rpc_conn_t *conn) {
+int rpc_ccall_submit(cohort_rpc_call_t *c, rpc_conn_t *conn, int64_t now) {
   cohort_rpc_channel_t *ch = c->ch;
   nghttp2_nv nv[NV_MAX];
   size_t n = 0;
@@ -41,7 +41,7 @@ int rpc_ccall_submit(cohort_rpc_call_t *c, rpc_conn_t *conn) {
   nv[n++] = NV_STATIC("content-type", "application/grpc", 16);
   nv[n++] = NV_STATIC("user-agent", ch->user_agent, ch->user_agent_len);
   if (c->deadline != COHORT_TIME_NEVER) {
-    int64_t left = c->deadline - cohort_rpc_now_ns();
+    int64_t left = c->deadline - now;
     if (left <= 0) return COHORT_ETIMEDOUT;
     nv[n++] = NV("grpc-timeout", tbuf, cohort_rpc_timeout_format(left, tbuf));
   }
@@ -194,11 +194,9 @@ void rpc_ccall_data(cohort_rpc_call_t *c, const uint8_t *d, size_t n) {
   }
 }
 
-void rpc_ccall_closed(cohort_rpc_call_t *c, uint32_t err) {
-  c->flags |= CALL_STREAM_GONE;
-  rpc_list_remove(&c->link);
-  c->conn = NULL;
-  if (c->flags & CALL_IN_DEFER) return; /* completion already queued */
+/* The status as the stream's end tells it: grpc-status if trailers came,
+ * else the RST_STREAM code, else the HTTP status. */
+static void status_at_end(cohort_rpc_call_t *c, uint32_t err) {
   char buf[96];
   if (c->grpc_status >= 0) {
     if (rpc_deframer_partial(&c->df) && c->grpc_status == 0)
@@ -214,6 +212,25 @@ void rpc_ccall_closed(cohort_rpc_call_t *c, uint32_t err) {
   } else {
     rpc_ccall_fail(c, COHORT_RPC_INTERNAL, "server closed the stream without a status");
   }
+}
+
+void rpc_ccall_closed(cohort_rpc_call_t *c, uint32_t err) {
+  c->flags |= CALL_STREAM_GONE;
+  rpc_list_remove(&c->link);
+  c->conn = NULL;
+  if (c->flags & CALL_IN_DEFER) return; /* completion already queued */
+  status_at_end(c, err);
+  rpc_ccall_complete(c);
+}
+
+/* The server ended its side (trailers with END_STREAM) while we are still
+ * sending: the status is final now (PROTOCOL-HTTP2). Waiting for the
+ * stream to close would wait for ever when the server stopped reading our
+ * requests (grpcio does, after refusing an oversized message); the stream
+ * is reset by rpc_ccall_complete. */
+void rpc_ccall_remote_end(cohort_rpc_call_t *c) {
+  if (c->flags & CALL_IN_DEFER) return;
+  status_at_end(c, NGHTTP2_NO_ERROR);
   rpc_ccall_complete(c);
 }
 
@@ -231,10 +248,16 @@ void rpc_ccall_complete(cohort_rpc_call_t *c) {
   rpc_list_remove(&c->child_link);
   if (!(c->flags & CALL_STATUS_SET)) rpc_ccall_fail(c, COHORT_RPC_UNKNOWN, "");
   if (rpc_bytes_reserve(&c->msg, c->ch->a, 1) == 0) c->msg.data[c->msg.len] = '\0';
-  cohort_rpc_status_t st = {c->code, c->msg.data ? (const char *)c->msg.data : ""};
+  cohort_rpc_status_t st = {c->code, c->msg.data ? (const char *)c->msg.data : "", NULL, 0};
   /* Trailers-only responses carry their metadata in the only block. */
   const rpc_md_t *tr = (c->flags & CALL_TRAILERS_ONLY) ? &c->md : &c->tmd;
   size_t ntr = tr->ready ? tr->count : 0;
+  for (size_t i = 0; i < ntr; i++) {
+    if (rpc_md_is_details(tr->entry[i].key, strlen(tr->entry[i].key))) {
+      st.details = tr->entry[i].value;
+      st.details_len = tr->entry[i].value_len;
+    }
+  }
   cohort_rpc_call_t *saved;
   set_current(c, &saved);
   if (c->unary_fn) {
@@ -249,4 +272,24 @@ void rpc_ccall_complete(cohort_rpc_call_t *c) {
   }
   rpc_current_call = saved;
   rpc_channel_call_done(c->ch, c);
+}
+
+void rpc_ccall_expire(rpc_link_t *list, int64_t now, int64_t *next) {
+  rpc_link_t expired;
+  rpc_list_init(&expired);
+  for (rpc_link_t *l = list->next, *nx; l != list; l = nx) {
+    nx = l->next;
+    cohort_rpc_call_t *c = RPC_CONTAINER(l, cohort_rpc_call_t, link);
+    if (c->deadline == COHORT_TIME_NEVER || (c->flags & CALL_STATUS_SET)) continue;
+    if (c->deadline > now) {
+      if (c->deadline < *next) *next = c->deadline;
+      continue;
+    }
+    rpc_ccall_fail(c, COHORT_RPC_DEADLINE_EXCEEDED, "Deadline Exceeded");
+    rpc_list_remove(&c->link);
+    rpc_list_push(&expired, &c->link);
+  }
+  /* Complete after the scan: a user callback may touch the lists. */
+  while (!rpc_list_empty(&expired))
+    rpc_ccall_complete(RPC_CONTAINER(expired.next, cohort_rpc_call_t, link)); /* resets */
 }

@@ -32,7 +32,7 @@ static void channel_timer_cb(uv_timer_t *t);
 static void arm(cohort_rpc_channel_t *ch, int64_t deadline) {
   if (deadline >= ch->timer_due || ch->closing) return;
   ch->timer_due = deadline;
-  int64_t now = cohort_rpc_now_ns();
+  int64_t now = rpc_host_now(&ch->host);
   int64_t ms = deadline <= now ? 0 : (deadline - now + COHORT_NS_PER_MS - 1) / COHORT_NS_PER_MS;
   uv_timer_start(&ch->timer, channel_timer_cb, (uint64_t)ms, 0);
 }
@@ -67,33 +67,13 @@ static void defer(cohort_rpc_channel_t *ch, cohort_rpc_call_t *c, cohort_rpc_cod
   uv_idle_start(&ch->idle, idle_cb);
 }
 
-static void expire_list(rpc_link_t *list, int64_t now, int64_t *next, rpc_link_t *out) {
-  for (rpc_link_t *l = list->next, *nx; l != list; l = nx) {
-    nx = l->next;
-    cohort_rpc_call_t *c = RPC_CONTAINER(l, cohort_rpc_call_t, link);
-    if (c->deadline == COHORT_TIME_NEVER || (c->flags & CALL_STATUS_SET)) continue;
-    if (c->deadline > now) {
-      if (c->deadline < *next) *next = c->deadline;
-      continue;
-    }
-    rpc_ccall_fail(c, COHORT_RPC_DEADLINE_EXCEEDED, "Deadline Exceeded");
-    rpc_list_remove(&c->link);
-    rpc_list_push(out, &c->link);
-  }
-}
-
 static void channel_timer_cb(uv_timer_t *t) {
   cohort_rpc_channel_t *ch = t->data;
-  int64_t now = cohort_rpc_now_ns(), next = COHORT_TIME_NEVER;
+  int64_t now = rpc_host_now(&ch->host), next = COHORT_TIME_NEVER;
   ch->timer_due = COHORT_TIME_NEVER;
-  rpc_link_t expired;
-  rpc_list_init(&expired);
-  expire_list(&ch->pending, now, &next, &expired);
-  for (rpc_link_t *l = ch->conns.next; l != &ch->conns; l = l->next) {
-    rpc_conn_t *c = RPC_CONTAINER(l, rpc_conn_t, link);
-    expire_list(&c->calls, now, &next, &expired);
-    rpc_conn_keepalive(c, now, ch->host.keepalive_interval_ns, ch->host.keepalive_timeout_ns,
-                       &next);
+  for (rpc_link_t *l = ch->conns.next, *nx; l != &ch->conns; l = nx) {
+    nx = l->next;
+    rpc_conn_tick(RPC_CONTAINER(l, rpc_conn_t, link), now, &next);
   }
   if (ch->conn && !ch->conn->ready && ch->connect_deadline != COHORT_TIME_NEVER) {
     if (now >= ch->connect_deadline) {
@@ -103,12 +83,7 @@ static void channel_timer_cb(uv_timer_t *t) {
       next = ch->connect_deadline;
     }
   }
-  /* Complete after the scan: a user callback may touch the lists. */
-  while (!rpc_list_empty(&expired)) {
-    cohort_rpc_call_t *c = RPC_CONTAINER(expired.next, cohort_rpc_call_t, link);
-    rpc_list_remove(&c->link);
-    rpc_ccall_complete(c); /* sends RST_STREAM(CANCEL) if the stream is open */
-  }
+  rpc_ccall_expire(&ch->pending, now, &next); /* calls still waiting to connect */
   if (next != COHORT_TIME_NEVER) arm(ch, next);
 }
 
@@ -139,10 +114,10 @@ void rpc_channel_conn_ready(cohort_rpc_channel_t *ch, rpc_conn_t *c) {
   ch->connect_deadline = COHORT_TIME_NEVER;
   /* Keepalive starts now (the timer re-arms itself from then on). */
   if (ch->host.keepalive_interval_ns > 0)
-    arm(ch, cohort_rpc_now_ns() + ch->host.keepalive_interval_ns);
+    arm(ch, rpc_host_now(&ch->host) + ch->host.keepalive_interval_ns);
   while (!rpc_list_empty(&ch->pending)) {
     cohort_rpc_call_t *call = RPC_CONTAINER(ch->pending.next, cohort_rpc_call_t, link);
-    int rc = rpc_ccall_submit(call, c);
+    int rc = rpc_ccall_submit(call, c, rpc_host_now(&ch->host));
     if (rc == COHORT_ETIMEDOUT)
       defer(ch, call, COHORT_RPC_DEADLINE_EXCEEDED, "Deadline Exceeded");
     else if (rc)
@@ -170,7 +145,7 @@ void rpc_channel_goaway(cohort_rpc_channel_t *ch, rpc_conn_t *c) {
 
 static void start_connect(cohort_rpc_channel_t *ch, const struct sockaddr *addr) {
   rpc_conn_t *c = cohort_alloc(ch->a, sizeof *c);
-  if (!c || rpc_conn_init(c, &ch->host, ch->a, NULL, ch) != 0) {
+  if (!c || rpc_conn_init(c, &ch->host, ch->a, NULL, ch, rpc_host_now(&ch->host)) != 0) {
     cohort_free(ch->a, c);
     cohort_fmt(ch->last_error, sizeof ch->last_error, "out of memory");
     while (!rpc_list_empty(&ch->pending))
@@ -182,7 +157,7 @@ static void start_connect(cohort_rpc_channel_t *ch, const struct sockaddr *addr)
   rpc_list_push(&ch->conns, &c->link);
   ch->conn = c;
   int64_t to = ch->cfg.connect_timeout_ms > 0 ? ch->cfg.connect_timeout_ms : 20000;
-  ch->connect_deadline = cohort_rpc_now_ns() + to * COHORT_NS_PER_MS;
+  ch->connect_deadline = rpc_host_now(&ch->host) + to * COHORT_NS_PER_MS;
   arm(ch, ch->connect_deadline);
   rpc_io_connect(c, ch->host.loop, addr, ch->host.tls, ch->server_name,
                  !ch->cfg.tls_insecure_skip_verify);
@@ -341,8 +316,9 @@ void rpc_channel_call_done(cohort_rpc_channel_t *ch, cohort_rpc_call_t *c) {
 /* ---- calls ------------------------------------------------------------------------ */
 
 /* Deadline from the options and the parent (automatic propagation). */
-static int64_t call_deadline(const cohort_rpc_call_options_t *o, cohort_rpc_call_t **parent) {
-  int64_t now = cohort_rpc_now_ns(), d = COHORT_TIME_NEVER;
+static int64_t call_deadline(const cohort_rpc_channel_t *ch, const cohort_rpc_call_options_t *o,
+                             cohort_rpc_call_t **parent) {
+  int64_t now = rpc_host_now(&ch->host), d = COHORT_TIME_NEVER;
   if (o && o->timeout_ns > 0) d = o->timeout_ns > COHORT_TIME_NEVER - now ? d : now + o->timeout_ns;
   cohort_rpc_call_t *p = NULL;
   if (!o || !o->no_propagation) p = (o && o->parent) ? o->parent : rpc_current_call;
@@ -374,7 +350,7 @@ static int start_call(cohort_rpc_channel_t *ch, const char *path,
   c->unary_fn = unary_fn;
   c->cb_ud = ud;
   cohort_rpc_call_t *parent;
-  c->deadline = call_deadline(o, &parent);
+  c->deadline = call_deadline(ch, o, &parent);
   ch->ncalls++;
   rpc_list_push(&ch->pending, &c->link);
   if (parent && (parent->flags & CALL_SERVER) && !(parent->flags & CALL_HANDLER_DONE)) {
@@ -385,12 +361,12 @@ static int start_call(cohort_rpc_channel_t *ch, const char *path,
   if (parent && (parent->flags & CALL_SERVER) && (parent->flags & CALL_CANCELLED)) {
     defer(ch, c, COHORT_RPC_CANCELLED, "parent call cancelled");
   } else if (c->deadline != COHORT_TIME_NEVER && min >= 0 &&
-             c->deadline - cohort_rpc_now_ns() < min) {
+             c->deadline - rpc_host_now(&ch->host) < min) {
     defer(ch, c, COHORT_RPC_DEADLINE_EXCEEDED, "Deadline Exceeded before the call was sent");
   } else {
     if (c->deadline != COHORT_TIME_NEVER) arm(ch, c->deadline);
     if (ch->conn && ch->conn->ready && !ch->conn->goaway_recv && !ch->conn->dead) {
-      rc = rpc_ccall_submit(c, ch->conn);
+      rc = rpc_ccall_submit(c, ch->conn, rpc_host_now(&ch->host));
       if (rc) defer(ch, c, COHORT_RPC_INTERNAL, "cannot submit request");
     } else {
       ensure_connect(ch);
@@ -483,7 +459,8 @@ static void blocking_status(cohort_rpc_call_t *c, const cohort_rpc_status_t *st,
   r->code = st->code;
   if (st->code == COHORT_RPC_OK && !r->data && !b->nomem) {
     r->code = COHORT_RPC_INTERNAL;
-    st = &(cohort_rpc_status_t){COHORT_RPC_INTERNAL, "no response message for a unary call"};
+    st = &(cohort_rpc_status_t){.code = COHORT_RPC_INTERNAL,
+                                .message = "no response message for a unary call"};
   }
   size_t ml = strlen(st->message);
   size_t need = ml + 1 + n * sizeof(cohort_rpc_metadata_t);

@@ -187,6 +187,31 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
   return rc ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
 }
 
+/* Frames that cost us work without moving a call forward draw from a
+ * token bucket (COHORT_RPC_CONTROL_BURST, refilled at _RATE per second of
+ * `now`); an empty bucket ends the connection with ENHANCE_YOUR_CALM. */
+static int on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *ud) {
+  rpc_conn_t *c = ud;
+  if (hd->type != NGHTTP2_PING && hd->type != NGHTTP2_SETTINGS && hd->type != NGHTTP2_PRIORITY)
+    return 0;
+  if (hd->type == NGHTTP2_SETTINGS && (hd->flags & NGHTTP2_FLAG_ACK)) return 0;
+  if (c->now > c->ctl_at) {
+    c->ctl_tokens += (double)(c->now - c->ctl_at) * COHORT_RPC_CONTROL_RATE / 1e9;
+    if (c->ctl_tokens > COHORT_RPC_CONTROL_BURST) c->ctl_tokens = COHORT_RPC_CONTROL_BURST;
+    c->ctl_at = c->now;
+  }
+  if (c->ctl_tokens >= 1) {
+    c->ctl_tokens -= 1;
+    return 0;
+  }
+  if (!c->dead) {
+    cohort_fmt(c->error, sizeof c->error, "control frame flood (PING/SETTINGS/PRIORITY)");
+    nghttp2_session_terminate_session(s, NGHTTP2_ENHANCE_YOUR_CALM);
+    c->dead = true;
+  }
+  return 0;
+}
+
 static void on_ping(rpc_conn_t *c, const nghttp2_frame *f) {
   if (!(f->hd.flags & NGHTTP2_FLAG_ACK)) return;
   c->ping_sent_ns = 0;
@@ -206,6 +231,9 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud) {
       if (end) rpc_scall_end_stream(call);
     } else {
       rpc_ccall_headers_done(call, f);
+      if (end && stream_call(s, f->hd.stream_id) == call &&
+          !nghttp2_session_get_stream_local_close(s, f->hd.stream_id))
+        rpc_ccall_remote_end(call);
     }
     break;
   case NGHTTP2_DATA:
@@ -213,6 +241,9 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud) {
     if (call && c->srv && end) rpc_scall_end_stream(call);
     break;
   case NGHTTP2_PING: on_ping(c, f); break;
+  case NGHTTP2_SETTINGS:
+    if (!(f->hd.flags & NGHTTP2_FLAG_ACK)) c->preface_done = true;
+    break;
   case NGHTTP2_GOAWAY:
     c->goaway_recv = true;
     if (c->ch) rpc_channel_goaway(c->ch, c);
@@ -295,6 +326,7 @@ ssize_t rpc_data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t lengt
 static nghttp2_session_callbacks *make_callbacks(void) {
   nghttp2_session_callbacks *cbs;
   if (nghttp2_session_callbacks_new(&cbs) != 0) return NULL;
+  nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, on_begin_frame);
   nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
   nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
@@ -322,9 +354,27 @@ static int submit_settings(rpc_conn_t *c) {
   return rc == 0 ? 0 : COHORT_ENOMEM;
 }
 
+/* Every flood limit explicit (limits.h), not left to the library's
+ * defaults: they are part of what we promise about hostile peers. */
+static void set_limits(nghttp2_option *opt, bool server) {
+  nghttp2_option_set_max_send_header_block_length(opt, 4 * COHORT_RPC_METADATA_MAX);
+  /* Closed streams are kept only for the priority tree: drop them. */
+  nghttp2_option_set_no_closed_streams(opt, 1);
+  nghttp2_option_set_max_outbound_ack(opt, COHORT_RPC_OUTBOUND_ACK_MAX);
+  nghttp2_option_set_max_settings(opt, COHORT_RPC_SETTINGS_ENTRIES_MAX);
+  nghttp2_option_set_max_continuations(opt, COHORT_RPC_CONTINUATIONS_MAX);
+  nghttp2_option_set_max_deflate_dynamic_table_size(opt, COHORT_RPC_HPACK_TABLE_MAX);
+  nghttp2_option_set_max_reserved_remote_streams(opt, 0); /* no server push */
+  if (server)
+    nghttp2_option_set_stream_reset_rate_limit(opt, COHORT_RPC_RESET_BURST,
+                                               COHORT_RPC_RESET_RATE);
+}
+
 int rpc_conn_init(rpc_conn_t *c, rpc_host_t *host, const cohort_allocator_t *a,
-                  cohort_rpc_server_t *srv, cohort_rpc_channel_t *ch) {
-  memset(c, 0, offsetof(rpc_conn_t, rbuf));
+                  cohort_rpc_server_t *srv, cohort_rpc_channel_t *ch, int64_t now) {
+  memset(c, 0, sizeof *c);
+  c->now = c->created_ns = c->idle_since_ns = c->ctl_at = now;
+  c->ctl_tokens = COHORT_RPC_CONTROL_BURST;
   c->host = host;
   c->a = a;
   c->srv = srv;
@@ -339,9 +389,7 @@ int rpc_conn_init(rpc_conn_t *c, rpc_host_t *host, const cohort_allocator_t *a,
     nghttp2_session_callbacks_del(cbs);
     return COHORT_ENOMEM;
   }
-  nghttp2_option_set_max_send_header_block_length(opt, 4 * COHORT_RPC_METADATA_MAX);
-  /* Closed streams are kept only for the priority tree: drop them. */
-  nghttp2_option_set_no_closed_streams(opt, 1);
+  set_limits(opt, srv != NULL);
   int rc = srv ? nghttp2_session_server_new3(&c->h2, cbs, c, opt, &mem)
                : nghttp2_session_client_new3(&c->h2, cbs, c, opt, &mem);
   nghttp2_option_del(opt);
@@ -359,8 +407,9 @@ int rpc_conn_init(rpc_conn_t *c, rpc_host_t *host, const cohort_allocator_t *a,
   return 0;
 }
 
-int rpc_conn_feed(rpc_conn_t *c, const uint8_t *data, size_t len) {
+int rpc_conn_feed(rpc_conn_t *c, int64_t now, const uint8_t *data, size_t len) {
   if (!c->h2 || c->dead) return COHORT_ESTATE;
+  c->now = now;
   c->in_recv = true;
   ssize_t n = nghttp2_session_mem_recv(c->h2, data, len);
   c->in_recv = false;
@@ -382,8 +431,15 @@ int rpc_conn_feed(rpc_conn_t *c, const uint8_t *data, size_t len) {
 }
 
 int rpc_conn_produce(rpc_conn_t *c, rpc_bytes_t *out, size_t limit) {
+  c->more_out = false;
   if (!c->h2) return 0;
-  while (out->len < limit) {
+  for (;;) {
+    if (out->len >= limit) {
+      /* Stopped at the limit, not because the session ran dry: the host
+       * must come back for the rest once these bytes are written. */
+      c->more_out = nghttp2_session_want_write(c->h2) != 0;
+      break;
+    }
     const uint8_t *p;
     ssize_t n = nghttp2_session_mem_send(c->h2, &p);
     if (n < 0) {
@@ -409,18 +465,6 @@ bool rpc_conn_finished(const rpc_conn_t *c) {
   if (!c->h2) return true;
   if (c->dead) return !nghttp2_session_want_write(c->h2);
   return !nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2);
-}
-
-static void host_prepare_cb(uv_prepare_t *p);
-
-void rpc_conn_dirty(rpc_conn_t *c) {
-  if (c->dirty || !c->has_tcp) return;
-  c->dirty = true;
-  rpc_list_push(&c->host->dirty, &c->dirty_link);
-  if (!c->host->prepare_on) {
-    c->host->prepare_on = true;
-    uv_prepare_start(&c->host->prepare, host_prepare_cb);
-  }
 }
 
 void rpc_conn_fail(rpc_conn_t *c, const char *why) {
@@ -485,26 +529,61 @@ void rpc_conn_keepalive(rpc_conn_t *c, int64_t now, int64_t interval, int64_t ti
   if (c->last_read_ns + interval < *next) *next = c->last_read_ns + interval;
 }
 
-/* ---- host ------------------------------------------------------------------ */
-
-static void host_prepare_cb(uv_prepare_t *p) {
-  rpc_host_t *h = p->data;
-  /* Flushing may make other connections dirty (a handler answering on
-   * another stream); loop until quiet, each connection once per pass. */
-  while (!rpc_list_empty(&h->dirty)) {
-    rpc_conn_t *c = RPC_CONTAINER(h->dirty.next, rpc_conn_t, dirty_link);
-    rpc_list_remove(&c->dirty_link);
-    c->dirty = false;
-    rpc_io_flush(c);
+static void server_deadlines(rpc_conn_t *c, int64_t now, int64_t *next) {
+  for (rpc_link_t *l = c->calls.next, *nx; l != &c->calls; l = nx) {
+    nx = l->next;
+    cohort_rpc_call_t *call = RPC_CONTAINER(l, cohort_rpc_call_t, link);
+    if (!(call->flags & CALL_STARTED) || (call->flags & (CALL_HANDLER_DONE | CALL_CANCELLED)) ||
+        call->deadline == COHORT_TIME_NEVER)
+      continue;
+    if (call->deadline <= now)
+      rpc_scall_abort(call, COHORT_RPC_DEADLINE_EXCEEDED, true);
+    else if (call->deadline < *next)
+      *next = call->deadline;
   }
-  h->prepare_on = false;
-  uv_prepare_stop(p);
 }
 
-void rpc_host_init(rpc_host_t *h, uv_loop_t *loop) {
-  memset(h, 0, sizeof *h);
-  h->loop = loop;
-  rpc_list_init(&h->dirty);
-  uv_prepare_init(loop, &h->prepare);
-  h->prepare.data = h;
+void rpc_conn_tick(rpc_conn_t *c, int64_t now, int64_t *next) {
+  c->now = now;
+  if (c->srv)
+    server_deadlines(c, now, next);
+  else
+    rpc_ccall_expire(&c->calls, now, next);
+  rpc_conn_keepalive(c, now, c->host->keepalive_interval_ns, c->host->keepalive_timeout_ns, next);
+}
+
+bool rpc_conn_server_tick(rpc_conn_t *c, int64_t now, int64_t *next) {
+  cohort_rpc_server_t *srv = c->srv;
+  c->now = now;
+  if (!c->h2 || c->dead) return true;
+  if (!c->preface_done && srv->preface_timeout_ns > 0) {
+    int64_t due = c->created_ns + srv->preface_timeout_ns;
+    if (now >= due) {
+      cohort_fmt(c->error, sizeof c->error, "no HTTP/2 preface within %lld ms",
+                 (long long)(srv->preface_timeout_ns / COHORT_NS_PER_MS));
+      return false;
+    }
+    if (due < *next) *next = due;
+    return true;
+  }
+  if (!rpc_list_empty(&c->calls) || srv->idle_timeout_ns <= 0) {
+    c->idle_since_ns = now;
+    return true;
+  }
+  int64_t due = c->idle_since_ns + srv->idle_timeout_ns;
+  if (now < due) {
+    if (due < *next) *next = due;
+    return true;
+  }
+  if (!c->goaway_sent) {
+    c->goaway_sent = true;
+    nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(c->h2), NGHTTP2_NO_ERROR,
+                          (const uint8_t *)"idle", 4);
+  }
+  cohort_fmt(c->error, sizeof c->error, "idle for %lld ms",
+             (long long)(srv->idle_timeout_ns / COHORT_NS_PER_MS));
+  c->dead = true; /* close once the GOAWAY is written */
+  rpc_conn_dirty(c);
+  return true;
 }

@@ -69,6 +69,7 @@ COHORT_INTERNAL int rpc_base64_decode(rpc_bytes_t *out, const cohort_allocator_t
 /* Metadata key/value validity for sending. */
 COHORT_INTERNAL bool rpc_md_key_valid(const char *key, size_t len);
 COHORT_INTERNAL bool rpc_md_is_bin(const char *key, size_t len);
+COHORT_INTERNAL bool rpc_md_is_details(const char *key, size_t len);
 COHORT_INTERNAL bool rpc_md_value_valid(const uint8_t *v, size_t len);
 /* RST_STREAM / GOAWAY error code → gRPC status (PROTOCOL-HTTP2). */
 COHORT_INTERNAL cohort_rpc_code_t rpc_code_from_h2(uint32_t h2_error);
@@ -151,10 +152,18 @@ typedef struct rpc_host {
   bool prepare_on;
   int64_t keepalive_interval_ns, keepalive_timeout_ns;
   size_t max_recv, max_send;
+  /* The host's monotonic clock (cohort_rpc_now_ns; a simulator puts its
+   * virtual clock here). Only host code calls it; cores get `now`. */
+  int64_t (*clock)(void);
   SSL_CTX *tls;
+  /* One read buffer for every connection of the host: libuv hands it out
+   * and gives it back within one read callback, so idle connections cost
+   * no buffer of their own. */
+  uint8_t rbuf[65536];
 } rpc_host_t;
 
 COHORT_INTERNAL void rpc_host_init(rpc_host_t *h, uv_loop_t *loop);
+static inline int64_t rpc_host_now(const rpc_host_t *h) { return h->clock(); }
 
 COHORT_INTERNAL void rpc_list_init(rpc_link_t *head);
 COHORT_INTERNAL void rpc_list_push(rpc_link_t *head, rpc_link_t *n);
@@ -181,7 +190,11 @@ enum {
   CALL_UNARY_GOT = 1u << 14,    /* server: unary request received */
   CALL_IN_DEFER = 1u << 15,     /* client: on the deferred completion list */
   CALL_READY_DUE = 1u << 16,    /* send queue drained: run on_ready */
-  CALL_TRAILERS_ONLY = 1u << 17 /* client: the response was trailers-only */
+  CALL_TRAILERS_ONLY = 1u << 17, /* client: the response was trailers-only */
+  CALL_HANDLER_SEEN = 1u << 18,  /* server: a handler callback got the call
+                                    (on_start / on_request): from then on the
+                                    handler owns it until finish() */
+  CALL_PARTIAL = 1u << 19        /* server: counted in conn->partials */
 };
 
 typedef struct rpc_method {
@@ -222,6 +235,7 @@ struct cohort_rpc_call {
   const char *emsg;    /* static error text for a failure we detected */
   /* server */
   const rpc_method_t *method;
+  size_t held; /* request bytes buffered, counted in conn->held, srv->held */
   /* client */
   cohort_rpc_call_callbacks_t cb;
   void *cb_ud;
@@ -242,6 +256,10 @@ struct cohort_rpc_server {
   size_t nconns;
   rpc_link_t orphans; /* calls whose stream is gone, handler not finished */
   size_t active_calls;
+  size_t held;        /* request bytes buffered over all connections */
+  size_t held_max, conn_held_max;
+  int64_t preface_timeout_ns, idle_timeout_ns; /* <= 0: off */
+  uint64_t evictions; /* idle connections closed to admit new ones */
   rpc_link_t pool;
   size_t pool_len;
   uv_tcp_t listeners[RPC_LISTENERS_MAX];
@@ -322,6 +340,15 @@ struct rpc_conn {
   bool goaway_sent;
   bool shutdown_ping; /* server shutdown: final GOAWAY after ping ack */
   bool ready;         /* transport up (TLS done), session usable */
+  bool more_out;      /* the last produce stopped at its byte limit with
+                         frames still pending: flush again once written */
+  bool preface_done;  /* the peer's SETTINGS arrived */
+  int64_t now;        /* time given with the last input (feed, tick) */
+  int64_t created_ns, idle_since_ns;
+  size_t held;        /* server: request bytes buffered on this connection */
+  uint32_t partials;  /* server: calls with a message half received */
+  double ctl_tokens;  /* control-frame flood bucket */
+  int64_t ctl_at;
   int64_t last_read_ns;
   int64_t ping_sent_ns; /* 0: no keepalive ping outstanding */
   char error[160];
@@ -335,16 +362,26 @@ struct rpc_conn {
   BIO *rbio, *wbio;
   rpc_bytes_t obuf;  /* encoded bytes to write next */
   rpc_bytes_t wbuf;  /* bytes owned by the in-flight uv_write */
-  uint8_t rbuf[65536];
   void (*on_closed)(rpc_conn_t *c); /* owner callback from uv_close */
 };
 
 COHORT_INTERNAL int rpc_conn_init(rpc_conn_t *c, rpc_host_t *host, const cohort_allocator_t *a,
-                                  cohort_rpc_server_t *srv, cohort_rpc_channel_t *ch);
-/* Sans-I/O entry points. feed: returns 0 or COHORT_EPROTO (connection
- * must close after producing its GOAWAY). produce: appends pending output
- * to `out` up to roughly `limit` bytes; returns 0 or an error. */
-COHORT_INTERNAL int rpc_conn_feed(rpc_conn_t *c, const uint8_t *data, size_t len);
+                                  cohort_rpc_server_t *srv, cohort_rpc_channel_t *ch,
+                                  int64_t now);
+/* Sans-I/O entry points. feed: bytes that arrived at `now`; returns 0 or
+ * COHORT_EPROTO (connection must close after producing its GOAWAY).
+ * produce: appends pending output to `out` up to roughly `limit` bytes;
+ * returns 0 or an error. */
+COHORT_INTERNAL int rpc_conn_feed(rpc_conn_t *c, int64_t now, const uint8_t *data, size_t len);
+/* Server connection timers at `now` (preface, idle): lowers *next to the
+ * next time they need a look. Returns false when the connection must be
+ * closed (c->error says why; a GOAWAY may be queued). */
+COHORT_INTERNAL bool rpc_conn_server_tick(rpc_conn_t *c, int64_t now, int64_t *next);
+/* Deadlines of the calls on the connection (server: the handler is
+ * cancelled and DEADLINE_EXCEEDED sent; client: the call completes with
+ * DEADLINE_EXCEEDED and its stream is reset) and keepalive, at `now`;
+ * lowers *next to the next time this needs a look. */
+COHORT_INTERNAL void rpc_conn_tick(rpc_conn_t *c, int64_t now, int64_t *next);
 COHORT_INTERNAL int rpc_conn_produce(rpc_conn_t *c, rpc_bytes_t *out, size_t limit);
 COHORT_INTERNAL bool rpc_conn_finished(const rpc_conn_t *c);
 /* Fail every call on the connection (UNAVAILABLE + reason), free session. */
@@ -389,16 +426,21 @@ COHORT_INTERNAL void rpc_scall_abort(cohort_rpc_call_t *call, cohort_rpc_code_t 
 COHORT_INTERNAL ssize_t rpc_scall_data_eof(cohort_rpc_call_t *call, uint32_t *flags);
 
 /* Client side (ccall.c). */
-COHORT_INTERNAL int rpc_ccall_submit(cohort_rpc_call_t *call, rpc_conn_t *c);
+COHORT_INTERNAL int rpc_ccall_submit(cohort_rpc_call_t *call, rpc_conn_t *c, int64_t now);
 COHORT_INTERNAL int rpc_ccall_header(cohort_rpc_call_t *call, const nghttp2_frame *f,
                                      const uint8_t *k, size_t kl, const uint8_t *v,
                                      size_t vl);
 COHORT_INTERNAL void rpc_ccall_headers_done(cohort_rpc_call_t *call, const nghttp2_frame *f);
 COHORT_INTERNAL void rpc_ccall_data(cohort_rpc_call_t *call, const uint8_t *d, size_t n);
 COHORT_INTERNAL void rpc_ccall_closed(cohort_rpc_call_t *call, uint32_t error_code);
+/* END_STREAM from the server while our side is still open. */
+COHORT_INTERNAL void rpc_ccall_remote_end(cohort_rpc_call_t *call);
 /* Decide the status (first decision wins) and, if possible, complete. */
 COHORT_INTERNAL void rpc_ccall_fail(cohort_rpc_call_t *call, cohort_rpc_code_t code,
                                     const char *msg);
+/* Complete with DEADLINE_EXCEEDED every call of `list` whose deadline is
+ * at or before now (their streams reset); lower *next to the next one. */
+COHORT_INTERNAL void rpc_ccall_expire(rpc_link_t *list, int64_t now, int64_t *next);
 /* Run on_status and release the call (owner must have unlinked it). */
 COHORT_INTERNAL void rpc_ccall_complete(cohort_rpc_call_t *call);
 

@@ -18,6 +18,45 @@
 
 static void conn_close(rpc_conn_t *c, const char *why);
 
+/* ---- host: clock and the once-per-iteration flush ---------------------------- */
+
+int64_t cohort_rpc_now_ns(void) { return (int64_t)uv_hrtime(); }
+
+static void host_prepare_cb(uv_prepare_t *p);
+
+void rpc_conn_dirty(rpc_conn_t *c) {
+  if (c->dirty || !c->has_tcp) return;
+  c->dirty = true;
+  rpc_list_push(&c->host->dirty, &c->dirty_link);
+  if (!c->host->prepare_on) {
+    c->host->prepare_on = true;
+    uv_prepare_start(&c->host->prepare, host_prepare_cb);
+  }
+}
+
+static void host_prepare_cb(uv_prepare_t *p) {
+  rpc_host_t *h = p->data;
+  /* Flushing may make other connections dirty (a handler answering on
+   * another stream); loop until quiet, each connection once per pass. */
+  while (!rpc_list_empty(&h->dirty)) {
+    rpc_conn_t *c = RPC_CONTAINER(h->dirty.next, rpc_conn_t, dirty_link);
+    rpc_list_remove(&c->dirty_link);
+    c->dirty = false;
+    rpc_io_flush(c);
+  }
+  h->prepare_on = false;
+  uv_prepare_stop(p);
+}
+
+void rpc_host_init(rpc_host_t *h, uv_loop_t *loop) {
+  memset(h, 0, sizeof *h);
+  h->loop = loop;
+  h->clock = cohort_rpc_now_ns;
+  rpc_list_init(&h->dirty);
+  uv_prepare_init(loop, &h->prepare);
+  h->prepare.data = h;
+}
+
 /* ---- TLS contexts ---------------------------------------------------------- */
 
 static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
@@ -85,7 +124,12 @@ fail:
 /* TLS: encrypt everything nghttp2 has for us, then drain the write BIO. */
 static int produce_tls(rpc_conn_t *c) {
   size_t produced = 0;
-  while (c->tls_done && produced < COHORT_RPC_CONN_WRITE_MAX) {
+  c->more_out = false;
+  while (c->tls_done) {
+    if (produced >= COHORT_RPC_CONN_WRITE_MAX) {
+      c->more_out = c->h2 && nghttp2_session_want_write(c->h2);
+      break;
+    }
     const uint8_t *p;
     ssize_t n = c->h2 ? nghttp2_session_mem_send(c->h2, &p) : 0;
     if (n < 0) return COHORT_EPROTO;
@@ -163,7 +207,18 @@ void rpc_io_flush(rpc_conn_t *c) {
   }
   write_out(c);
   if (c->closing) return;
-  if (c->writing && c->obuf.len >= COHORT_RPC_CONN_WRITE_MAX) c->read_paused = true;
+  /* Everything produced went out but the session still has frames: come
+   * back before the loop polls (when a write is in flight, its completion
+   * flushes again). Without this a message larger than one flush's worth
+   * waited for the next read from the peer (issue 12). */
+  if (!c->writing && c->more_out) rpc_conn_dirty(c);
+  /* Stop reading only while a write is in flight with a full backlog
+   * behind it; once the backlog is gone, read again (the peer's
+   * WINDOW_UPDATEs are what let the rest of our data go). */
+  if (c->writing && c->obuf.len >= COHORT_RPC_CONN_WRITE_MAX)
+    c->read_paused = true;
+  else if (!c->writing)
+    c->read_paused = false;
   if (c->read_paused)
     uv_read_stop((uv_stream_t *)&c->tcp);
   else if (!c->dead)
@@ -177,7 +232,7 @@ void rpc_io_flush(rpc_conn_t *c) {
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   (void)suggested;
   rpc_conn_t *c = h->data;
-  *buf = uv_buf_init((char *)c->rbuf, sizeof c->rbuf);
+  *buf = uv_buf_init((char *)c->host->rbuf, sizeof c->host->rbuf);
 }
 
 static void tls_failed(rpc_conn_t *c) {
@@ -196,7 +251,7 @@ static void tls_failed(rpc_conn_t *c) {
 
 static void became_ready(rpc_conn_t *c) {
   c->ready = true;
-  c->last_read_ns = cohort_rpc_now_ns();
+  c->last_read_ns = rpc_host_now(c->host);
   if (c->ch) rpc_channel_conn_ready(c->ch, c);
   rpc_conn_dirty(c);
 }
@@ -232,7 +287,7 @@ static bool tls_input(rpc_conn_t *c, const uint8_t *d, size_t n) {
     became_ready(c);
   }
   for (;;) {
-    int r = SSL_read(c->ssl, c->rbuf, (int)sizeof c->rbuf);
+    int r = SSL_read(c->ssl, c->host->rbuf, (int)sizeof c->host->rbuf);
     if (r <= 0) {
       int e = SSL_get_error(c->ssl, r);
       if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
@@ -244,7 +299,7 @@ static bool tls_input(rpc_conn_t *c, const uint8_t *d, size_t n) {
       conn_close(c, c->error);
       return false;
     }
-    if (rpc_conn_feed(c, c->rbuf, (size_t)r) != 0) break;
+    if (rpc_conn_feed(c, c->last_read_ns, c->host->rbuf, (size_t)r) != 0) break;
   }
   return true;
 }
@@ -256,13 +311,13 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     conn_close(c, nread == UV_EOF ? "connection closed by peer" : uv_strerror((int)nread));
     return;
   }
-  c->last_read_ns = cohort_rpc_now_ns();
+  c->last_read_ns = rpc_host_now(c->host);
   if (c->ssl) {
     /* The read buffer doubles as SSL_read's output: copy input to the BIO
      * first (tls_input does), which it has consumed before SSL_read. */
     if (!tls_input(c, (const uint8_t *)buf->base, (size_t)nread)) return;
   } else {
-    rpc_conn_feed(c, (const uint8_t *)buf->base, (size_t)nread);
+    rpc_conn_feed(c, c->last_read_ns, (const uint8_t *)buf->base, (size_t)nread);
   }
   if (c->closing) return; /* a callback closed it: it is no longer flushed */
   if (c->dead) uv_read_stop(s);

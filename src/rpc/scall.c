@@ -4,8 +4,10 @@
  * per call pattern, responses are framed, and the status goes out in
  * trailers, or as a trailers-only response when nothing was sent.
  *
- * Invariants: a server call is freed only when both the handler has
- * finished (or never saw it) and its stream is gone; on_cancel is delivered
+ * Invariants: a server call is freed as soon as its stream is gone unless
+ * a handler callback has been given it (CALL_HANDLER_SEEN) and has not
+ * finished it: a call reset, disconnected or expired before its request
+ * was complete never waits for a finish() that cannot come (issue 12); on_cancel is delivered
  * at most once and never after finish; handler callbacks run with
  * rpc_current_call set to the call (automatic deadline propagation);
  * errors in bytes from the client end the call with a status, never an
@@ -27,9 +29,59 @@ COHORT_INTERNAL int rpc_scall_ensure_headers(cohort_rpc_call_t *c,
                 NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE})
 #define NV_MAX (COHORT_RPC_METADATA_ENTRIES_MAX + 8)
 
+static bool handler_owns(const cohort_rpc_call_t *c) {
+  return (c->flags & CALL_HANDLER_SEEN) && !(c->flags & CALL_HANDLER_DONE);
+}
+
+/* The handler is about to see the call for the first time. */
+static void hand_over(cohort_rpc_call_t *c) {
+  if (c->flags & CALL_HANDLER_SEEN) return;
+  c->flags |= CALL_HANDLER_SEEN;
+  c->srv->active_calls++;
+}
+
+/* ---- request memory budget ------------------------------------------------ */
+
+/* Bring the connection's and the server's counts of buffered request
+ * bytes (and of partial messages) in line with what the call holds now. */
+static void held_update(cohort_rpc_call_t *c) {
+  size_t now_held = c->df.body.cap + c->req.cap;
+  bool partial = rpc_deframer_partial(&c->df) && c->df.in_body;
+  rpc_conn_t *conn = c->conn;
+  if (conn) {
+    conn->held = conn->held - c->held + now_held;
+    if (partial && !(c->flags & CALL_PARTIAL)) conn->partials++;
+    if (!partial && (c->flags & CALL_PARTIAL)) conn->partials--;
+  }
+  c->srv->held = c->srv->held - c->held + now_held;
+  c->held = now_held;
+  c->flags = partial ? (c->flags | CALL_PARTIAL) : (c->flags & ~(uint32_t)CALL_PARTIAL);
+}
+
+/* Free the request buffers of a call that will not read any more. */
+static void held_drop(cohort_rpc_call_t *c) {
+  rpc_deframer_reset(&c->df, c->srv->a);
+  rpc_bytes_free(&c->df.body, c->srv->a);
+  rpc_bytes_free(&c->req, c->srv->a);
+  held_update(c);
+}
+
+/* Whether the call may keep what it holds: the per-connection and server
+ * budgets and the cap on partial messages per connection. */
+static const char *over_budget(const cohort_rpc_call_t *c) {
+  const cohort_rpc_server_t *srv = c->srv;
+  if (c->conn && c->conn->held > srv->conn_held_max)
+    return "connection request buffer budget exceeded";
+  if (srv->held > srv->held_max) return "server request buffer budget exceeded";
+  if (c->conn && c->conn->partials > COHORT_RPC_PARTIAL_MESSAGES_MAX)
+    return "too many partially received messages on this connection";
+  return NULL;
+}
+
 static void maybe_free(cohort_rpc_call_t *c) {
   if (!(c->flags & CALL_STREAM_GONE)) return;
-  if ((c->flags & CALL_STARTED) && !(c->flags & CALL_HANDLER_DONE)) return;
+  if (handler_owns(c)) return;
+  held_drop(c);
   cohort_rpc_server_t *srv = c->srv;
   rpc_call_release(c, srv->a, &srv->pool, &srv->pool_len);
 }
@@ -89,7 +141,7 @@ static void run_cancel(cohort_rpc_call_t *c, cohort_rpc_code_t why) {
     child->parent = NULL;
     cohort_rpc_call_cancel(child);
   }
-  if (!(c->flags & CALL_STARTED) || (c->flags & CALL_HANDLER_DONE)) return;
+  if (!handler_owns(c)) return;
   if (c->method->h.on_cancel) {
     cohort_rpc_call_t *saved = rpc_current_call;
     rpc_current_call = c;
@@ -315,7 +367,7 @@ static void timeout_header(cohort_rpc_call_t *c, const uint8_t *v, size_t vl) {
     bad(c, COHORT_RPC_INTERNAL, "malformed grpc-timeout");
     return;
   }
-  int64_t now = cohort_rpc_now_ns();
+  int64_t now = c->conn->now;
   c->deadline = ns > COHORT_TIME_NEVER - now ? COHORT_TIME_NEVER : now + ns;
 }
 
@@ -386,15 +438,15 @@ void rpc_scall_headers_done(cohort_rpc_call_t *c, bool end_stream) {
     scall_fail(c, COHORT_RPC_UNAVAILABLE, "server shutting down");
     return;
   }
-  if (c->deadline <= cohort_rpc_now_ns()) {
+  if (c->deadline <= c->conn->now) {
     scall_fail(c, COHORT_RPC_DEADLINE_EXCEEDED, "Deadline Exceeded");
     return;
   }
   c->method = m;
   c->flags |= CALL_STARTED;
-  c->srv->active_calls++;
   if (c->deadline != COHORT_TIME_NEVER) rpc_server_arm(c->srv, c->deadline);
   if (m->h.kind == COHORT_RPC_CLIENT_STREAMING || m->h.kind == COHORT_RPC_BIDI_STREAMING) {
+    hand_over(c);
     cohort_rpc_call_t *saved = rpc_current_call;
     rpc_current_call = c;
     m->h.on_start(c, m->h.ud);
@@ -429,6 +481,17 @@ static int on_request_message(void *ud, const uint8_t *msg, size_t len) {
 void rpc_scall_data(cohort_rpc_call_t *c, const uint8_t *d, size_t n) {
   if (!(c->flags & CALL_STARTED) || (c->flags & (CALL_CANCELLED | CALL_HANDLER_DONE))) return;
   int rc = rpc_deframe(&c->df, c->srv->a, c->srv->host.max_recv, d, n, on_request_message, c);
+  if (c->flags & (CALL_CANCELLED | CALL_HANDLER_DONE)) {
+    held_drop(c); /* nothing more will be read: free it now */
+  } else {
+    held_update(c);
+    const char *why = over_budget(c);
+    if (why) {
+      scall_fail(c, COHORT_RPC_RESOURCE_EXHAUSTED, why);
+      held_drop(c);
+      return;
+    }
+  }
   switch (rc) {
   case 0:
   case RPC_DEFRAME_STOP: break;
@@ -459,7 +522,10 @@ void rpc_scall_end_stream(cohort_rpc_call_t *c) {
       scall_fail(c, COHORT_RPC_INTERNAL, "no request message for a unary method");
       return;
     }
+    hand_over(c);
     m->h.on_request(c, c->req.data, c->req.len, m->h.ud);
+    rpc_bytes_reset(&c->req, c->srv->a, 16384);
+    held_update(c);
   } else if (m->h.on_half_close) {
     m->h.on_half_close(c, m->h.ud);
   }
@@ -471,13 +537,19 @@ void rpc_scall_closed(cohort_rpc_call_t *c, uint32_t err) {
   rpc_list_remove(&c->link);
   /* STREAM_GONE is set only after on_cancel, so a finish() inside it does
    * not free the call under our feet. */
-  if ((c->flags & CALL_STARTED) && !(c->flags & (CALL_HANDLER_DONE | CALL_CANCELLED))) {
+  if (handler_owns(c) && !(c->flags & CALL_CANCELLED)) {
     c->flags |= CALL_CANCELLED;
     run_cancel(c, COHORT_RPC_CANCELLED);
   }
+  held_drop(c);
+  if (c->conn && rpc_list_empty(&c->conn->calls)) {
+    c->conn->idle_since_ns = c->conn->now;
+    if (c->srv->idle_timeout_ns > 0)
+      rpc_server_arm(c->srv, c->conn->now + c->srv->idle_timeout_ns);
+  }
   c->flags |= CALL_STREAM_GONE;
   c->conn = NULL;
-  if ((c->flags & CALL_STARTED) && !(c->flags & CALL_HANDLER_DONE)) {
+  if (handler_owns(c)) {
     rpc_list_push(&c->srv->orphans, &c->link);
     return;
   }

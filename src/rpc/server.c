@@ -43,6 +43,28 @@ const rpc_method_t *rpc_server_lookup(const cohort_rpc_server_t *srv, const uint
 
 static void server_timer_cb(uv_timer_t *t);
 
+/* A configured time in ms: 0 the default, negative off (0 ns). */
+static int64_t ms_or(int64_t ms, int64_t def_ms) {
+  if (ms < 0) return 0;
+  return (ms ? ms : def_ms) * COHORT_NS_PER_MS;
+}
+
+static void server_limits(cohort_rpc_server_t *s, const cohort_rpc_server_config_t *cfg) {
+  s->host.keepalive_interval_ns = ms_or(cfg->keepalive_interval_ms,
+                                        COHORT_RPC_SERVER_KEEPALIVE_MS);
+  s->host.keepalive_timeout_ns = ms_or(cfg->keepalive_timeout_ms > 0 ? cfg->keepalive_timeout_ms
+                                                                      : 0, 20000);
+  s->preface_timeout_ns = ms_or(cfg->preface_timeout_ms, COHORT_RPC_PREFACE_TIMEOUT_MS);
+  s->idle_timeout_ns = ms_or(cfg->idle_timeout_ms, COHORT_RPC_IDLE_TIMEOUT_MS);
+  size_t floor = 2 * s->host.max_recv;
+  s->conn_held_max = cfg->max_connection_buffer_bytes ? cfg->max_connection_buffer_bytes
+                                                      : COHORT_RPC_CONN_BUFFER_MAX;
+  s->held_max = cfg->max_buffer_bytes ? cfg->max_buffer_bytes : COHORT_RPC_SERVER_BUFFER_MAX;
+  if (s->conn_held_max < floor) s->conn_held_max = floor;
+  if (s->held_max < s->conn_held_max) s->held_max = s->conn_held_max;
+  if (!s->cfg.max_connections) s->cfg.max_connections = COHORT_RPC_CONNECTIONS_MAX;
+}
+
 int cohort_rpc_server_create(uv_loop_t *loop, const cohort_rpc_server_config_t *cfg,
                              cohort_rpc_server_t **out) {
   cohort_rpc_server_config_t def = {0};
@@ -74,10 +96,7 @@ int cohort_rpc_server_create(uv_loop_t *loop, const cohort_rpc_server_config_t *
                                                  : COHORT_RPC_MESSAGE_MAX;
   s->host.max_send = cfg->max_send_message_bytes ? cfg->max_send_message_bytes
                                                  : COHORT_RPC_MESSAGE_MAX;
-  s->host.keepalive_interval_ns = cfg->keepalive_interval_ms * COHORT_NS_PER_MS;
-  s->host.keepalive_timeout_ns =
-      (cfg->keepalive_timeout_ms ? cfg->keepalive_timeout_ms : 20000) * COHORT_NS_PER_MS;
-  if (!s->cfg.max_connections) s->cfg.max_connections = COHORT_RPC_CONNECTIONS_MAX;
+  server_limits(s, cfg);
   rpc_list_init(&s->conns);
   rpc_list_init(&s->orphans);
   rpc_list_init(&s->pool);
@@ -87,7 +106,8 @@ int cohort_rpc_server_create(uv_loop_t *loop, const cohort_rpc_server_config_t *
   s->idle.data = s;
   s->handles = 3; /* prepare, timer, idle */
   s->timer_due = COHORT_TIME_NEVER;
-  if (s->host.keepalive_interval_ns > 0) rpc_server_arm(s, cohort_rpc_now_ns() + COHORT_NS_PER_S);
+  if (s->host.keepalive_interval_ns > 0)
+    rpc_server_arm(s, rpc_host_now(&s->host) + s->host.keepalive_interval_ns);
   *out = s;
   return 0;
 }
@@ -204,11 +224,35 @@ static void shed(cohort_rpc_server_t *srv, uv_stream_t *ls) {
   uv_close((uv_handle_t *)&srv->shed, shed_closed);
 }
 
+/* Over max_connections: close the oldest open connection that carries no
+ * call — one that never sent its preface first — so idle or silent
+ * connections cannot lock new clients out; if every connection is busy,
+ * the newcomer is refused. */
+static void evict(cohort_rpc_server_t *srv, rpc_conn_t *newcomer) {
+  rpc_conn_t *victim = NULL;
+  for (rpc_link_t *l = srv->conns.next; l != &srv->conns; l = l->next) {
+    rpc_conn_t *c = RPC_CONTAINER(l, rpc_conn_t, link);
+    if (c == newcomer || c->closing || !rpc_list_empty(&c->calls)) continue;
+    if (!c->preface_done) {
+      victim = c;
+      break;
+    }
+    if (!victim) victim = c;
+  }
+  if (!victim) {
+    rpc_io_close(newcomer);
+    return;
+  }
+  srv->evictions++;
+  cohort_fmt(victim->error, sizeof victim->error, "closed to admit a new connection");
+  rpc_io_close(victim);
+}
+
 static void on_connection(uv_stream_t *ls, int status) {
   cohort_rpc_server_t *srv = ls->data;
   if (status < 0 || srv->shutdown) return;
   rpc_conn_t *c = cohort_alloc(srv->a, sizeof *c);
-  if (c && rpc_conn_init(c, &srv->host, srv->a, srv, NULL) != 0) {
+  if (c && rpc_conn_init(c, &srv->host, srv->a, srv, NULL, rpc_host_now(&srv->host))) {
     cohort_free(srv->a, c);
     c = NULL;
   }
@@ -220,7 +264,8 @@ static void on_connection(uv_stream_t *ls, int status) {
   rpc_list_push(&srv->conns, &c->link);
   srv->nconns++;
   rpc_io_accept(c, ls, srv->host.tls); /* closes c itself on failure */
-  if (srv->nconns > srv->cfg.max_connections) rpc_io_close(c);
+  if (srv->preface_timeout_ns > 0) rpc_server_arm(srv, c->created_ns + srv->preface_timeout_ns);
+  if (srv->nconns > srv->cfg.max_connections) evict(srv, c);
 }
 
 static int parse_host_port(const char *hp, char *host, size_t cap, int *port) {
@@ -290,7 +335,7 @@ int cohort_rpc_server_listen(cohort_rpc_server_t *srv, const char *host_port, in
 void rpc_server_arm(cohort_rpc_server_t *srv, int64_t deadline) {
   if (deadline >= srv->timer_due || srv->freeing) return;
   srv->timer_due = deadline;
-  int64_t now = cohort_rpc_now_ns();
+  int64_t now = rpc_host_now(&srv->host);
   int64_t ms = deadline <= now ? 0 : (deadline - now + COHORT_NS_PER_MS - 1) / COHORT_NS_PER_MS;
   uv_timer_start(&srv->timer, server_timer_cb, (uint64_t)ms, 0);
 }
@@ -305,24 +350,12 @@ static void force_close(cohort_rpc_server_t *srv) {
 
 static void server_timer_cb(uv_timer_t *t) {
   cohort_rpc_server_t *srv = t->data;
-  int64_t now = cohort_rpc_now_ns(), next = COHORT_TIME_NEVER;
+  int64_t now = rpc_host_now(&srv->host), next = COHORT_TIME_NEVER;
   srv->timer_due = COHORT_TIME_NEVER;
   for (rpc_link_t *cl = srv->conns.next; cl != &srv->conns; cl = cl->next) {
     rpc_conn_t *c = RPC_CONTAINER(cl, rpc_conn_t, link);
-    for (rpc_link_t *l = c->calls.next, *nx; l != &c->calls; l = nx) {
-      nx = l->next;
-      cohort_rpc_call_t *call = RPC_CONTAINER(l, cohort_rpc_call_t, link);
-      if (!(call->flags & CALL_STARTED) ||
-          (call->flags & (CALL_HANDLER_DONE | CALL_CANCELLED)) ||
-          call->deadline == COHORT_TIME_NEVER)
-        continue;
-      if (call->deadline <= now)
-        rpc_scall_abort(call, COHORT_RPC_DEADLINE_EXCEEDED, true);
-      else if (call->deadline < next)
-        next = call->deadline;
-    }
-    rpc_conn_keepalive(c, now, srv->host.keepalive_interval_ns, srv->host.keepalive_timeout_ns,
-                       &next);
+    rpc_conn_tick(c, now, &next);
+    if (c->has_tcp && !c->closing && !rpc_conn_server_tick(c, now, &next)) rpc_io_close(c);
   }
   if (srv->shutdown == 1) {
     if (now >= srv->grace_deadline)
@@ -376,7 +409,8 @@ void cohort_rpc_server_shutdown(cohort_rpc_server_t *srv, int64_t grace_ms,
   srv->shutdown = 1;
   srv->on_done = on_done;
   srv->done_ud = ud;
-  srv->grace_deadline = cohort_rpc_now_ns() + (grace_ms > 0 ? grace_ms : 0) * COHORT_NS_PER_MS;
+  srv->grace_deadline =
+      rpc_host_now(&srv->host) + (grace_ms > 0 ? grace_ms : 0) * COHORT_NS_PER_MS;
   for (int i = 0; i < srv->listeners_used; i++)
     uv_close((uv_handle_t *)&srv->listeners[i], listener_closed);
   for (rpc_link_t *l = srv->conns.next; l != &srv->conns; l = l->next) {
@@ -439,7 +473,7 @@ static void virtual_closed(rpc_conn_t *c) { (void)c; }
 int rpc_server_virtual_conn(cohort_rpc_server_t *srv, rpc_conn_t **out) {
   rpc_conn_t *c = cohort_alloc(srv->a, sizeof *c);
   if (!c) return COHORT_ENOMEM;
-  int rc = rpc_conn_init(c, &srv->host, srv->a, srv, NULL);
+  int rc = rpc_conn_init(c, &srv->host, srv->a, srv, NULL, rpc_host_now(&srv->host));
   if (rc) {
     cohort_free(srv->a, c);
     return rc;

@@ -269,6 +269,12 @@ int rpc_base64_decode(rpc_bytes_t *out, const cohort_allocator_t *a, const uint8
 
 /* ---- metadata ------------------------------------------------------------------ */
 
+/* grpc-status-details-bin: the one grpc- key an application sends and
+ * receives (rich error details, a serialized google.rpc.Status). */
+bool rpc_md_is_details(const char *k, size_t len) {
+  return len == 23 && memcmp(k, "grpc-status-details-bin", 23) == 0;
+}
+
 bool rpc_md_key_valid(const char *k, size_t len) {
   if (len == 0 || len > 255) return false;
   for (size_t i = 0; i < len; i++) {
@@ -277,7 +283,7 @@ bool rpc_md_key_valid(const char *k, size_t len) {
           c == '.'))
       return false;
   }
-  if (len >= 5 && memcmp(k, "grpc-", 5) == 0) return false;
+  if (len >= 5 && memcmp(k, "grpc-", 5) == 0 && !rpc_md_is_details(k, len)) return false;
   static const char *const banned[] = {"content-type", "te", "user-agent",
                                        "content-length", "connection", "host"};
   for (size_t i = 0; i < COHORT_ARRAY_LEN(banned); i++)
@@ -297,7 +303,7 @@ bool rpc_md_value_valid(const uint8_t *v, size_t len) {
 
 bool rpc_md_reserved(const uint8_t *k, size_t kl) {
   if (kl == 0 || k[0] == ':') return true;
-  if (kl >= 5 && memcmp(k, "grpc-", 5) == 0) return true;
+  if (kl >= 5 && memcmp(k, "grpc-", 5) == 0) return !rpc_md_is_details((const char *)k, kl);
   static const char *const skip[] = {"content-type", "te", "user-agent"};
   for (size_t i = 0; i < COHORT_ARRAY_LEN(skip); i++)
     if (strlen(skip[i]) == kl && memcmp(skip[i], k, kl) == 0) return true;

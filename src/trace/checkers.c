@@ -21,6 +21,7 @@ extern const cohort_checker_t cohort_check_mutex_safety;   /* src/coord/check_mu
 extern const cohort_checker_t cohort_check_mutex_fencing;  /* src/coord/check_mutex.c */
 extern const cohort_checker_t cohort_check_mutex_liveness; /* src/coord/check_mutex.c */
 extern const cohort_checker_t cohort_check_mutex_bypass;   /* src/coord/check_mutex.c */
+extern const cohort_checker_t cohort_check_rpc_once; /* src/trace/check_rpc.c */
 
 static const char *const causality_params[] = {"hlc_bound", "vc", NULL};
 static const char *const clock_params[] = {"skip", "interval", NULL};
@@ -35,6 +36,7 @@ static const char *const integrity_params[] = {"duplicates", NULL};
 static const char *const fd_params[] = {"bound", "accuracy", "settle", "proto", "crashes",
                                         "heal_grace", NULL};
 static const char *const fifo_params[] = {"proto", "ev", NULL};
+static const char *const rpc_once_params[] = {"slack", "complete", NULL};
 
 static bool has_stamps(const cohort_trace_t *t) {
   for (size_t i = 0; i < t->len; i++)
@@ -64,6 +66,7 @@ static bool has_state(const cohort_trace_t *t, const char *what) {
 static bool has_clock(const cohort_trace_t *t) { return has_state(t, "clock"); }
 static bool has_leader(const cohort_trace_t *t) { return has_state(t, "leader"); }
 static bool has_lock(const cohort_trace_t *t) { return has_state(t, "lock_grant"); }
+static bool has_rpc(const cohort_trace_t *t) { return has_state(t, "rpc_start"); }
 
 static bool never(const cohort_trace_t *t) {
   (void)t;
@@ -87,6 +90,7 @@ static const struct entry {
     {&cohort_check_mutex_fencing, mutex_params, has_lock},
     {&cohort_check_mutex_liveness, mutex_liveness_params, has_lock},
     {&cohort_check_mutex_bypass, mutex_bypass_params, never},
+    {&cohort_check_rpc_once, rpc_once_params, has_rpc},
 };
 
 static const cohort_checker_t *const checkers[] = {
@@ -102,6 +106,7 @@ static const cohort_checker_t *const checkers[] = {
     &cohort_check_mutex_fencing,
     &cohort_check_mutex_liveness,
     &cohort_check_mutex_bypass,
+    &cohort_check_rpc_once,
 };
 
 _Static_assert(COHORT_ARRAY_LEN(table) == COHORT_ARRAY_LEN(checkers),

@@ -13,6 +13,12 @@ Messages are raw bytes (identity (de)serializers): no generated code.
   interop_peer.py tls-client PORT CA
                                  TLS client (CA: the trust root, name
                                  checked: localhost): unary and streaming
+  interop_peer.py big-client PORT [CA]
+                                 large messages against cohort's big.B
+                                 service (tests/rpc/big_service.c): 300 kB,
+                                 1 MiB, 4 MiB (the maximum) and 4 MiB + 1,
+                                 four patterns; over TLS when CA is given
+Both servers also serve big.B (the same four methods as big_service.c).
 Exit status 77 (meson's "skipped") when grpcio cannot be imported.
 """
 import sys
@@ -43,12 +49,38 @@ def echo_md(context):
     return out
 
 
+# ---- rich error details (grpc-status-details-bin = google.rpc.Status) ---------
+
+def _varint(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        out.append(b | (0x80 if v else 0))
+        if not v:
+            return bytes(out)
+
+
+def _field(num, data):
+    """A length-delimited protobuf field."""
+    return _varint(num << 3 | 2) + _varint(len(data)) + data
+
+
+ERROR_INFO = _field(1, b"R") + _field(2, b"cohort")  # google.rpc.ErrorInfo
+ERROR_INFO_URL = b"type.googleapis.com/google.rpc.ErrorInfo"
+RICH = (_varint(1 << 3) + _varint(5) + _field(2, b"rich")           # code, message
+        + _field(3, _field(1, ERROR_INFO_URL) + _field(2, ERROR_INFO)))  # Any
+
+
 def unary(request, context):
     context.set_trailing_metadata(echo_md(context))
     if request == b"sleep":
         while context.is_active():
             time.sleep(0.005)
         return b""
+    if request == b"rich":
+        context.set_trailing_metadata((("grpc-status-details-bin", RICH),))
+        context.abort(grpc.StatusCode.NOT_FOUND, "rich")
     if request.startswith(b"fail:"):
         code = int(request[5:])
         status = [c for c in grpc.StatusCode if c.value[0] == code][0]
@@ -75,6 +107,62 @@ def bidi(request_iterator, context):
         yield m
 
 
+# ---- large messages (mirror of tests/rpc/big_service.c) ---------------------------
+
+MAX = 4 * 1024 * 1024
+BIG_OPTS = [("grpc.max_receive_message_length", MAX),
+            ("grpc.max_send_message_length", MAX + 1)]
+_BASES = {}
+
+
+def pattern(n, seed):
+    """Byte i is ((i mod 251) * 7 + seed) mod 256, as big_fill() in C."""
+    seed &= 255
+    base = _BASES.get(seed)
+    if base is None:
+        base = _BASES[seed] = bytes(((j * 7 + seed) & 255) for j in range(251))
+    return (base * (n // 251 + 1))[:n]
+
+
+def big_echo(request, context):
+    return request
+
+
+def big_fan(request, context):
+    count = int.from_bytes(request[0:4], "big")
+    size = int.from_bytes(request[4:8], "big")
+    for k in range(count):
+        yield pattern(size, k)
+
+
+def big_last(request_iterator, context):
+    last = None
+    for i, m in enumerate(request_iterator):
+        if m != pattern(len(m), i):
+            context.abort(grpc.StatusCode.DATA_LOSS, "request pattern mismatch")
+        last = (len(m), i)
+    if last is None:
+        context.abort(grpc.StatusCode.DATA_LOSS, "no request")
+    return pattern(last[0], last[1])
+
+
+def big_bidi(request_iterator, context):
+    for i, m in enumerate(request_iterator):
+        if m != pattern(len(m), i):
+            context.abort(grpc.StatusCode.DATA_LOSS, "request pattern mismatch")
+        yield pattern(len(m), i)
+
+
+def big_handlers():
+    ident = dict(request_deserializer=None, response_serializer=None)
+    return grpc.method_handlers_generic_handler("big.B", {
+        "Echo": grpc.unary_unary_rpc_method_handler(big_echo, **ident),
+        "Fan": grpc.unary_stream_rpc_method_handler(big_fan, **ident),
+        "Last": grpc.stream_unary_rpc_method_handler(big_last, **ident),
+        "Bidi": grpc.stream_stream_rpc_method_handler(big_bidi, **ident),
+    })
+
+
 def serve(tls=None):
     from concurrent import futures
     ident = dict(request_deserializer=None, response_serializer=None)
@@ -84,9 +172,9 @@ def serve(tls=None):
         "ClientStream": grpc.stream_unary_rpc_method_handler(client_stream, **ident),
         "Bidi": grpc.stream_stream_rpc_method_handler(bidi, **ident),
     }
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=BIG_OPTS)
     server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler("interop.Test", handlers),))
+        (grpc.method_handlers_generic_handler("interop.Test", handlers), big_handlers()))
     if tls:
         with open(tls[0], "rb") as f:
             cert = f.read()
@@ -132,6 +220,14 @@ def run_client(port):
     except grpc.RpcError as e:
         check(e.code() == grpc.StatusCode.FAILED_PRECONDITION, "fail code %s" % e.code())
         check(e.details() == MSG, "fail message %r" % e.details())
+    # rich error details from cohort's server
+    try:
+        uu("/t.S/Rich")(b"", timeout=5)
+        check(False, "Rich must raise")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.NOT_FOUND, "rich code %s" % e.code())
+        got = dict(e.trailing_metadata()).get("grpc-status-details-bin")
+        check(got == RICH, "rich details %r" % (got,))
     # unknown method
     try:
         uu("/t.S/Nope")(b"", timeout=5)
@@ -188,6 +284,54 @@ def run_tls_client(port, ca_file):
     return 1 if FAILS else 0
 
 
+def big_one(ch, method, size, want):
+    """One call of big.B/method at `size` (streams of 3); checks the data."""
+    n = 1 if method == "Echo" else 3
+    t0 = time.monotonic()
+    try:
+        if method == "Echo":
+            got = [ch.unary_unary("/big.B/Echo")(pattern(size, 0), timeout=30)]
+            expect = [pattern(size, 0)]
+        elif method == "Fan":
+            req = n.to_bytes(4, "big") + size.to_bytes(4, "big")
+            got = list(ch.unary_stream("/big.B/Fan")(req, timeout=30))
+            expect = [pattern(size, k) for k in range(n)]
+        elif method == "Last":
+            msgs = iter([pattern(size, k) for k in range(n)])
+            got = [ch.stream_unary("/big.B/Last")(msgs, timeout=30)]
+            expect = [pattern(size, n - 1)]
+        else:
+            msgs = iter([pattern(size, k) for k in range(n)])
+            got = list(ch.stream_stream("/big.B/Bidi")(msgs, timeout=30))
+            expect = [pattern(size, k) for k in range(n)]
+        code = grpc.StatusCode.OK
+        check(got == expect, "big %s %d: data differs" % (method, size))
+    except grpc.RpcError as e:
+        code = e.code()
+    print("  grpcio %-5s %8d B: %s %.3f s" % (method, size, code.name, time.monotonic() - t0),
+          file=sys.stderr, flush=True)
+    check(code == want, "big %s %d: %s, want %s" % (method, size, code, want))
+
+
+def run_big_client(port, ca_file=None):
+    if ca_file:
+        with open(ca_file, "rb") as f:
+            creds = grpc.ssl_channel_credentials(root_certificates=f.read())
+        opts = BIG_OPTS + [("grpc.ssl_target_name_override", "localhost")]
+        ch = grpc.secure_channel("127.0.0.1:%d" % port, creds, options=opts)
+    else:
+        ch = grpc.insecure_channel("127.0.0.1:%d" % port, options=BIG_OPTS)
+    grpc.channel_ready_future(ch).result(timeout=5)
+    for size, want in ((300000, grpc.StatusCode.OK), (1 << 20, grpc.StatusCode.OK),
+                       (MAX, grpc.StatusCode.OK), (MAX + 1, grpc.StatusCode.RESOURCE_EXHAUSTED),
+                       (1 << 20, grpc.StatusCode.OK)):
+        for method in ("Echo", "Fan", "Last", "Bidi"):
+            big_one(ch, method, size, want)
+    ch.close()
+    print("big client checks done, %d failure(s)" % len(FAILS), file=sys.stderr)
+    return 1 if FAILS else 0
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "server":
         serve()
@@ -195,6 +339,8 @@ if __name__ == "__main__":
         serve((sys.argv[2], sys.argv[3]))
     elif len(sys.argv) >= 4 and sys.argv[1] == "tls-client":
         sys.exit(run_tls_client(int(sys.argv[2]), sys.argv[3]))
+    elif len(sys.argv) >= 3 and sys.argv[1] == "big-client":
+        sys.exit(run_big_client(int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None))
     elif len(sys.argv) >= 3 and sys.argv[1] == "client":
         sys.exit(run_client(int(sys.argv[2])))
     else:

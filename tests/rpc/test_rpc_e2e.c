@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "cohort/rpc.h"
+#include "test_certs.h"
 #include "../support/failalloc.h"
 
 typedef struct fixture {
@@ -680,31 +681,8 @@ static void test_wire_helpers(void **state) {
 
 static char tls_dir[64];
 
-/* A throwaway CA and a server certificate for 127.0.0.1 / localhost. */
-static int make_certs(void) {
-  snprintf(tls_dir, sizeof tls_dir, "/tmp/cohort-rpc-tls-XXXXXX");
-  if (!mkdtemp(tls_dir)) return -1;
-  char cmd[2048];
-  snprintf(cmd, sizeof cmd,
-           "cd %s && "
-           "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-           "-subj /CN=cohort-test-ca -keyout ca.key -out ca.pem && "
-           "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-           "-subj /CN=localhost -keyout srv.key -out srv.csr && "
-           "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ext.cnf && "
-           "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
-           "-extfile ext.cnf -out srv.pem",
-           tls_dir);
-  char quiet[2200];
-  snprintf(quiet, sizeof quiet, "(%s) >/dev/null 2>&1", cmd);
-  return system(quiet);
-}
-
-static void remove_certs(void) {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tls_dir);
-  if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", tls_dir);
-}
+static int make_certs(void) { return test_certs_make(tls_dir, "tls"); }
+static void remove_certs(void) { test_certs_remove(tls_dir); }
 
 static int setup_tls(void **state) {
   if (make_certs() != 0) {

@@ -24,7 +24,9 @@
 #include <cmocka.h>
 #include <uv.h>
 
+#include "big_service.h"
 #include "cohort/rpc.h"
+#include "test_certs.h"
 
 #define PY "/usr/bin/python3"
 
@@ -132,6 +134,10 @@ static int group_teardown(void **state) {
 
 /* ---- cohort client → grpcio server ------------------------------------------------- */
 
+/* google.rpc.ErrorInfo{reason: "R", domain: "cohort"}, as interop_peer.py. */
+static const uint8_t error_info[] = {0x0a, 1, 'R', 0x12, 6, 'c', 'o', 'h', 'o', 'r', 't'};
+static const char error_info_url[] = "type.googleapis.com/google.rpc.ErrorInfo";
+
 typedef struct obs {
   int done;
   cohort_rpc_code_t code;
@@ -140,6 +146,8 @@ typedef struct obs {
   uint8_t last[128];
   size_t last_len;
   char ascii[64];
+  cohort_rpc_details_t details;
+  int details_rc;
   uint8_t bin[16];
   size_t bin_len;
   long left_ms;
@@ -160,6 +168,9 @@ static void o_status(cohort_rpc_call_t *c, const cohort_rpc_status_t *st,
   o->done++;
   o->code = st->code;
   snprintf(o->msg, sizeof o->msg, "%s", st->message);
+  o->details_rc = st->details ? cohort_rpc_details_unpack(st->details, st->details_len,
+                                                          &o->details)
+                              : COHORT_ENOTFOUND;
   for (size_t i = 0; i < n; i++) {
     if (!strcmp(tr[i].key, "x-ascii"))
       snprintf(o->ascii, sizeof o->ascii, "%.*s", (int)tr[i].value_len, tr[i].value);
@@ -221,6 +232,25 @@ static void test_cohort_client_grpcio_server(void **state) {
     assert_int_equal(o.code, code);
     assert_string_equal(o.msg, "bad \xe2\x9c\x93 100%\nthing");
   }
+
+  /* rich error details from grpcio's server */
+  c = start(ch, "/interop.Test/Unary", &o, NULL);
+  cohort_rpc_call_send(c, "rich", 4);
+  cohort_rpc_call_close_send(c);
+  run_until(&o.done, 1, 5000);
+  assert_int_equal(o.code, COHORT_RPC_NOT_FOUND);
+  assert_int_equal(o.details_rc, 0);
+  assert_int_equal(o.details.code, COHORT_RPC_NOT_FOUND);
+  assert_string_equal(o.details.message, "rich");
+  assert_int_equal(o.details.count, 1);
+  assert_string_equal(o.details.details[0].type_url, error_info_url);
+  assert_int_equal(o.details.details[0].value_len, sizeof error_info);
+  assert_memory_equal(o.details.details[0].value, error_info, sizeof error_info);
+  cohort_rpc_details_free(&o.details);
+  /* and a malformed one is a clear error, not a crash */
+  cohort_rpc_details_t bad;
+  assert_int_equal(cohort_rpc_details_unpack((const uint8_t *)"\xff\xff\xff", 3, &bad),
+                   COHORT_EPROTO);
 
   /* deadline expiring while grpcio's handler sleeps */
   cohort_rpc_call_options_t short_opts = {.timeout_ns = 200 * COHORT_NS_PER_MS};
@@ -303,6 +333,12 @@ static void h_fail(cohort_rpc_call_t *call, const uint8_t *d, size_t n, void *ud
   (void)d, (void)n, (void)ud;
   cohort_rpc_call_finish(call, COHORT_RPC_FAILED_PRECONDITION, "bad \xe2\x9c\x93 100%\nthing");
 }
+static void h_rich(cohort_rpc_call_t *call, const uint8_t *d, size_t n, void *ud) {
+  (void)d, (void)n, (void)ud;
+  cohort_rpc_detail_t det = {error_info_url, error_info, sizeof error_info};
+  assert_int_equal(cohort_rpc_call_finish_with_details(call, COHORT_RPC_NOT_FOUND, "rich", &det, 1),
+                   0);
+}
 static void h_hold(cohort_rpc_call_t *call, const uint8_t *d, size_t n, void *ud) {
   (void)call, (void)d, (void)n, (void)ud;
 }
@@ -350,12 +386,39 @@ static void bd_end(cohort_rpc_call_t *c, void *ud) {
 
 static void done_cb(void *ud) { (*(int *)ud)++; }
 
+/* Runs interop_peer.py in client `mode` (PORT, then `arg2`) against `srv`
+ * until it exits, which it must do with status 0 (all its checks passed);
+ * then the server has no call left. */
+static void grpcio_client_run(cohort_rpc_server_t *srv, const char *mode, const char *arg2,
+                              int64_t max_ms) {
+  int port = 0;
+  assert_int_equal(cohort_rpc_server_listen(srv, "127.0.0.1:0", &port), 0);
+  char arg[16];
+  snprintf(arg, sizeof arg, "%d", port);
+  peer_t pe;
+  peer_start(&pe, mode, arg, arg2);
+  run_until(&pe.exited, 1, max_ms);
+  assert_int_equal(pe.exited, 1);
+  assert_int_equal(pe.exit_status, 0); /* every check in the Python client passed */
+  assert_int_equal(cohort_rpc_server_active_calls(srv), 0);
+  peer_stop(&pe);
+}
+
+static void server_close(cohort_rpc_server_t *srv) {
+  int done = 0;
+  cohort_rpc_server_shutdown(srv, 500, done_cb, &done);
+  run_until(&done, 1, 3000);
+  assert_int_equal(done, 1);
+  cohort_rpc_server_free(srv);
+}
+
 static void test_grpcio_client_cohort_server(void **state) {
   (void)state;
   cohort_rpc_server_t *srv;
   assert_int_equal(cohort_rpc_server_create(&loop, NULL, &srv), 0);
   cohort_rpc_server_register_unary(srv, "/t.S/Echo", h_echo, NULL);
   cohort_rpc_server_register_unary(srv, "/t.S/Fail", h_fail, NULL);
+  cohort_rpc_server_register_unary(srv, "/t.S/Rich", h_rich, NULL);
   cohort_rpc_handler_t hold = {.kind = COHORT_RPC_UNARY, .on_request = h_hold,
                                .on_cancel = h_hold_cancel};
   cohort_rpc_server_register(srv, "/t.S/Hold", &hold);
@@ -366,55 +429,62 @@ static void test_grpcio_client_cohort_server(void **state) {
   cohort_rpc_handler_t bd = {.kind = COHORT_RPC_BIDI_STREAMING, .on_start = bd_start,
                              .on_message = bd_msg, .on_half_close = bd_end};
   cohort_rpc_server_register(srv, "/t.S/Bidi", &bd);
-  int port = 0;
-  assert_int_equal(cohort_rpc_server_listen(srv, "127.0.0.1:0", &port), 0);
-  char arg[16];
-  snprintf(arg, sizeof arg, "%d", port);
-  peer_t pe;
-  peer_start(&pe, "client", arg, NULL);
-  run_until(&pe.exited, 1, 30000);
-  assert_int_equal(pe.exited, 1);
-  assert_int_equal(pe.exit_status, 0); /* every check in the Python client passed */
+  grpcio_client_run(srv, "client", NULL, 30000);
   /* grpcio's deadline and its cancel both reached the Hold handler. */
   assert_int_equal(hold_cancels, 2);
   assert_true(hold_why[0] == COHORT_RPC_DEADLINE_EXCEEDED || hold_why[0] == COHORT_RPC_CANCELLED);
   assert_int_equal(hold_why[1], COHORT_RPC_CANCELLED);
-  assert_int_equal(cohort_rpc_server_active_calls(srv), 0);
+  server_close(srv);
+}
+
+/* ---- large messages, both directions ------------------------------------------------ */
+
+/* grpcio's client moves 300 kB .. 4 MiB + 1 through cohort's big.B service. */
+static void big_grpcio_client(const char *cert, const char *key, const char *ca) {
+  cohort_rpc_server_config_t cfg = {.max_send_message_bytes = COHORT_RPC_MESSAGE_MAX + 1,
+                                    .tls_cert_file = cert, .tls_key_file = key};
+  cohort_rpc_server_t *srv;
+  assert_int_equal(cohort_rpc_server_create(&loop, &cfg, &srv), 0);
+  big_register(srv);
+  grpcio_client_run(srv, "big-client", ca, 120000); /* every size and pattern as expected */
+  assert_int_equal(big_active(), 0);
+  server_close(srv);
+}
+
+/* cohort's client against grpcio's big.B server. */
+static void big_cohort_client(const char *cert, const char *key, const char *ca) {
+  peer_t pe;
+  peer_start(&pe, cert ? "tls-server" : "server", cert, key);
+  run_until(&pe.port, 1, 10000);
+  assert_true(pe.port > 0);
+  char target[64];
+  snprintf(target, sizeof target, "127.0.0.1:%d", pe.port);
+  cohort_rpc_channel_config_t cfg = {.max_send_message_bytes = COHORT_RPC_MESSAGE_MAX + 1,
+                                     .tls = cert != NULL, .tls_ca_file = ca};
+  cohort_rpc_channel_t *ch;
+  assert_int_equal(cohort_rpc_channel_create(&loop, target, &cfg, &ch), 0);
+  assert_int_equal(big_four(&loop, ch, 300000, COHORT_RPC_OK), 0);
+  assert_int_equal(big_four(&loop, ch, 1u << 20, COHORT_RPC_OK), 0);
+  assert_int_equal(big_four(&loop, ch, COHORT_RPC_MESSAGE_MAX, COHORT_RPC_OK), 0);
+  assert_int_equal(big_four(&loop, ch, COHORT_RPC_MESSAGE_MAX + 1,
+                            COHORT_RPC_RESOURCE_EXHAUSTED), 0);
+  assert_int_equal(big_four(&loop, ch, 1u << 20, COHORT_RPC_OK), 0);
+  cohort_rpc_channel_close(ch, NULL, NULL);
   peer_stop(&pe);
-  int done = 0;
-  cohort_rpc_server_shutdown(srv, 500, done_cb, &done);
-  run_until(&done, 1, 3000);
-  assert_int_equal(done, 1);
-  cohort_rpc_server_free(srv);
+}
+
+static void test_big_messages(void **state) {
+  (void)state;
+  big_grpcio_client(NULL, NULL, NULL);
+  big_cohort_client(NULL, NULL, NULL);
 }
 
 /* ---- TLS, both directions ------------------------------------------------------------ */
 
 static char tls_dir[64];
 
-/* A throwaway CA and a server certificate for 127.0.0.1 / localhost. */
-static int make_certs(void) {
-  snprintf(tls_dir, sizeof tls_dir, "/tmp/cohort-interop-tls-XXXXXX");
-  if (!mkdtemp(tls_dir)) return -1;
-  char cmd[2048];
-  snprintf(cmd, sizeof cmd,
-           "(cd %s && "
-           "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-           "-subj /CN=cohort-interop-ca -keyout ca.key -out ca.pem && "
-           "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-           "-subj /CN=localhost -keyout srv.key -out srv.csr && "
-           "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ext.cnf && "
-           "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
-           "-extfile ext.cnf -out srv.pem) >/dev/null 2>&1",
-           tls_dir);
-  return system(cmd);
-}
-
-static void remove_certs(void) {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tls_dir);
-  if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", tls_dir);
-}
+static int make_certs(void) { return test_certs_make(tls_dir, "interop"); }
+static void remove_certs(void) { test_certs_remove(tls_dir); }
 
 static void tls_cohort_client(const char *cert, const char *key, const char *ca) {
   peer_t pe;
@@ -463,21 +533,8 @@ static void tls_grpcio_client(const char *cert, const char *key, const char *ca)
   cohort_rpc_server_register_unary(srv, "/t.S/Echo", h_echo, NULL);
   cohort_rpc_server_register_unary(srv, "/t.S/Fail", h_fail, NULL);
   cohort_rpc_server_register_server_streaming(srv, "/t.S/Stream", h_stream, NULL);
-  int port = 0;
-  assert_int_equal(cohort_rpc_server_listen(srv, "127.0.0.1:0", &port), 0);
-  char arg[16];
-  snprintf(arg, sizeof arg, "%d", port);
-  peer_t pe;
-  peer_start(&pe, "tls-client", arg, ca);
-  run_until(&pe.exited, 1, 30000);
-  assert_int_equal(pe.exited, 1);
-  assert_int_equal(pe.exit_status, 0); /* every check in the Python client passed */
-  peer_stop(&pe);
-  int done = 0;
-  cohort_rpc_server_shutdown(srv, 500, done_cb, &done);
-  run_until(&done, 1, 3000);
-  assert_int_equal(done, 1);
-  cohort_rpc_server_free(srv);
+  grpcio_client_run(srv, "tls-client", ca, 30000);
+  server_close(srv);
 }
 
 static void test_tls_both_ways(void **state) {
@@ -489,6 +546,8 @@ static void test_tls_both_ways(void **state) {
   snprintf(ca, sizeof ca, "%s/ca.pem", tls_dir);
   tls_cohort_client(cert, key, ca);
   tls_grpcio_client(cert, key, ca);
+  big_grpcio_client(cert, key, ca);
+  big_cohort_client(cert, key, ca);
   remove_certs();
 }
 
@@ -496,6 +555,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cohort_client_grpcio_server),
       cmocka_unit_test(test_grpcio_client_cohort_server),
+      cmocka_unit_test(test_big_messages),
       cmocka_unit_test(test_tls_both_ways),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
