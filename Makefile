@@ -34,6 +34,7 @@ demo: build
 # again under AddressSanitizer + UBSan.
 check: deps $(BUILD)/build.ninja $(BUILD_SAN)/build.ninja
 	./scripts/check-env-contract
+	./scripts/check-layers
 	ninja -C $(BUILD)
 	meson test -C $(BUILD) --print-errorlogs --num-processes $(JOBS)
 	ninja -C $(BUILD_SAN)

@@ -14,6 +14,10 @@
 
 #include "cohort/core.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct cohort_pbc_alloc {
   ProtobufCAllocator base; /* pass &x.base to protobuf-c */
   const cohort_allocator_t *alloc;
@@ -30,4 +34,7 @@ ProtobufCMessage *cohort_pbc_unpack(cohort_pbc_alloc_t *d, const cohort_allocato
                                     const ProtobufCMessageDescriptor *desc,
                                     const uint8_t *data, size_t len, int *err);
 
+#ifdef __cplusplus
+}
+#endif
 #endif
