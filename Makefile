@@ -6,8 +6,10 @@ BUILD_REL  ?= build-release
 MESON_OPTS ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 15
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 
-.PHONY: all deps build demo check check-fast test-san bench sweep clean
+.PHONY: all deps build demo check check-fast test-san bench sweep clean install uninstall
 
 all: build
 
@@ -56,6 +58,17 @@ bench: deps $(BUILD_REL)/build.ninja
 sweep: deps $(BUILD_REL)/build.ninja
 	ninja -C $(BUILD_REL)
 	./scripts/sweep $(BUILD_REL)/tools/cohort 10000
+
+# Install the release build: libcohort.so.0 (+ libcohort.a), headers under
+# include/cohort/, cohort.pc, the cohort and protoc-gen-cohort programs and
+# the man pages, below $(DESTDIR)$(PREFIX).
+install: deps $(BUILD_REL)/build.ninja
+	meson configure $(BUILD_REL) -Dprefix=$(PREFIX)
+	ninja -C $(BUILD_REL)
+	DESTDIR=$(DESTDIR) meson install -C $(BUILD_REL) --no-rebuild
+
+uninstall:
+	cd $(BUILD_REL) && DESTDIR=$(DESTDIR) ninja uninstall
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_REL) build-fuzz
