@@ -67,6 +67,17 @@ for m in "$src"/man/*.[0-9]; do
     fail "man page not installed: $(basename "$m")"
 done
 
+# `man cohort`, `man 3 cohort`, and a function's name leading to its header's page.
+for q in "1 cohort" "3 cohort" "3 cohort_rpc_server_create" "1 protoc-gen-cohort"; do
+  # shellcheck disable=SC2086
+  MANPATH="$root/share/man" MANWIDTH=80 man -P cat $q > "$tmp/man.txt" 2>&1 ||
+    fail "man $q: $(head -n 2 "$tmp/man.txt")"
+done
+grep -q 'COHORT-RPC(3)' "$tmp/man.txt" 2>/dev/null || {
+  MANPATH="$root/share/man" man -P cat 3 cohort_rpc_server_create | grep -q 'COHORT-RPC(3)' ||
+    fail "man cohort_rpc_server_create does not show cohort-rpc(3)"
+}
+
 # ---- soname and exported symbols ---------------------------------------
 so=$(readlink -f "$libdir/libcohort.so")
 soname=$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
