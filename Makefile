@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 15
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 
-.PHONY: all deps build demo check check-fast test-san bench sweep clean install uninstall
+.PHONY: all deps build demo check check-fast test-san bench sweep clean install uninstall deb
 
 all: build
 
@@ -66,6 +66,11 @@ install: deps $(BUILD_REL)/build.ninja
 	meson configure $(BUILD_REL) -Dprefix=$(PREFIX)
 	ninja -C $(BUILD_REL)
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD_REL) --no-rebuild
+
+# Debian packages libcohort0, libcohort-dev, cohort (dpkg-buildpackage -us -uc),
+# lintian, then the install test on the extracted packages; into build-deb/.
+deb: deps
+	./scripts/build-deb
 
 uninstall:
 	cd $(BUILD_REL) && DESTDIR=$(DESTDIR) ninja uninstall

@@ -17,9 +17,14 @@
 #  - every public header compiles alone from the installed include dir.
 #
 # usage: install_test.sh BUILD_ROOT SOURCE_ROOT SANITIZE
+#        install_test.sh --root DIR SOURCE_ROOT SANITIZE
 #   SANITIZE is meson's b_sanitize; a sanitizer build is skipped (77): its
 #   library needs the sanitizer runtime, which a user's program lacks.
+#   --root checks files already installed under DIR (scripts/build-deb
+#   extracts the .debs there) instead of running meson install.
 set -eu
+preinstalled=""
+if [ "$1" = "--root" ]; then preinstalled=$2; shift; fi
 build=$1 src=$2 sanitize=$3
 if [ "$sanitize" != "none" ]; then
   echo "SKIP: install test runs on the normal build only (b_sanitize=$sanitize)"
@@ -31,9 +36,13 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/cohort$$-install.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-DESTDIR="$tmp/root" meson install -C "$build" --no-rebuild > "$tmp/install.log" 2>&1 ||
-  { cat "$tmp/install.log" >&2; fail "meson install"; }
-pc=$(find "$tmp/root" -name cohort.pc | head -n 1)
+if [ -n "$preinstalled" ]; then
+  ln -s "$(cd "$preinstalled" && pwd)" "$tmp/root"
+else
+  DESTDIR="$tmp/root" meson install -C "$build" --no-rebuild > "$tmp/install.log" 2>&1 ||
+    { cat "$tmp/install.log" >&2; fail "meson install"; }
+fi
+pc=$(find "$tmp/root/" -name cohort.pc | head -n 1)
 [ -n "$pc" ] || fail "no cohort.pc installed"
 prefix=$(sed -n 's/^prefix=//p' "$pc")
 root="$tmp/root$prefix"
@@ -44,7 +53,9 @@ libdir=$(pkgc --variable=libdir)
 incdir=$(pkgc --variable=includedir)
 
 echo "installed under DESTDIR (prefix $prefix):"
-(cd "$tmp/root" && find . \( -type f -o -type l \) | sed 's|^\.||' | sort) | tee "$tmp/files"
+(cd "$tmp/root/" && find . \( -type f -o -type l \) | sed 's|^\.||' | sort) |
+  grep -v '^/usr/share/man/man3/cohort_' | tee "$tmp/files"
+echo "(and $(find "$tmp/root/" -path '*/man3/cohort_*' | wc -l) man3 links, one per function)"
 
 # ---- the file list ------------------------------------------------------
 major=$(sed -n "s/^cohort_soversion = '\([0-9]*\)'.*/\1/p" "$src/meson.build")
