@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "cohort/observe.h"
 #include "cohort/registry.h"
 #include "cohort/runtime.h"
 
@@ -47,6 +48,7 @@ typedef struct node_args {
   size_t faults_len;
   int64_t status_interval_ns;
   int64_t duration_ns; /* 0 = until a signal */
+  const char *metrics_addr, *control_path; /* observe.h; NULL = off */
 } node_args_t;
 
 typedef struct node_app {
@@ -57,6 +59,7 @@ typedef struct node_app {
   uv_signal_t sigint, sigterm;
   uv_timer_t status_timer, stop_timer;
   int signal_seen;
+  cohort_observe_t *observe; /* --metrics / --control */
 } node_app_t;
 
 static const char usage_text[] =
@@ -65,6 +68,7 @@ static const char usage_text[] =
     "                   [--trace FILE] [--status-interval DUR] [--state-dir DIR]\n"
     "                   [--fault PEER:KEY=V,...]... [--vector-clock]\n"
     "                   [--hlc-max-offset DUR] [--duration DUR]\n"
+    "                   [--metrics ADDR:PORT] [--control PATH]\n"
     "\n"
     "  --proto SPEC      protocol and parameters, e.g.\n"
     "                    \"fd detector=phi threshold=8 interval=100ms\"\n"
@@ -72,6 +76,9 @@ static const char usage_text[] =
     "                    or all:drop=0.1 (a peer's own spec overrides 'all')\n"
     "  --status-interval print a status line this often (default 500ms, 0s = never)\n"
     "  --duration        stop by itself after this long (default: until a signal)\n"
+    "  --metrics ADDR    serve Prometheus text at http://ADDR/metrics\n"
+    "  --control PATH    control socket for 'cohort status' (default with\n"
+    "                    --state-dir: DIR/node-ID.sock)\n"
     "See docs/runtime.md.\n";
 
 static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -132,7 +139,8 @@ static int parse_duration_arg(const char *opt, const char *v, int64_t *out) {
 
 enum {
   OPT_ID = 256, OPT_LISTEN, OPT_PEERS, OPT_CLUSTER, OPT_KEY, OPT_PROTO, OPT_TRACE,
-  OPT_STATUS, OPT_STATE, OPT_FAULT, OPT_VC, OPT_HLC, OPT_DURATION, OPT_HELP
+  OPT_STATUS, OPT_STATE, OPT_FAULT, OPT_VC, OPT_HLC, OPT_DURATION, OPT_HELP,
+  OPT_METRICS, OPT_CONTROL
 };
 
 static const struct option options[] = {
@@ -150,6 +158,8 @@ static const struct option options[] = {
     {"hlc-max-offset", required_argument, NULL, OPT_HLC},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"help", no_argument, NULL, OPT_HELP},
+    {"metrics", required_argument, NULL, OPT_METRICS},
+    {"control", required_argument, NULL, OPT_CONTROL},
     {NULL, 0, NULL, 0},
 };
 
@@ -202,6 +212,8 @@ static int parse_one(node_args_t *a, int opt, const char *v) {
   case OPT_VC: a->cfg.vector_clock = true; return 0;
   case OPT_HLC: return parse_duration_arg("--hlc-max-offset", v, &a->cfg.hlc_max_offset_ns);
   case OPT_DURATION: return parse_duration_arg("--duration", v, &a->duration_ns);
+  case OPT_METRICS: a->metrics_addr = v; return 0;
+  case OPT_CONTROL: a->control_path = v; return 0;
   default: return 2;
   }
 }
@@ -415,6 +427,9 @@ static int run_node(node_app_t *app) {
   }
   int status = apply_faults(app);
   if (status == 0) status = create_protocols(app);
+  if (status == 0) status = node_observe_start(&app->loop, app->rn, app->args->metrics_addr,
+                                               app->args->control_path, app->args->cfg.state_dir,
+                                               &app->observe);
   if (status == 0) {
     start_handles(app);
     print_banner(app);
@@ -424,6 +439,7 @@ static int run_node(node_app_t *app) {
     if (app->signal_seen) printf("cohort node: signal %d, shutting down\n", app->signal_seen);
     close_handles(app);
   }
+  cohort_observe_close(app->observe, NULL, NULL);
   cohort_runtime_stop(app->rt);
   destroy_protocols(app);
   cohort_runtime_free(app->rt);

@@ -97,6 +97,33 @@ _Static_assert(COHORT_VCLOCK_ENTRIES_MAX >= COHORT_NODES_MAX,
 #define COHORT_RUNTIME_NODES_MAX 64
 #endif
 
+/* Observation (src/runtime/observe.c: `--metrics`, `--control`): every
+ * figure is read when asked for, so what a client can make a node hold is
+ * its connection and one reply. REQUEST_MAX bounds an HTTP request head or
+ * a control request line (8 KiB, the common server default: a longer one
+ * gets 431 and is closed); CLIENTS_MAX the connections served at once
+ * (scrapers and `cohort status`; more are closed at accept); IDLE_MS how
+ * long a client may take to send its request or read its reply (a peer that
+ * stops reading is closed then); REPLY_MAX one rendered reply, which holds
+ * a few hundred bytes per peer, so every allowed node fits. */
+#ifndef COHORT_OBSERVE_REQUEST_MAX
+#define COHORT_OBSERVE_REQUEST_MAX 8192
+#endif
+#ifndef COHORT_OBSERVE_CLIENTS_MAX
+#define COHORT_OBSERVE_CLIENTS_MAX 16
+#endif
+#ifndef COHORT_OBSERVE_IDLE_MS
+#define COHORT_OBSERVE_IDLE_MS 5000
+#endif
+#ifndef COHORT_OBSERVE_REPLY_MAX
+#define COHORT_OBSERVE_REPLY_MAX (4 * 1024 * 1024)
+#endif
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(COHORT_OBSERVE_REPLY_MAX >= COHORT_NODES_MAX * 2048,
+               "a reply must hold every peer's figures (about 1 KiB each)");
+_Static_assert(COHORT_OBSERVE_REQUEST_MAX >= 1024, "a scraper's request head must fit");
+#endif
+
 
 /* ---- simulator (src/sim) ---------------------------------------------- */
 
