@@ -72,7 +72,8 @@ static bool wants_help(int argc, char **argv) {
 }
 
 static int run_command(const command_t *c, int argc, char **argv) {
-  if (wants_help(argc, argv)) {
+  /* `bench` dispatches again, and applies the same rule to its benches. */
+  if (c->run != cohort_cmd_bench && wants_help(argc, argv)) {
     char *sub[] = {(char *)c->name, "--help", NULL};
     return c->run(2, sub);
   }
