@@ -256,6 +256,24 @@ _Static_assert(COHORT_RPC_CONN_WINDOW <= 2147483647, "HTTP/2 windows are 31-bit"
 #define COHORT_DIAGRAM_STRS_MAX 4096
 #endif
 
+/* Trace diagram: the largest page `cohort trace diagram` writes. The event
+ * block is one base64 string that the page reads as a JavaScript string,
+ * and V8 refuses strings past 2^29 - 24 characters (a 664 MB page of the
+ * old JSON format showed blank); the decoded columns then take several
+ * times the compressed size in memory. 256 MiB keeps under half that
+ * limit; past WARN the tool says that opening will take a while. Larger
+ * runs are drawn in slices (--from/--to, --nodes, --protos, --kinds). */
+#ifndef COHORT_DIAGRAM_PAGE_MAX
+#define COHORT_DIAGRAM_PAGE_MAX (256u * 1024 * 1024)
+#endif
+#ifndef COHORT_DIAGRAM_PAGE_WARN
+#define COHORT_DIAGRAM_PAGE_WARN (64u * 1024 * 1024)
+#endif
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(COHORT_DIAGRAM_PAGE_MAX <= (1u << 29) / 2, "under half V8's string limit");
+_Static_assert(COHORT_DIAGRAM_PAGE_WARN < COHORT_DIAGRAM_PAGE_MAX, "warn before refusing");
+#endif
+
 /* ---- clock synchronization (src/timesync, issue 4) --------------------- */
 
 /* Servers one NTP client polls (RFC 5905 suggests 4+ for falseticker
