@@ -6,8 +6,10 @@ BUILD_REL  ?= build-release
 MESON_OPTS ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 15
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 
-.PHONY: all deps build demo check check-fast test-san bench sweep clean
+.PHONY: all deps build demo check check-fast test-san bench sweep clean install uninstall deb
 
 all: build
 
@@ -34,6 +36,7 @@ demo: build
 # again under AddressSanitizer + UBSan.
 check: deps $(BUILD)/build.ninja $(BUILD_SAN)/build.ninja
 	./scripts/check-env-contract
+	./scripts/check-layers
 	ninja -C $(BUILD)
 	meson test -C $(BUILD) --print-errorlogs --num-processes $(JOBS)
 	ninja -C $(BUILD_SAN)
@@ -55,6 +58,22 @@ bench: deps $(BUILD_REL)/build.ninja
 sweep: deps $(BUILD_REL)/build.ninja
 	ninja -C $(BUILD_REL)
 	./scripts/sweep $(BUILD_REL)/tools/cohort 10000
+
+# Install the release build: libcohort.so.0 (+ libcohort.a), headers under
+# include/cohort/, cohort.pc, the cohort and protoc-gen-cohort programs and
+# the man pages, below $(DESTDIR)$(PREFIX).
+install: deps $(BUILD_REL)/build.ninja
+	meson configure $(BUILD_REL) -Dprefix=$(PREFIX)
+	ninja -C $(BUILD_REL)
+	DESTDIR=$(DESTDIR) meson install -C $(BUILD_REL) --no-rebuild
+
+# Debian packages libcohort0, libcohort-dev, cohort (dpkg-buildpackage -us -uc),
+# lintian, then the install test on the extracted packages; into build-deb/.
+deb: deps
+	./scripts/build-deb
+
+uninstall:
+	cd $(BUILD_REL) && DESTDIR=$(DESTDIR) ninja uninstall
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_REL) build-fuzz

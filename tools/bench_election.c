@@ -272,7 +272,11 @@ int cohort_bench_election(int argc, char **argv) {
   uint32_t runs = 10;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--quick")) runs = 3;
-    else if (!strcmp(argv[i], "-o") && i + 1 < argc) out = argv[++i];
+    else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      puts("usage: cohort bench election [--runs K] [--quick] [-o PLOT.svg]\n"
+           "  messages per election and failover time, bully and ring, per size");
+      return 0;
+    } else if (!strcmp(argv[i], "-o") && i + 1 < argc) out = argv[++i];
     else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
       char *end;
       unsigned long v = strtoul(argv[++i], &end, 10);

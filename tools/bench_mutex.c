@@ -189,7 +189,12 @@ int cohort_bench_mutex(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--quick")) duration = 4 * INT64_C(1000000000);
     else if (!strcmp(argv[i], "-o") && i + 1 < argc) out = argv[++i];
-    else {
+    else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      puts("usage: cohort bench mutex [--quick] [-o FILE.svg]\n"
+           "  messages per critical-section entry and delays, per algorithm and size,\n"
+           "  beside the textbook counts; -o: SVG plot (default bench-mutex.svg)");
+      return 0;
+    } else {
       fprintf(stderr, "cohort bench mutex: bad argument '%s'\n"
                       "usage: cohort bench mutex [--quick] [-o FILE.svg]\n", argv[i]);
       return 2;

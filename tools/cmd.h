@@ -12,6 +12,18 @@ int cohort_cmd_cluster(int argc, char **argv); /* cmd_cluster.c */
 int cohort_cmd_trace(int argc, char **argv);   /* cmd_trace.c */
 int cohort_cmd_bench(int argc, char **argv);   /* cohort.c: dispatches */
 int cohort_cmd_ntp(int argc, char **argv);     /* cmd_ntp.c */
+int cohort_cmd_status(int argc, char **argv);  /* cmd_status.c */
+
+/* node_observe.c: `cohort node --metrics/--control` (either may be NULL;
+ * with a state dir and no control path, DIR/node-ID.sock). Prints what it
+ * serves; returns 0, or 1 with a message when it cannot listen. *out is
+ * NULL when nothing was asked for. */
+typedef struct uv_loop_s uv_loop_t;
+typedef struct cohort_runtime_node cohort_runtime_node_t;
+typedef struct cohort_observe cohort_observe_t;
+int node_observe_start(uv_loop_t *loop, cohort_runtime_node_t *rn, const char *metrics_addr,
+                       const char *control_path, const char *state_dir,
+                       cohort_observe_t **out);
 
 /* Host-side facilities protocols may use (mutex_workload.c: the file
  * recorder of the mutex's workload=file). Called once by main. */

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "cohort/observe.h"
 #include "cohort/registry.h"
 #include "cohort/runtime.h"
 
@@ -48,6 +49,7 @@ typedef struct node_args {
   size_t faults_len;
   int64_t status_interval_ns;
   int64_t duration_ns; /* 0 = until a signal */
+  const char *metrics_addr, *control_path; /* observe.h; NULL = off */
 } node_args_t;
 
 typedef struct node_app {
@@ -58,6 +60,7 @@ typedef struct node_app {
   uv_signal_t sigint, sigterm, sighup;
   uv_timer_t status_timer, stop_timer;
   int signal_seen;
+  cohort_observe_t *observe; /* --metrics / --control */
 } node_app_t;
 
 static const char usage_text[] =
@@ -68,6 +71,7 @@ static const char usage_text[] =
     "                   [--hlc-max-offset DUR] [--duration DUR]\n"
     "                   [--security auth|encrypt|encrypt+auth|none]\n"
     "                   [--cipher aes-256-gcm|chacha20-poly1305]\n"
+    "                   [--metrics ADDR:PORT] [--control PATH]\n"
     "\n"
     "  --proto SPEC      protocol and parameters, e.g.\n"
     "                    \"fd detector=phi threshold=8 interval=100ms\"\n"
@@ -79,6 +83,9 @@ static const char usage_text[] =
     "                    SIGHUP re-reads it: rotate keys without a restart\n"
     "  --security        auth (default with a key): HMAC tags; encrypt: AEAD;\n"
     "                    encrypt+auth: encrypt, still accept auth (migration)\n"
+    "  --metrics ADDR    serve Prometheus text at http://ADDR/metrics\n"
+    "  --control PATH    control socket for 'cohort status' (default with\n"
+    "                    --state-dir: DIR/node-ID.sock)\n"
     "See docs/runtime.md.\n";
 
 static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -140,7 +147,7 @@ static int parse_duration_arg(const char *opt, const char *v, int64_t *out) {
 enum {
   OPT_ID = 256, OPT_LISTEN, OPT_PEERS, OPT_CLUSTER, OPT_KEY, OPT_PROTO, OPT_TRACE,
   OPT_STATUS, OPT_STATE, OPT_FAULT, OPT_VC, OPT_HLC, OPT_DURATION, OPT_HELP, OPT_SECURITY,
-  OPT_CIPHER
+  OPT_CIPHER, OPT_METRICS, OPT_CONTROL
 };
 
 static const struct option options[] = {
@@ -160,6 +167,8 @@ static const struct option options[] = {
     {"help", no_argument, NULL, OPT_HELP},
     {"security", required_argument, NULL, OPT_SECURITY},
     {"cipher", required_argument, NULL, OPT_CIPHER},
+    {"metrics", required_argument, NULL, OPT_METRICS},
+    {"control", required_argument, NULL, OPT_CONTROL},
     {NULL, 0, NULL, 0},
 };
 
@@ -223,6 +232,8 @@ static int parse_one(node_args_t *a, int opt, const char *v) {
   case OPT_VC: a->cfg.vector_clock = true; return 0;
   case OPT_HLC: return parse_duration_arg("--hlc-max-offset", v, &a->cfg.hlc_max_offset_ns);
   case OPT_DURATION: return parse_duration_arg("--duration", v, &a->duration_ns);
+  case OPT_METRICS: a->metrics_addr = v; return 0;
+  case OPT_CONTROL: a->control_path = v; return 0;
   default: return 2;
   }
 }
@@ -468,6 +479,9 @@ static int run_node(node_app_t *app) {
   cohort_tool_flush_before_effects(app->rn); /* trace first, then the CS file */
   int status = apply_faults(app);
   if (status == 0) status = create_protocols(app);
+  if (status == 0) status = node_observe_start(&app->loop, app->rn, app->args->metrics_addr,
+                                               app->args->control_path, app->args->cfg.state_dir,
+                                               &app->observe);
   if (status == 0) {
     start_handles(app);
     print_banner(app);
@@ -477,6 +491,7 @@ static int run_node(node_app_t *app) {
     if (app->signal_seen) printf("cohort node: signal %d, shutting down\n", app->signal_seen);
     close_handles(app);
   }
+  cohort_observe_close(app->observe, NULL, NULL);
   cohort_runtime_stop(app->rt);
   destroy_protocols(app);
   cohort_tool_flush_before_effects(NULL);

@@ -181,6 +181,33 @@ _Static_assert(COHORT_LAMPORT_MAX <= COHORT_COUNTER_REMOTE_MAX,
 #define COHORT_RUNTIME_NODES_MAX 64
 #endif
 
+/* Observation (src/runtime/observe.c: `--metrics`, `--control`): every
+ * figure is read when asked for, so what a client can make a node hold is
+ * its connection and one reply. REQUEST_MAX bounds an HTTP request head or
+ * a control request line (8 KiB, the common server default: a longer one
+ * gets 431 and is closed); CLIENTS_MAX the connections served at once
+ * (scrapers and `cohort status`; more are closed at accept); IDLE_MS how
+ * long a client may take to send its request or read its reply (a peer that
+ * stops reading is closed then); REPLY_MAX one rendered reply, which holds
+ * a few hundred bytes per peer, so every allowed node fits. */
+#ifndef COHORT_OBSERVE_REQUEST_MAX
+#define COHORT_OBSERVE_REQUEST_MAX 8192
+#endif
+#ifndef COHORT_OBSERVE_CLIENTS_MAX
+#define COHORT_OBSERVE_CLIENTS_MAX 16
+#endif
+#ifndef COHORT_OBSERVE_IDLE_MS
+#define COHORT_OBSERVE_IDLE_MS 5000
+#endif
+#ifndef COHORT_OBSERVE_REPLY_MAX
+#define COHORT_OBSERVE_REPLY_MAX (4 * 1024 * 1024)
+#endif
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(COHORT_OBSERVE_REPLY_MAX >= COHORT_NODES_MAX * 2048,
+               "a reply must hold every peer's figures (about 1 KiB each)");
+_Static_assert(COHORT_OBSERVE_REQUEST_MAX >= 1024, "a scraper's request head must fit");
+#endif
+
 
 /* ---- simulator (src/sim) ---------------------------------------------- */
 
@@ -311,6 +338,24 @@ _Static_assert(COHORT_RPC_CONN_WINDOW <= 2147483647, "HTTP/2 windows are 31-bit"
  * Real traces have a few dozen. */
 #ifndef COHORT_DIAGRAM_STRS_MAX
 #define COHORT_DIAGRAM_STRS_MAX 4096
+#endif
+
+/* Trace diagram: the largest page `cohort trace diagram` writes. The event
+ * block is one base64 string that the page reads as a JavaScript string,
+ * and V8 refuses strings past 2^29 - 24 characters (a 664 MB page of the
+ * old JSON format showed blank); the decoded columns then take several
+ * times the compressed size in memory. 256 MiB keeps under half that
+ * limit; past WARN the tool says that opening will take a while. Larger
+ * runs are drawn in slices (--from/--to, --nodes, --protos, --kinds). */
+#ifndef COHORT_DIAGRAM_PAGE_MAX
+#define COHORT_DIAGRAM_PAGE_MAX (256u * 1024 * 1024)
+#endif
+#ifndef COHORT_DIAGRAM_PAGE_WARN
+#define COHORT_DIAGRAM_PAGE_WARN (64u * 1024 * 1024)
+#endif
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(COHORT_DIAGRAM_PAGE_MAX <= (1u << 29) / 2, "under half V8's string limit");
+_Static_assert(COHORT_DIAGRAM_PAGE_WARN < COHORT_DIAGRAM_PAGE_MAX, "warn before refusing");
 #endif
 
 /* ---- clock synchronization (src/timesync, issue 4) --------------------- */

@@ -20,12 +20,20 @@
  * malloc/free per received message. Messages it returns borrow the arena:
  * free them (protobuf_c_message_free_unpacked) before `d` goes out of
  * scope, as every caller does within the decoding function. */
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct cohort_pbc_alloc {
   ProtobufCAllocator base; /* pass &x.base to protobuf-c */
   const cohort_allocator_t *alloc;
   bool failed; /* an allocation was refused since init */
   size_t used; /* bytes of arena handed out */
+#ifdef __cplusplus
+  alignas(16) uint8_t arena[COHORT_PBC_ARENA_BYTES];
+#else
   _Alignas(16) uint8_t arena[COHORT_PBC_ARENA_BYTES];
+#endif
 } cohort_pbc_alloc_t;
 
 /* Point d->base at `alloc` (NULL = default). Call before each unpack. */
@@ -38,4 +46,7 @@ ProtobufCMessage *cohort_pbc_unpack(cohort_pbc_alloc_t *d, const cohort_allocato
                                     const ProtobufCMessageDescriptor *desc,
                                     const uint8_t *data, size_t len, int *err);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

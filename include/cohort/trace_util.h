@@ -41,6 +41,16 @@ void cohort_trace_rec_event(const cohort_trace_rec_t *r,
 bool cohort_trace_same_kind(const cohort_trace_rec_t *a,
                             const cohort_trace_rec_t *b);
 
+/* Open a trace file. Reading ("r"): a gzip-compressed file (by its magic
+ * bytes, whatever its name) is decompressed transparently, anything else
+ * is read as it is. Writing ("w"): a name ending in ".gz" is written
+ * gzip-compressed (zlib level 6), any other plainly. Returns a FILE the
+ * caller fcloses (the compressed stream's trailer is written then), or
+ * NULL with errno set. A corrupt compressed file reads as an error with
+ * errno EBADMSG; a truncated one (a writer killed before fclose) reads up
+ * to where the data stops. */
+FILE *cohort_trace_fopen(const char *path, const char *mode);
+
 /* Nullable string equality (NULL equals only NULL). */
 bool cohort_trace_str_eq(const char *a, const char *b);
 

@@ -1,22 +1,25 @@
 /*
- * src/trace/diagram.c — `cohort trace diagram`: a trace to one
- * self-contained HTML page with the space-time diagram (trace_tools.h).
+ * src/trace/diagram.c — `cohort trace diagram` / `draw`: a trace (or a
+ * slice of it) to one self-contained HTML page with the space-time diagram
+ * (trace_tools.h).
  *
- * The page is the viewer script (diagram.js, embedded at build time) plus
- * the events as compact JSON: one array per event, short names interned in
- * a string table, times relative to the first event, the matching send of
- * every receipt and the happened-before rank (longest path over the DAG
- * of trace_hb.h) precomputed here so the page only draws. Every string is
- * escaped so that no "<" reaches the HTML parser inside the script block.
- * Field order of an event array is the `F` table of diagram.js. The
- * initial view ("zoom=K&at=S&hide=P,Q", the syntax of the page's URL
- * fragment, which overrides it key by key) is carried as the string
- * D.view; the caller validates it, this file only escapes it.
+ * The page is: a small JSON block (title, initial view, nodes, string and
+ * incarnation tables, counts), the events as a gzip-compressed columnar
+ * block in base64 (diagram_enc.c; about 5 bytes an event in place of the
+ * 100 of one JSON array each), and the viewer script (diagram.js, embedded
+ * at build time), which inflates the block with the browser's own
+ * DecompressionStream. The matching send of every receipt and the
+ * happened-before rank (longest path over the DAG of trace_hb.h) are
+ * computed here, on the whole trace, so a slice keeps the ranks of the run.
+ * Every string is escaped so that no "<" reaches the HTML parser inside a
+ * script block. The event block is built before anything is written, so a
+ * page past the size limit fails with nothing written.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "check_internal.h"
+#include "diagram_internal.h"
 #include "cohort/trace_hb.h"
 #include "cohort/trace_tools.h"
 
@@ -84,33 +87,6 @@ static void w_jstr(wbuf_t *w, const char *s) {
   w_char(w, '"');
 }
 
-/* ---- string table ------------------------------------------------------------ */
-
-#define STR_SLOTS (2 * COHORT_DIAGRAM_STRS_MAX)
-
-typedef struct strtab {
-  const char *strs[COHORT_DIAGRAM_STRS_MAX];
-  uint32_t slot[STR_SLOTS]; /* 0 = empty, else index + 1 */
-  uint32_t len;
-} strtab_t;
-
-/* Index of s (0 for NULL; 1 = "…" when the table is full). */
-static uint32_t intern(strtab_t *st, const char *s) {
-  if (!s) return 0;
-  uint32_t h = 2166136261u;
-  for (const char *p = s; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
-  for (uint32_t k = h % STR_SLOTS;; k = (k + 1) % STR_SLOTS) {
-    uint32_t v = st->slot[k];
-    if (!v) {
-      if (st->len == COHORT_DIAGRAM_STRS_MAX) return 1;
-      st->strs[st->len] = s;
-      st->slot[k] = ++st->len;
-      return st->len - 1;
-    }
-    if (!strcmp(st->strs[v - 1], s)) return v - 1;
-  }
-}
-
 /* ---- the page ------------------------------------------------------------------ */
 
 static const char page_head[] =
@@ -121,7 +97,7 @@ static const char page_head[] =
 static const char page_style[] =
     "</title>\n<style>\n"
     "html,body{margin:0;height:100%;overflow:hidden;font:13px sans-serif;background:#fff}\n"
-    "#bar{display:flex;gap:8px;align-items:center;padding:6px 10px;"
+    "#bar{display:flex;flex-wrap:wrap;gap:8px;align-items:center;padding:6px 10px;"
     "border-bottom:1px solid #ddd;background:#f7f7f7}\n"
     "#bar b{margin-right:12px}#status{margin-left:auto;color:#555}\n"
     "button{font:12px sans-serif;padding:3px 8px}\n"
@@ -131,7 +107,8 @@ static const char page_style[] =
     "box-shadow:2px 2px 6px rgba(0,0,0,.2);word-break:break-all}\n"
     "#tip td:first-child{color:#666;padding-right:8px;white-space:nowrap;vertical-align:top}\n"
     ".key span,#protos span{display:inline-block;width:9px;height:9px;border-radius:5px;"
-    "margin:0 3px 0 8px}\n"
+    "margin:0 3px 0 2px}\n.key label{margin-left:6px;white-space:nowrap}\n"
+    "input[size]{font:12px sans-serif}\n"
     "#protos{padding-left:8px;border-left:1px solid #ccc}#protos label{white-space:nowrap}\n"
     "#protos span{margin:0 2px 0 0;border-radius:0;transform:rotate(45deg)}\n"
     "</style>\n</head>\n<body>\n<div id=\"bar\"><b>";
@@ -140,17 +117,28 @@ static const char page_bar[] =
     "</b><button id=\"mode\">axis: true time</button><button id=\"fit\">fit</button>"
     "<button id=\"zin\">+</button><button id=\"zout\">&minus;</button>"
     "<label><input type=\"checkbox\" id=\"lbl\" checked> labels</label>"
-    "<span class=\"key\"><span style=\"background:#1f77b4\"></span>send"
-    "<span style=\"background:#2ca02c\"></span>recv"
-    "<span style=\"background:#17becf\"></span>deliver"
-    "<span style=\"background:#d62728\"></span>drop &#x2715;"
-    "<span style=\"background:#999\"></span>timer"
+    "<span class=\"key\" id=\"kinds\" title=\"show or hide a kind of event\">"
+    "<label><input type=\"checkbox\" data-k=\"0\" checked><span style=\"background:#1f77b4\">"
+    "</span>send</label><label><input type=\"checkbox\" data-k=\"1\" checked>"
+    "<span style=\"background:#2ca02c\"></span>recv</label>"
+    "<label><input type=\"checkbox\" data-k=\"2\" checked>"
+    "<span style=\"background:#17becf\"></span>deliver</label>"
+    "<label><input type=\"checkbox\" data-k=\"3\" checked>"
+    "<span style=\"background:#d62728\"></span>drop &#x2715;</label>"
+    "<label><input type=\"checkbox\" data-k=\"4\" checked>"
+    "<span style=\"background:#999\"></span>timer</label>"
+    "<label><input type=\"checkbox\" data-k=\"5\" checked>"
     "<span style=\"background:#9467bd;border-radius:0;transform:rotate(45deg)\"></span>"
-    "state (by protocol)</span>"
+    "state</label></span>"
+    "<label title=\"node ids, e.g. 1,3,5-9 (empty: all)\">nodes "
+    "<input id=\"nodes\" size=\"8\" placeholder=\"all\"></label>"
+    "<label title=\"time window in seconds after the start\">window "
+    "<input id=\"from\" size=\"6\" placeholder=\"from s\">&ndash;"
+    "<input id=\"to\" size=\"6\" placeholder=\"to s\"></label><button id=\"go\">go</button>"
     "<span id=\"protos\" title=\"show or hide a protocol's messages and events\">"
-    "protocols:</span><span id=\"status\"></span></div>\n"
+    "protocols:</span><span id=\"status\">loading&hellip;</span></div>\n"
     "<canvas id=\"c\"></canvas><div id=\"tip\"></div>\n"
-    "<script type=\"application/json\" id=\"data\">";
+    "<script type=\"application/json\" id=\"meta\">";
 
 static void html_text(wbuf_t *w, const char *s) {
   for (; *s; s++) {
@@ -159,89 +147,6 @@ static void html_text(wbuf_t *w, const char *s) {
     else if (*s == '&') w_str(w, "&amp;");
     else w_char(w, *s);
   }
-}
-
-static void write_vc(wbuf_t *w, const cohort_trace_rec_t *r) {
-  w_char(w, '"');
-  for (size_t k = 0; k < r->vc_len; k++) {
-    if (k) w_char(w, ' ');
-    w_i64(w, r->vc[k].node);
-    w_char(w, ':');
-    w_i64(w, (int64_t)r->vc[k].counter);
-  }
-  w_char(w, '"');
-}
-
-static void write_kind(wbuf_t *w, strtab_t *st, const cohort_trace_rec_t *r) {
-  char num[16];
-  bool msg = r->type <= COHORT_EV_DROP;
-  if (r->kind || !msg) {
-    w_i64(w, intern(st, r->kind));
-    return;
-  }
-  /* numbered kinds are rare: keep them out of the table, inline */
-  snprintf(num, sizeof num, "#%u", r->kind_num);
-  w_jstr(w, num);
-}
-
-static void write_event(wbuf_t *w, strtab_t *st, const cohort_trace_t *t,
-                        const cohort_hb_t *hb, const int64_t *rank, const uint32_t *lane,
-                        size_t i, int64_t t0) {
-  const cohort_trace_rec_t *r = &t->recs[i];
-  w_char(w, '[');
-  w_i64(w, check_sub_sat(r->true_ns, t0));
-  w_char(w, ',');
-  w_i64(w, lane[i]);
-  w_char(w, ',');
-  w_i64(w, r->type);
-  w_char(w, ',');
-  w_i64(w, (int64_t)r->inc);
-  w_char(w, ',');
-  w_i64(w, rank[i]);
-  w_char(w, ',');
-  w_i64(w, hb->send_of[i] == COHORT_HB_NONE ? -1 : (int64_t)hb->send_of[i]);
-  w_char(w, ',');
-  w_i64(w, r->has_stamps ? (int64_t)r->lamport : -1);
-  w_char(w, ',');
-  w_i64(w, intern(st, r->proto));
-  w_char(w, ',');
-  write_kind(w, st, r);
-  w_char(w, ',');
-  w_i64(w, intern(st, r->what));
-  w_char(w, ',');
-  w_i64(w, r->peer == COHORT_NODE_NONE ? -1 : (int64_t)r->peer);
-  w_char(w, ',');
-  if (r->has_msg) {
-    char m[72];
-    snprintf(m, sizeof m, "%u.%llu.%llu", r->msg.from, (unsigned long long)r->msg.inc,
-             (unsigned long long)r->msg.seq);
-    w_jstr(w, m);
-  } else {
-    w_char(w, '0');
-  }
-  w_char(w, ',');
-  if (r->has_stamps) {
-    char h[48];
-    snprintf(h, sizeof h, "%lld,%u", (long long)r->hlc.l, r->hlc.c);
-    w_jstr(w, h);
-  } else {
-    w_char(w, '0');
-  }
-  w_char(w, ',');
-  if (r->vc) write_vc(w, r);
-  else w_char(w, '0');
-  w_char(w, ',');
-  if (r->data_json) w_jstr(w, r->data_json);
-  else w_char(w, '0');
-  w_char(w, ',');
-  w_i64(w, intern(st, r->reason));
-  w_char(w, ',');
-  w_i64(w, (int64_t)r->line);
-  w_char(w, ',');
-  w_i64(w, check_sub_sat(r->local_ns, r->true_ns));
-  w_char(w, ',');
-  w_i64(w, (int64_t)r->bytes);
-  w_char(w, ']');
 }
 
 /* Longest-path rank over happened-before; a process event's rank is one
@@ -277,79 +182,248 @@ static size_t compute_lanes(const cohort_trace_t *t, cohort_node_id_t *nodes, ui
   return u;
 }
 
-static void write_page(wbuf_t *w, strtab_t *st, const cohort_trace_t *t, const cohort_hb_t *hb,
-                       const int64_t *rank, const uint32_t *lane, const cohort_node_id_t *nodes,
-                       size_t nlanes, const char *title, const char *view) {
-  int64_t t0 = t->len ? t->recs[0].true_ns : 0;
+
+/* ---- selection ------------------------------------------------------------ */
+
+static bool node_wanted(const cohort_diagram_opts_t *o, cohort_node_id_t n) {
+  if (!o->nodes) return true;
+  for (size_t k = 0; k < o->nodes_len; k++)
+    if (o->nodes[k] == n) return true;
+  return false;
+}
+
+static bool proto_wanted(const cohort_diagram_opts_t *o, const char *p) {
+  if (!o->protos) return true;
+  for (size_t k = 0; k < o->protos_len; k++)
+    if (!strcmp(o->protos[k], p ? p : "")) return true;
+  return false;
+}
+
+/* Fill idx/newpos with the records the options select; returns how many. */
+static size_t select_records(const cohort_trace_t *t, const cohort_diagram_opts_t *o,
+                             uint32_t *idx, int64_t *newpos) {
+  int64_t base = t->len ? t->recs[0].true_ns : 0;
+  size_t n = 0;
+  for (size_t i = 0; i < t->len; i++) {
+    const cohort_trace_rec_t *r = &t->recs[i];
+    int64_t dt = check_sub_sat(r->true_ns, base);
+    bool in = dt >= o->from_ns && (!o->to_ns || dt <= o->to_ns) && node_wanted(o, r->node) &&
+              proto_wanted(o, r->proto) &&
+              (!o->kinds_mask || (o->kinds_mask >> r->type) & 1u);
+    newpos[i] = in ? (int64_t)n : -1;
+    if (in) idx[n++] = (uint32_t)i;
+  }
+  return n;
+}
+
+static int u64_cmp(const void *x, const void *y) {
+  uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+  return a < b ? -1 : a > b;
+}
+
+/* Distinct incarnations of the selection (events' and message ids'). */
+static size_t collect_incs(const cohort_trace_t *t, const uint32_t *idx, size_t n,
+                           uint64_t *incs) {
+  size_t m = 0;
+  for (size_t k = 0; k < n; k++) {
+    const cohort_trace_rec_t *r = &t->recs[idx[k]];
+    incs[m++] = r->inc;
+    if (r->has_msg) incs[m++] = r->msg.inc;
+  }
+  qsort(incs, m, sizeof *incs, u64_cmp);
+  size_t u = 0;
+  for (size_t k = 0; k < m; k++)
+    if (!u || incs[u - 1] != incs[k]) incs[u++] = incs[k];
+  return u;
+}
+
+/* ---- the page --------------------------------------------------------------- */
+
+static void w_base64(wbuf_t *w, const uint8_t *p, size_t n) {
+  static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (size_t i = 0; i < n; i += 3) {
+    uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
+                 (i + 2 < n ? p[i + 2] : 0);
+    char q[4] = {b64[v >> 18], b64[(v >> 12) & 63], i + 1 < n ? b64[(v >> 6) & 63] : '=',
+                 i + 2 < n ? b64[v & 63] : '='};
+    w_mem(w, q, 4);
+  }
+}
+
+static void write_meta(wbuf_t *w, const dg_sel_t *sel, const cohort_node_id_t *nodes,
+                       size_t nlanes, const char *title, const char *view,
+                       const dg_blob_t *blob) {
+  w_str(w, "{\"v\":2,\"title\":");
+  w_jstr(w, title);
+  w_str(w, ",\"view\":");
+  w_jstr(w, view);
+  w_str(w, ",\"t0\":\"");
+  w_i64(w, sel->t0);
+  w_str(w, "\",\"n\":");
+  w_i64(w, (int64_t)sel->n);
+  w_str(w, ",\"raw\":");
+  w_i64(w, (int64_t)blob->raw_len);
+  w_str(w, ",\"gz\":");
+  w_i64(w, (int64_t)blob->gz_len);
+  w_str(w, ",\"nodes\":[");
+  for (size_t k = 0; k < nlanes; k++) {
+    if (k) w_char(w, ',');
+    w_i64(w, nodes[k]);
+  }
+  w_str(w, "],\"incs\":[");
+  for (size_t k = 0; k < sel->nincs; k++) {
+    if (k) w_char(w, ',');
+    w_char(w, '"');
+    w_i64(w, (int64_t)sel->incs[k]); /* as text: above 2^53 */
+    w_char(w, '"');
+  }
+  w_str(w, "],\"strs\":[");
+  for (uint32_t k = 0; k < sel->st->len; k++) {
+    if (k) w_char(w, ',');
+    w_jstr(w, sel->st->strs[k]);
+  }
+  w_str(w, "]}");
+}
+
+static void write_page(wbuf_t *w, const dg_sel_t *sel, const cohort_node_id_t *nodes,
+                       size_t nlanes, const char *title, const char *view,
+                       const dg_blob_t *blob) {
   w_str(w, page_head);
   html_text(w, title);
   w_str(w, page_style);
   html_text(w, title);
   w_str(w, page_bar);
-  w_str(w, "{\"v\":1,\"title\":");
-  w_jstr(w, title);
-  w_str(w, ",\"view\":");
-  w_jstr(w, view);
-  w_str(w, ",\"t0\":\"");
-  w_i64(w, t0);
-  w_str(w, "\",\"nodes\":[");
-  for (size_t k = 0; k < nlanes; k++) {
-    if (k) w_char(w, ',');
-    w_i64(w, nodes[k]);
-  }
-  w_str(w, "],\"ev\":[\n");
-  intern(st, "");  /* index 0: none */
-  intern(st, "…"); /* index 1: table full */
-  for (size_t i = 0; i < t->len; i++) {
-    if (i) w_str(w, ",\n");
-    write_event(w, st, t, hb, rank, lane, i, t0);
-  }
-  w_str(w, "],\n\"strs\":[");
-  for (uint32_t k = 0; k < st->len; k++) {
-    if (k) w_char(w, ',');
-    w_jstr(w, st->strs[k]);
-  }
-  w_str(w, "]}</script>\n<script>\n");
+  write_meta(w, sel, nodes, nlanes, title, view, blob);
+  w_str(w, "</script>\n<script type=\"application/octet-stream\" id=\"data\">");
+  w_base64(w, blob->gz, blob->gz_len);
+  w_str(w, "</script>\n<script>\n");
   w_mem(w, cohort_diagram_js, cohort_diagram_js_len);
   w_str(w, "</script>\n</body>\n</html>\n");
   w_flush(w);
 }
 
-int cohort_trace_write_diagram(const cohort_trace_t *t, FILE *out, const char *title,
-                               char *err, size_t errcap) {
-  return cohort_trace_write_diagram_view(t, out, title, NULL, err, errcap);
+/* ---- entry points ----------------------------------------------------------- */
+
+typedef struct dg_work {
+  cohort_hb_t hb;
+  int64_t *rank, *newpos;
+  uint32_t *lane, *idx;
+  cohort_node_id_t *nodes;
+  uint64_t *incs;
+  dg_strtab_t *st;
+  wbuf_t *w;
+  dg_blob_t blob;
+} dg_work_t;
+
+static void work_free(dg_work_t *k, const cohort_allocator_t *a) {
+  cohort_free(a, k->rank);
+  cohort_free(a, k->newpos);
+  cohort_free(a, k->lane);
+  cohort_free(a, k->idx);
+  cohort_free(a, k->nodes);
+  cohort_free(a, k->incs);
+  cohort_free(a, k->st);
+  cohort_free(a, k->w);
+  dg_blob_free(&k->blob, a);
+  cohort_hb_close(&k->hb);
+}
+
+static int work_alloc(dg_work_t *k, const cohort_trace_t *t, const cohort_allocator_t *a) {
+  size_t n = t->len + 1;
+  k->rank = cohort_alloc(a, n * sizeof *k->rank);
+  k->newpos = cohort_alloc(a, n * sizeof *k->newpos);
+  k->lane = cohort_alloc(a, n * sizeof *k->lane);
+  k->idx = cohort_alloc(a, n * sizeof *k->idx);
+  k->nodes = cohort_alloc(a, n * sizeof *k->nodes);
+  k->incs = cohort_alloc(a, 2 * n * sizeof *k->incs);
+  k->st = cohort_calloc(a, 1, sizeof *k->st);
+  k->w = cohort_alloc(a, sizeof *k->w);
+  return k->rank && k->newpos && k->lane && k->idx && k->nodes && k->incs && k->st && k->w
+             ? 0
+             : COHORT_ENOMEM;
+}
+
+/* Lanes of the selected nodes only: re-number lane[] over them. */
+static size_t selected_lanes(const cohort_trace_t *t, dg_work_t *k, size_t nsel) {
+  size_t all = compute_lanes(t, k->nodes, k->lane);
+  bool *used = calloc(all + 1, 1);
+  uint32_t *map = calloc(all + 1, sizeof *map);
+  size_t u = 0;
+  if (!used || !map) {
+    free(used);
+    free(map);
+    return all; /* keep every lane: correct, only emptier */
+  }
+  for (size_t j = 0; j < nsel; j++) used[k->lane[k->idx[j]]] = true;
+  for (size_t l = 0; l < all; l++)
+    if (used[l]) map[l] = (uint32_t)u, k->nodes[u++] = k->nodes[l];
+  for (size_t i = 0; i < t->len; i++) k->lane[i] = map[k->lane[i]];
+  free(used);
+  free(map);
+  return u;
+}
+
+int cohort_trace_write_diagram_opts(const cohort_trace_t *t, FILE *out,
+                                    const cohort_diagram_opts_t *o,
+                                    cohort_diagram_stats_t *stats, char *err, size_t errcap) {
+  static const cohort_diagram_opts_t none;
+  const cohort_allocator_t *a = cohort_allocator_default();
+  dg_work_t k;
+  memset(&k, 0, sizeof k);
+  if (!o) o = &none;
+  int rc = cohort_hb_build(&k.hb, t, a);
+  if (rc == 0) rc = work_alloc(&k, t, a);
+  if (rc) {
+    if (err) snprintf(err, errcap, "diagram: %s", cohort_strerror(rc));
+    work_free(&k, a);
+    return rc;
+  }
+  compute_ranks(&k.hb, k.rank);
+  size_t n = select_records(t, o, k.idx, k.newpos);
+  if (n == 0 && t->len) {
+    if (err) snprintf(err, errcap, "diagram: the slice selects none of the %zu events", t->len);
+    work_free(&k, a);
+    return COHORT_EINVAL;
+  }
+  size_t nlanes = selected_lanes(t, &k, n);
+  dg_intern(k.st, "");  /* index 0: none */
+  dg_intern(k.st, "…"); /* index 1: table full */
+  dg_sel_t sel = {t, &k.hb, k.rank, k.lane, k.newpos, k.idx, n, k.incs,
+                  collect_incs(t, k.idx, n, k.incs), n ? t->recs[k.idx[0]].true_ns : 0, k.st};
+  size_t max = o->page_max_bytes ? o->page_max_bytes : COHORT_DIAGRAM_PAGE_MAX;
+  size_t fixed = cohort_diagram_js_len + 64 * 1024; /* script, markup, tables */
+  rc = dg_encode(&sel, a, max > fixed ? (max - fixed) / 4 * 3 : 1, &k.blob, err, errcap);
+  if (rc == 0) {
+    k.w->f = out;
+    k.w->len = 0;
+    long before = ftell(out);
+    write_page(k.w, &sel, k.nodes, nlanes, o->title ? o->title : "cohort trace",
+               o->view ? o->view : "", &k.blob);
+    rc = ferror(out) ? COHORT_EIO : 0;
+    if (rc && err) snprintf(err, errcap, "diagram: %s", cohort_strerror(rc));
+    if (stats) {
+      long after = ftell(out);
+      *stats = (cohort_diagram_stats_t){n, before >= 0 && after >= before
+                                               ? (size_t)(after - before) : 0,
+                                        k.blob.gz_len, k.blob.raw_len};
+    }
+  } else if (rc != COHORT_EFULL && err) {
+    snprintf(err, errcap, "diagram: %s", cohort_strerror(rc));
+  }
+  work_free(&k, a);
+  return rc;
 }
 
 int cohort_trace_write_diagram_view(const cohort_trace_t *t, FILE *out, const char *title,
                                     const char *view, char *err, size_t errcap) {
-  const cohort_allocator_t *a = cohort_allocator_default();
-  cohort_hb_t hb;
-  int rc = cohort_hb_build(&hb, t, a);
-  if (rc) {
-    if (err) snprintf(err, errcap, "diagram: %s", cohort_strerror(rc));
-    return rc;
-  }
-  int64_t *rank = cohort_alloc(a, (t->len + 1) * sizeof *rank);
-  uint32_t *lane = cohort_alloc(a, (t->len + 1) * sizeof *lane);
-  cohort_node_id_t *nodes = cohort_alloc(a, (t->len + 1) * sizeof *nodes);
-  strtab_t *st = cohort_calloc(a, 1, sizeof *st);
-  wbuf_t *w = cohort_alloc(a, sizeof *w);
-  rc = COHORT_ENOMEM;
-  if (rank && lane && nodes && st && w) {
-    compute_ranks(&hb, rank);
-    size_t nlanes = compute_lanes(t, nodes, lane);
-    w->f = out;
-    w->len = 0;
-    write_page(w, st, t, &hb, rank, lane, nodes, nlanes, title ? title : "cohort trace",
-               view ? view : "");
-    rc = ferror(out) ? COHORT_EIO : 0;
-  }
-  if (rc && err) snprintf(err, errcap, "diagram: %s", cohort_strerror(rc));
-  cohort_free(a, rank);
-  cohort_free(a, lane);
-  cohort_free(a, nodes);
-  cohort_free(a, st);
-  cohort_free(a, w);
-  cohort_hb_close(&hb);
-  return rc;
+  cohort_diagram_opts_t o;
+  memset(&o, 0, sizeof o);
+  o.title = title;
+  o.view = view;
+  return cohort_trace_write_diagram_opts(t, out, &o, NULL, err, errcap);
+}
+
+int cohort_trace_write_diagram(const cohort_trace_t *t, FILE *out, const char *title,
+                               char *err, size_t errcap) {
+  return cohort_trace_write_diagram_view(t, out, title, NULL, err, errcap);
 }

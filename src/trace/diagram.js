@@ -1,55 +1,129 @@
 // src/trace/diagram.js — the space-time diagram viewer embedded by
 // `cohort trace diagram` (src/trace/diagram.c) into a self-contained page.
 //
-// The page carries the trace as compact JSON in the "data" block; this
-// script draws it on a canvas: one lifeline per node (incarnations marked,
-// down time dashed), message arrows from send to receipt, drops marked with
-// a cross (a network loss ends half-way), state changes labelled, and every
-// stamp of an event on hover. Only what is visible is drawn, from binary
-// searches over events sorted on the current axis, so zoom and scroll stay
-// fluid at 100,000 events; when too many events are visible at once they are
-// drawn as per-pixel density ticks instead. Two axes: true time (tt), or
-// logical order (the longest-path rank over the happened-before DAG).
-// A checkbox per protocol hides or shows its messages and events (the
-// visible-event orders are rebuilt, O(N), when one changes); state events
-// get a short readable label ("leader 4@2", "grant tok …981", "suspect 3")
-// placed greedily by importance, skipping any that would overlap. The
-// initial view comes from D.view (written by `cohort trace diagram --at
-// --zoom --hide`), overridden key by key by the URL fragment.
-// No network access of any kind.
+// The page carries a small JSON block ("meta": nodes, string tables,
+// counts, the initial view) and the events as one gzip-compressed block of
+// varint columns in base64 ("data"; layout in docs/trace-tools.md, "page
+// format"). This script inflates it with the browser's DecompressionStream,
+// decodes the columns into typed arrays (about 100 bytes of memory per
+// event) and draws on a canvas: one lifeline per node (incarnations
+// marked, down time shaded), message arrows from send to receipt, drops
+// marked with a cross (a network loss ends half-way), state changes
+// labelled, and every stamp of an event on hover (vc and data texts are
+// decoded only then). Only what is visible is drawn, from binary searches
+// over events sorted on the current axis; when too many events are visible
+// at once they are drawn as per-pixel density ticks (the level of detail of
+// a whole run), and zooming in brings back single messages. Two axes: true
+// time (tt), or logical order (the longest-path rank over the
+// happened-before DAG). Filters: a checkbox per protocol and per kind of
+// event, a node list ("1,3,5-9") and a time window. The initial view comes
+// from meta.view (`cohort trace diagram --at --zoom --hide`), overridden
+// by the URL fragment (#zoom=K&at=S&hide=P&nodes=1,3&kinds=state&from=S&to=S
+// &logical). No network access of any kind. When done, window.cohortDiagram
+// holds the view and figures (tests read loadMs, events, lanes, drawn).
 "use strict";
-(function () {
-  const D = JSON.parse(document.getElementById("data").textContent);
-  const S = D.strs, EV = D.ev, N = EV.length, LANES = D.nodes.length;
+(async function () {
+  const t_start = performance.now();
+  const status = document.getElementById("status");
+  const D = JSON.parse(document.getElementById("meta").textContent);
+  const S = D.strs, N = D.n, LANES = D.nodes.length;
+  if (typeof DecompressionStream === "undefined") {
+    status.textContent = "this browser cannot decompress the page (no DecompressionStream)";
+    return;
+  }
+  status.textContent = "decoding " + N.toLocaleString() + " events…";
+  const RAW = await inflate(document.getElementById("data").textContent);
+  const C = decode(RAW);
+  async function inflate(b64) {
+    const bin = atob(b64), n = bin.length, u8 = new Uint8Array(n);
+    for (let i = 0; i < n; i++) u8[i] = bin.charCodeAt(i);
+    const stream = new Blob([u8]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  }
+  // The columns of diagram_enc.c, in its order.
+  function decode(buf) {
+    let pos = 0;
+    function u() {
+      let b = buf[pos++];
+      if (b < 128) return b;
+      let v = b & 127, m = 128;
+      for (;;) {
+        b = buf[pos++];
+        v += (b & 127) * m;
+        if (b < 128) return v;
+        m *= 128;
+      }
+    }
+    const zz = v => (v % 2 ? -(v + 1) / 2 : v / 2), z = () => zz(u());
+    const c = { dt: new Float64Array(N), lane: new Uint32Array(N), type: new Uint8Array(N),
+      inc: new Uint32Array(N), rank: new Float64Array(N), send: new Int32Array(N),
+      lam: new Float64Array(N), proto: new Uint32Array(N), kind: new Uint32Array(N),
+      what: new Uint32Array(N), reason: new Uint32Array(N), peer: new Int32Array(N),
+      msgk: new Uint8Array(N), mfrom: new Float64Array(N), minc: new Uint32Array(N),
+      mseq: new Float64Array(N), hlcd: new Float64Array(N), hlcc: new Float64Array(N),
+      skew: new Float64Array(N), bytes: new Float64Array(N), line: new Float64Array(N),
+      vcOff: new Float64Array(N), vcLen: new Uint32Array(N), dOff: new Float64Array(N),
+      dLen: new Uint32Array(N) };
+    let acc = 0;
+    for (let i = 0; i < N; i++) c.dt[i] = acc += z();
+    for (let i = 0; i < N; i++) c.lane[i] = u();
+    for (let i = 0; i < N; i++) c.type[i] = u();
+    for (let i = 0; i < N; i++) c.inc[i] = u();
+    acc = 0;
+    for (let i = 0; i < N; i++) c.rank[i] = acc += z();
+    for (let i = 0; i < N; i++) { const v = u(); c.send[i] = v ? i - zz(v - 1) : -1; }
+    const prevLam = new Float64Array(LANES), prevSeq = new Float64Array(LANES);
+    for (let i = 0; i < N; i++) {
+      const v = u();
+      c.lam[i] = v ? (prevLam[c.lane[i]] += zz(v - 1)) : -1;
+    }
+    for (const col of [c.proto, c.kind, c.what, c.reason]) for (let i = 0; i < N; i++) col[i] = u();
+    for (let i = 0; i < N; i++) c.peer[i] = u() - 1;
+    for (let i = 0; i < N; i++) c.msgk[i] = u();
+    for (let i = 0; i < N; i++) {
+      if (c.msgk[i] === 2) { c.mfrom[i] = u(); c.minc[i] = u(); }
+      else if (c.msgk[i] === 1) { c.mfrom[i] = D.nodes[c.lane[i]]; c.minc[i] = c.inc[i]; }
+    }
+    for (let i = 0; i < N; i++) if (c.msgk[i]) c.mseq[i] = (prevSeq[c.lane[i]] += z());
+    for (let i = 0; i < N; i++) if (c.lam[i] >= 0) { c.hlcd[i] = z(); c.hlcc[i] = u(); }
+    for (let i = 0; i < N; i++) c.skew[i] = z();
+    for (let i = 0; i < N; i++) c.bytes[i] = u();
+    acc = 0;
+    for (let i = 0; i < N; i++) c.line[i] = acc += z();
+    for (let i = 0; i < N; i++) c.vcLen[i] = u();
+    for (let i = 0; i < N; i++) c.dLen[i] = u();
+    for (let i = 0; i < N; i++) { c.vcOff[i] = pos; pos += c.vcLen[i]; }
+    for (let i = 0; i < N; i++) { c.dOff[i] = pos; pos += c.dLen[i]; }
+    if (pos !== buf.length) throw new Error("diagram: event block of " + buf.length +
+      " bytes decoded to " + pos);
+    return c;
+  }
+  const utf8 = new TextDecoder();
+  const text = (off, len) => (len ? utf8.decode(RAW.subarray(off, off + len)) : "");
+  const dataOf = i => text(C.dOff[i], C.dLen[i]);
+  const msgOf = i => (C.msgk[i] ? C.mfrom[i] + "." + D.incs[C.minc[i]] + "." + C.mseq[i] : "");
   const T = ["send", "recv", "deliver", "drop", "timer", "state"];
   const COLOR = ["#1f77b4", "#2ca02c", "#17becf", "#d62728", "#999999", "#9467bd"];
-  const F = { dt: 0, lane: 1, type: 2, inc: 3, rank: 4, send: 5, lam: 6, proto: 7, kind: 8,
-    what: 9, peer: 10, msg: 11, hlc: 12, vc: 13, data: 14, reason: 15, line: 16, skew: 17,
-    bytes: 18 };
   const MARGIN_L = 96, MARGIN_T = 44, MARGIN_B = 18, DENSE = 12000, LABELS = 4000;
   // state-event colours per protocol (diamond and label); others purple
   const PCOLOR = { sim: "#d62728", fd: "#e6550d", bully: "#6a3d9a", "ring-election": "#6a3d9a",
     mutex: "#238b45", node: "#8c564b" };
 
   const canvas = document.getElementById("c"), ctx = canvas.getContext("2d");
-  const tip = document.getElementById("tip"), status = document.getElementById("status");
-  const laneOfNode = new Map(D.nodes.map((n, i) => [n, i]));
+  const tip = document.getElementById("tip");
 
   // ---- derived data ------------------------------------------------------
-  const sendByMsg = new Map(); // msg id -> send index (for drops and stubs)
+  const sendByMsg = new Map(); // "from.inc.seq>to" -> send index (for drops)
   const recvOf = new Int32Array(N).fill(-1); // send -> one receipt
+  for (let i = 0; i < N; i++)
+    if (C.type[i] === 0 && C.msgk[i]) sendByMsg.set(msgOf(i) + ">" + C.peer[i], i);
   for (let i = 0; i < N; i++) {
-    const e = EV[i];
-    if (e[F.type] === 0 && e[F.msg]) sendByMsg.set(e[F.msg] + ">" + e[F.peer], i);
-  }
-  for (let i = 0; i < N; i++) {
-    const s = EV[i][F.send];
+    const s = C.send[i];
     if (s >= 0 && recvOf[s] < 0) recvOf[s] = i;
   }
   function dropSend(i) { // the send a drop refers to, or -1
-    const e = EV[i];
-    if (!e[F.msg]) return -1;
-    const s = sendByMsg.get(e[F.msg] + ">" + D.nodes[e[F.lane]]);
+    if (!C.msgk[i]) return -1;
+    const s = sendByMsg.get(msgOf(i) + ">" + D.nodes[C.lane[i]]);
     return s === undefined ? -1 : s;
   }
   // logical position: rank for process events; a network drop sits just
@@ -57,34 +131,59 @@
   const rankX = new Float64Array(N);
   let maxRank = 0;
   for (let i = 0; i < N; i++) {
-    let r = EV[i][F.rank];
+    let r = C.rank[i];
     if (r < 0) {
       const s = dropSend(i);
-      r = s >= 0 ? EV[s][F.rank] + 0.5 : 0;
+      r = s >= 0 ? C.rank[s] + 0.5 : 0;
     }
     rankX[i] = r;
     if (r > maxRank) maxRank = r;
   }
-  const timeX = new Float64Array(N);
-  for (let i = 0; i < N; i++) timeX[i] = EV[i][F.dt];
-  const byTime = new Uint32Array(N), byRank = new Uint32Array(N);
-  for (let i = 0; i < N; i++) byTime[i] = byRank[i] = i;
-  byTime.sort((a, b) => timeX[a] - timeX[b] || a - b);
-  byRank.sort((a, b) => rankX[a] - rankX[b] || a - b);
-
-  // protocols present, in order of first appearance, with event counts;
-  // hidden[s] is 1 when string index s names a hidden protocol
-  const protoCount = new Map();
-  for (let i = 0; i < N; i++) {
-    const p = EV[i][F.proto];
-    protoCount.set(p, (protoCount.get(p) || 0) + 1);
+  const timeX = C.dt;
+  const byTime = sortedBy(timeX), byRank = sortedBy(rankX);
+  // Indices ordered by xs (stable): packed keys sorted natively when they
+  // fit in a double's 53 bits, a comparator sort otherwise.
+  function sortedBy(xs) {
+    const idx = new Uint32Array(N);
+    let sorted = true;
+    for (let i = 0; i < N; i++) { idx[i] = i; if (i && xs[i] < xs[i - 1]) sorted = false; }
+    if (sorted) return idx;
+    let lo = Infinity, hi = -Infinity, whole = true;
+    for (let i = 0; i < N; i++) {
+      const v = xs[i] * 2;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+      if (v !== Math.floor(v)) whole = false;
+    }
+    if (whole && (hi - lo + 1) * N < 9e15) {
+      const keys = new Float64Array(N);
+      for (let i = 0; i < N; i++) keys[i] = (xs[i] * 2 - lo) * N + i;
+      keys.sort();
+      for (let k = 0; k < N; k++) idx[k] = keys[k] % N;
+      return idx;
+    }
+    return idx.sort((a, b) => xs[a] - xs[b] || a - b);
   }
-  const hidden = new Uint8Array(S.length);
+
+  // protocols present, with event counts; hidden[s] = 1 when string index s
+  // names a hidden protocol; kinds and lanes hidden likewise
+  const protoCount = new Map();
+  for (let i = 0; i < N; i++) protoCount.set(C.proto[i], (protoCount.get(C.proto[i]) || 0) + 1);
+  const hidden = new Uint8Array(S.length), hiddenType = new Uint8Array(6);
+  const hiddenLane = new Uint8Array(LANES), laneRow = new Int32Array(LANES);
+  let rows = LANES;
   let visTime = byTime, visRank = byRank;
+  const shown = i => !hidden[C.proto[i]] && !hiddenType[C.type[i]] && !hiddenLane[C.lane[i]];
   function refilter() {
-    if (!hidden.some(h => h)) { visTime = byTime; visRank = byRank; return; }
-    visTime = byTime.filter(i => !hidden[EV[i][F.proto]]);
-    visRank = byRank.filter(i => !hidden[EV[i][F.proto]]);
+    rows = 0;
+    for (let l = 0; l < LANES; l++) laneRow[l] = hiddenLane[l] ? -1 : rows++;
+    if (!hidden.some(h => h) && !hiddenType.some(h => h) && !hiddenLane.some(h => h)) {
+      visTime = byTime;
+      visRank = byRank;
+      return;
+    }
+    visTime = byTime.filter(shown);
+    visRank = byRank.filter(shown);
   }
   function protoName(p) { return p ? S[p] : "(none)"; }
 
@@ -94,13 +193,13 @@
     const lastInc = new Map();
     const downSince = new Map();
     for (const i of byTime) {
-      const e = EV[i], lane = e[F.lane];
-      if (e[F.rank] >= 0 && lastInc.get(lane) !== e[F.inc]) {
+      const lane = C.lane[i];
+      if (C.rank[i] >= 0 && lastInc.get(lane) !== C.inc[i]) {
         if (lastInc.has(lane)) incStarts.push(i);
-        lastInc.set(lane, e[F.inc]);
+        lastInc.set(lane, C.inc[i]);
       }
-      if (e[F.type] === 5 && S[e[F.proto]] === "sim") {
-        const w = S[e[F.what]];
+      if (C.type[i] === 5 && S[C.proto[i]] === "sim") {
+        const w = S[C.what[i]];
         if (w === "crash") downSince.set(lane, i);
         if (w === "restart" && downSince.has(lane)) {
           downs.push([lane, downSince.get(lane), i]);
@@ -118,7 +217,7 @@
   function order() { return view.mode === "time" ? visTime : visRank; }
   function extent() { return view.mode === "time" ? (N ? timeX[byTime[N - 1]] : 1) : maxRank; }
   function sx(v) { return MARGIN_L + (v - view.off) * view.scale; }
-  function laneY(l) { return MARGIN_T + laneH * (l + 0.5); }
+  function laneY(l) { return MARGIN_T + laneH * (laneRow[l] + 0.5); }
   function fit() {
     const ext = Math.max(extent(), 1e-9);
     view.scale = (W - MARGIN_L - 20) / ext;
@@ -133,7 +232,8 @@
     canvas.style.width = W + "px";
     canvas.style.height = H + "px";
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    laneH = Math.max(18, Math.min(80, (H - MARGIN_T - MARGIN_B) / Math.max(LANES, 1)));
+    // every shown lane fits: 64 nodes on a laptop screen get ~10 px each
+    laneH = Math.max(4, Math.min(80, (H - MARGIN_T - MARGIN_B) / Math.max(rows, 1)));
   }
   // first index k in ord with X[ord[k]] >= v
   function lower(ord, xs, v) {
@@ -176,7 +276,10 @@
   }
   function drawLanes() {
     ctx.font = "bold 12px sans-serif";
+    const every = Math.ceil(13 / laneH); // name every k-th lane when lanes are thin
+    ctx.font = (laneH < 14 ? "" : "bold ") + Math.min(12, Math.max(8, laneH)) + "px sans-serif";
     for (let l = 0; l < LANES; l++) {
+      if (laneRow[l] < 0) continue;
       const y = laneY(l);
       ctx.strokeStyle = "#444";
       ctx.lineWidth = 1.5;
@@ -185,11 +288,12 @@
       ctx.lineTo(W - 4, y);
       ctx.stroke();
       ctx.fillStyle = "#222";
-      ctx.fillText("node " + D.nodes[l], 8, y + 4);
+      if (laneRow[l] % every === 0) ctx.fillText("node " + D.nodes[l], 8, y + 4);
     }
     ctx.lineWidth = 1;
     const xs = X();
     for (const [lane, a, b] of downs) { // down time: a grey band
+      if (laneRow[lane] < 0) continue;
       const x0 = Math.max(MARGIN_L, sx(xs[a])), x1 = b < 0 ? W : Math.min(W, sx(xs[b]));
       if (x1 < MARGIN_L || x0 > W) continue;
       ctx.fillStyle = "rgba(214,39,40,0.10)";
@@ -197,8 +301,8 @@
     }
     ctx.font = "10px sans-serif";
     for (const i of incStarts) {
-      const x = sx(xs[i]), y = laneY(EV[i][F.lane]);
-      if (x < MARGIN_L || x > W) continue;
+      const x = sx(xs[i]), y = laneY(C.lane[i]);
+      if (x < MARGIN_L || x > W || laneRow[C.lane[i]] < 0) continue;
       ctx.strokeStyle = "#ff7f0e";
       ctx.lineWidth = 3;
       ctx.beginPath();
@@ -206,7 +310,7 @@
       ctx.lineTo(x, y + laneH * 0.35);
       ctx.stroke();
       ctx.fillStyle = "#ff7f0e";
-      ctx.fillText("inc " + EV[i][F.inc], x + 3, y - laneH * 0.25);
+      ctx.fillText("inc " + D.incs[C.inc[i]], x + 3, y - laneH * 0.25);
     }
     ctx.lineWidth = 1;
   }
@@ -234,26 +338,27 @@
   }
   // the message drawn into event i (a receipt or a drop), if any
   function drawMessageTo(i, xs) {
-    const e = EV[i], t = e[F.type];
-    if ((t === 1 || t === 2) && e[F.send] >= 0) {
-      const s = e[F.send];
-      arrow(sx(xs[s]), laneY(EV[s][F.lane]), sx(xs[i]), laneY(e[F.lane]),
+    const t = C.type[i];
+    if ((t === 1 || t === 2) && C.send[i] >= 0) {
+      const s = C.send[i];
+      if (laneRow[C.lane[s]] < 0 || laneRow[C.lane[i]] < 0) return;
+      arrow(sx(xs[s]), laneY(C.lane[s]), sx(xs[i]), laneY(C.lane[i]),
         t === 2 ? "rgba(23,190,207,0.7)" : "rgba(31,119,180,0.55)");
     } else if (t === 3) {
       const s = dropSend(i);
-      const yd = laneY(e[F.lane]), x = sx(xs[i]);
+      const yd = laneY(C.lane[i]), x = sx(xs[i]);
       let y = yd;
       ctx.strokeStyle = "rgba(214,39,40,0.7)";
-      if (s >= 0) {
-        const ys = laneY(EV[s][F.lane]);
-        if (e[F.rank] < 0) y = (ys + yd) / 2; // lost by the network: half-way
+      if (s >= 0 && laneRow[C.lane[s]] >= 0) {
+        const ys = laneY(C.lane[s]);
+        if (C.rank[i] < 0) y = (ys + yd) / 2; // lost by the network: half-way
         ctx.setLineDash([4, 3]);
         ctx.beginPath();
         ctx.moveTo(sx(xs[s]), ys);
         ctx.lineTo(x, y);
         ctx.stroke();
         ctx.setLineDash([]);
-      } else if (e[F.rank] < 0) {
+      } else if (C.rank[i] < 0) {
         y = yd - laneH * 0.3;
       }
       ctx.lineWidth = 2;
@@ -277,15 +382,15 @@
     return v >= 4294967296 ? String(Math.floor(v / 4294967296)) : ep;
   }
   function shortTok(tok) { return tok.length > 4 ? "…" + tok.slice(-3) : tok; }
-  // [text, importance 0 (least) .. 3] for a state event, cached
+  // [text, importance 0 (least) .. 3] for state event i, cached
   const labelCache = new Map();
-  function labelOf(e) {
-    let l = labelCache.get(e);
-    if (!l) labelCache.set(e, l = makeLabel(e));
+  function labelOf(i) {
+    let l = labelCache.get(i);
+    if (!l) labelCache.set(i, l = makeLabel(i));
     return l;
   }
-  function makeLabel(e) {
-    const w = e[F.what] ? S[e[F.what]] : "state", d = e[F.data] || "", p = S[e[F.proto]];
+  function makeLabel(i) {
+    const w = C.what[i] ? S[C.what[i]] : "state", d = dataOf(i), p = S[C.proto[i]];
     const peer = field(d, "peer"), tok = field(d, "token"), r = round(d);
     switch (w) {
       case "crash": case "restart": return [w, 3];
@@ -318,12 +423,12 @@
     const cols = Math.ceil(W) + 1, occ = new Uint8Array(cols * LANES * 2);
     ctx.font = "11px sans-serif";
     for (const [x, i, imp, text] of cands) {
-      const e = EV[i], lane = e[F.lane];
+      const lane = C.lane[i];
       if (x < MARGIN_L - 4) continue;
       const w = Math.ceil(ctx.measureText(text).width) + 6;
       const x0 = Math.max(0, Math.floor(x - 3)), x1 = Math.min(cols, x0 + w);
       for (let row = 0; row < 2; row++) {
-        const base = (lane * 2 + row) * cols;
+        const base = (laneRow[lane] * 2 + row) * cols;
         let free = true;
         for (let c = x0; c < x1 && free; c++) free = !occ[base + c];
         if (!free) continue;
@@ -331,19 +436,19 @@
         const y = laneY(lane) + (row ? 16 : -9);
         ctx.fillStyle = "rgba(255,255,255,0.8)";
         ctx.fillRect(x0, y - 10, x1 - x0 - 2, 13);
-        ctx.fillStyle = imp ? PCOLOR[S[e[F.proto]]] || "#5b3a8c" : "#777";
+        ctx.fillStyle = imp ? PCOLOR[S[C.proto[i]]] || "#5b3a8c" : "#777";
         ctx.fillText(text, x0 + 2, y);
         break;
       }
     }
   }
   function drawEvent(i, xs, labels) {
-    const e = EV[i], t = e[F.type], x = sx(xs[i]), y = laneY(e[F.lane]);
-    if (t === 3 && e[F.rank] < 0) return; // drawn as a cross by drawMessageTo
+    const t = C.type[i], x = sx(xs[i]), y = laneY(C.lane[i]);
+    if (t === 3 && C.rank[i] < 0) return; // drawn as a cross by drawMessageTo
     ctx.fillStyle = COLOR[t];
     if (t === 5) {
-      const [text, imp] = labelOf(e), r = imp >= 2 ? 6 : 4;
-      ctx.fillStyle = PCOLOR[S[e[F.proto]]] || COLOR[5];
+      const [text, imp] = labelOf(i), r = Math.min(imp >= 2 ? 6 : 4, laneH / 2);
+      ctx.fillStyle = PCOLOR[S[C.proto[i]]] || COLOR[5];
       ctx.beginPath();
       ctx.moveTo(x, y - r);
       ctx.lineTo(x + r, y);
@@ -369,22 +474,22 @@
   function drawDense(ord, lo, hi, xs) {
     const cols = Math.ceil(W), seen = new Uint8Array(cols * LANES);
     for (let k = lo; k < hi; k++) {
-      const i = ord[k], c = Math.floor(sx(xs[i])), l = EV[i][F.lane];
+      const i = ord[k], c = Math.floor(sx(xs[i])), l = C.lane[i];
       if (c < 0 || c >= cols || seen[l * cols + c]) continue;
       seen[l * cols + c] = 1;
-      ctx.fillStyle = COLOR[EV[i][F.type]];
+      ctx.fillStyle = COLOR[C.type[i]];
       ctx.fillRect(c, laneY(l) - laneH * 0.3, 1, laneH * 0.6);
     }
     // the most telling state changes (crash, leader, suspect, ...) stay
     // visible as marked diamonds on top of the density
     const labels = view.labels ? [] : null;
     for (let k = lo; k < hi; k++) {
-      const i = ord[k], e = EV[i];
-      if (e[F.type] === 5 && labelOf(e)[1] === 3) drawEvent(i, xs, labels);
+      const i = ord[k];
+      if (C.type[i] === 5 && labelOf(i)[1] === 3) drawEvent(i, xs, labels);
     }
     if (labels) drawLabels(labels);
   }
-  let pending = false;
+  let pending = false, lastInView = 0;
   function draw() {
     pending = false;
     ctx.clearRect(0, 0, W, H);
@@ -412,6 +517,7 @@
       if (labels) drawLabels(labels);
     }
     ctx.restore();
+    lastInView = n;
     status.textContent = n.toLocaleString() + " of " + N.toLocaleString() + " events in view" +
       (ord.length < N ? " (" + (N - ord.length).toLocaleString() + " hidden)" : "") +
       (n > DENSE ? " (density view: zoom in for messages)" : "") +
@@ -427,24 +533,25 @@
   // ---- hover -------------------------------------------------------------------
   function esc(s) { return String(s).replace(/[&<>]/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;" })[c]); }
   function describe(i) {
-    const e = EV[i], rows = [];
+    const rows = [];
     const add = (k, v) => rows.push("<tr><td>" + k + "</td><td>" + esc(v) + "</td></tr>");
-    add("event", T[e[F.type]] + (e[F.proto] ? " · " + S[e[F.proto]] : ""));
-    add("node", D.nodes[e[F.lane]] + " inc " + e[F.inc]);
-    add("tt", fmtTime(e[F.dt]) + " after start");
-    if (e[F.skew]) add("lt − tt", fmtTime(e[F.skew]));
-    if (e[F.lam] >= 0) add("lamport", e[F.lam]);
-    if (e[F.hlc]) add("hlc", "[" + e[F.hlc] + "]");
-    if (e[F.vc]) add("vc", e[F.vc]);
-    if (e[F.rank] >= 0) add("hb rank", e[F.rank]);
-    if (e[F.kind]) add("kind", S[e[F.kind]]);
-    if (e[F.peer] >= 0) add(e[F.type] === 0 ? "to" : "from", "node " + e[F.peer]);
-    if (e[F.msg]) add("msg", e[F.msg]);
-    if (e[F.bytes]) add("bytes", e[F.bytes]);
-    if (e[F.reason]) add("reason", S[e[F.reason]]);
-    if (e[F.what]) add("what", S[e[F.what]]);
-    if (e[F.data]) add("data", e[F.data]);
-    add("line", e[F.line]);
+    add("event", T[C.type[i]] + (C.proto[i] ? " · " + S[C.proto[i]] : ""));
+    add("node", D.nodes[C.lane[i]] + " inc " + D.incs[C.inc[i]]);
+    add("tt", fmtTime(C.dt[i]) + " after start");
+    if (C.skew[i]) add("lt − tt", fmtTime(C.skew[i]));
+    if (C.lam[i] >= 0) add("lamport", C.lam[i]);
+    if (C.lam[i] >= 0) add("hlc", "[lt" + (C.hlcd[i] ? (C.hlcd[i] > 0 ? " + " : " − ") +
+      fmtTime(Math.abs(C.hlcd[i])) : "") + ", " + C.hlcc[i] + "]");
+    if (C.vcLen[i]) add("vc", text(C.vcOff[i], C.vcLen[i]));
+    if (C.rank[i] >= 0) add("hb rank", C.rank[i]);
+    if (C.kind[i]) add("kind", S[C.kind[i]]);
+    if (C.peer[i] >= 0) add(C.type[i] === 0 ? "to" : "from", "node " + C.peer[i]);
+    if (C.msgk[i]) add("msg", msgOf(i));
+    if (C.bytes[i]) add("bytes", C.bytes[i]);
+    if (C.reason[i]) add("reason", S[C.reason[i]]);
+    if (C.what[i]) add("what", S[C.what[i]]);
+    if (C.dLen[i]) add("data", dataOf(i));
+    add("line", C.line[i]);
     return "<table>" + rows.join("") + "</table>";
   }
   function pick(mx, my) {
@@ -453,8 +560,8 @@
     let best = -1, bd = 64;
     const hi = lower(ord, xs, v + r);
     for (let k = lower(ord, xs, v - r), c = 0; k < hi && c < 5000; k++, c++) {
-      const i = ord[k], e = EV[i];
-      const dx = sx(xs[i]) - mx, dy = laneY(e[F.lane]) - my, d = dx * dx + dy * dy;
+      const i = ord[k];
+      const dx = sx(xs[i]) - mx, dy = laneY(C.lane[i]) - my, d = dx * dx + dy * dy;
       if (d < bd) { bd = d; best = i; }
     }
     return best;
@@ -521,8 +628,9 @@
   document.getElementById("zout").addEventListener("click", () => zoomAt(W / 2, 0.5));
   document.getElementById("lbl").addEventListener("change", ev => { view.labels = ev.target.checked; redraw(); });
   window.addEventListener("resize", () => { resize(); redraw(); });
-  // initial view: "zoom=K&at=S&hide=P,Q&logical" from the page (D.view),
-  // each key overridden by the URL fragment
+  // initial view: "zoom=K&at=S&hide=P,Q&logical&nodes=..&kinds=..&from=S&to=S"
+  // from the page (D.view), each key overridden by the URL fragment; a
+  // fragment naming zoom or at sets both (#zoom=1 is the whole run)
   function parseView(str) {
     const o = {};
     for (const part of String(str || "").replace(/^#/, "").split("&")) {
@@ -532,10 +640,31 @@
     }
     return o;
   }
-  const init = Object.assign(parseView(D.view), parseView(location.hash));
+  const fromPage = parseView(D.view), fromUrl = parseView(location.hash);
+  if ("zoom" in fromUrl || "at" in fromUrl) { delete fromPage.zoom; delete fromPage.at; }
+  const init = Object.assign(fromPage, fromUrl);
   for (const name of (init.hide || "").split(",")) {
     const k = S.indexOf(name === "(none)" ? "" : name);
     if (name && k >= 0) hidden[k] = 1;
+  }
+  // "1,3,5-9" -> lanes shown (empty: all); unknown ids are ignored
+  function setNodes(list) {
+    const want = new Set();
+    for (const part of String(list || "").split(",")) {
+      const m = /^\s*(\d+)\s*(?:-\s*(\d+))?\s*$/.exec(part);
+      if (!m) continue;
+      for (let v = +m[1]; v <= +(m[2] || m[1]) && v - m[1] < 100000; v++) want.add(v);
+    }
+    for (let l = 0; l < LANES; l++) hiddenLane[l] = want.size && !want.has(D.nodes[l]) ? 1 : 0;
+    if (!hiddenLane.some(h => !h)) hiddenLane.fill(0); // nothing matched: show all
+  }
+  setNodes(init.nodes);
+  document.getElementById("nodes").value = init.nodes || "";
+  if (init.kinds) for (let k = 0; k < 6; k++) hiddenType[k] = init.kinds.split(",").includes(T[k]) ? 0 : 1;
+  for (const cb of document.querySelectorAll("#kinds input")) {
+    const k = +cb.dataset.k;
+    cb.checked = !hiddenType[k];
+    cb.addEventListener("change", () => { hiddenType[k] = cb.checked ? 0 : 1; refilter(); redraw(); });
   }
   refilter();
   { // one checkbox per protocol, with its colour and event count
@@ -552,13 +681,36 @@
       box.append(lab);
     }
   }
+  // the time window [from, to] in seconds after the start fills the view
+  function setWindow(from, to) {
+    if (!(from >= 0)) from = 0;
+    if (!(to > from)) to = extent() / 1e9;
+    if (view.mode !== "time") setMode("time");
+    view.scale = (W - MARGIN_L - 20) / Math.max((to - from) * 1e9, 1);
+    view.off = from * 1e9;
+    redraw();
+  }
+  document.getElementById("nodes").addEventListener("change", ev => {
+    setNodes(ev.target.value); refilter(); resize(); redraw();
+  });
+  document.getElementById("go").addEventListener("click", () =>
+    setWindow(parseFloat(document.getElementById("from").value),
+      parseFloat(document.getElementById("to").value)));
   resize();
   fit();
   if ("logical" in init) setMode("rank");
   const zoom = parseFloat(init.zoom), at = parseFloat(init.at);
   if (zoom > 0 && isFinite(zoom)) zoomAt(MARGIN_L, zoom);
   if (at >= 0 && isFinite(at)) view.off = at * (view.mode === "time" ? 1e9 : 1); // s or rank
+  if ("from" in init || "to" in init) setWindow(parseFloat(init.from), parseFloat(init.to));
   draw();
-  window.cohortDiagram = { view, redraw, events: N, hidden: () =>
-    [...protoCount.keys()].filter(p => hidden[p]).map(protoName) }; // for tests and the console
-})();
+  const loadMs = performance.now() - t_start;
+  window.cohortDiagram = { view, redraw, events: N, lanes: LANES, loadMs,
+    shownLanes: () => rows, inView: () => lastInView, setWindow, setNodes: l => {
+      setNodes(l); refilter(); resize(); draw(); },
+    hidden: () => [...protoCount.keys()].filter(p => hidden[p]).map(protoName) };
+  document.body.dataset.ready = "1"; // for tests and the console
+})().catch(err => {
+  document.getElementById("status").textContent = "cannot show this diagram: " + err.message;
+  document.body.dataset.ready = "error";
+});

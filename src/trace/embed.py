@@ -17,7 +17,10 @@ def main():
     with open(dst, "w") as f:
         f.write("/* generated from %s by embed.py: do not edit */\n" % src.split("/")[-1])
         f.write("#include <stddef.h>\n")
-        f.write("extern const char %s[];\nextern const size_t %s_len;\n" % (name, name))
+        # Hidden: the array is lib_trace's, not part of libcohort's API.
+        hidden = "__attribute__((visibility(\"hidden\")))"
+        f.write("extern %s const char %s[];\nextern %s const size_t %s_len;\n"
+                % (hidden, name, hidden, name))
         f.write("const char %s[] = {\n" % name)
         for i in range(0, len(data), 16):
             f.write("  " + ",".join(str(b if b < 128 else b - 256) for b in data[i:i + 16]) + ",\n")

@@ -1,6 +1,7 @@
 /*
  * src/trace/load.c — reading a JSON Lines file into a trace, and the
- * stable (true time, node, lamport) sort that merged traces use.
+ * stable (true time, node, lamport) sort that merged traces use. Files
+ * may be gzip-compressed (file.c: cohort_trace_fopen).
  *
  * Invariants: load appends (so loading several files merges them) and on
  * error keeps the records parsed before the bad line; a line longer than
@@ -68,7 +69,9 @@ static int load_lines(cohort_trace_t *t, reader_t *rd, const char *path,
     lineno++;
     if (rc == 0) return 0;
     if (rc == COHORT_EIO) {
-      if (err) snprintf(err, errcap, "%s: read error: %s", path, strerror(errno));
+      if (err)
+        snprintf(err, errcap, "%s: read error: %s", path,
+                 errno == EBADMSG ? "corrupt compressed data" : strerror(errno));
       return COHORT_EIO;
     }
     if (rc < 0) {
@@ -89,7 +92,7 @@ static int load_lines(cohort_trace_t *t, reader_t *rd, const char *path,
 
 int cohort_trace_load(cohort_trace_t *t, const char *path, char *err,
                       size_t errcap) {
-  FILE *f = fopen(path, "rb");
+  FILE *f = cohort_trace_fopen(path, "r"); /* plain or gzip */
   if (!f) {
     if (err) snprintf(err, errcap, "%s: %s", path, strerror(errno));
     return COHORT_EIO;

@@ -3,10 +3,11 @@
  * binary ($COHORT_BUILD_ROOT/tools/cohort) on a synthetic 100,000-event
  * heartbeat run with loss, a crash, a restart and suspicions, split into
  * two per-process files:
- *   diagram: runs fast, and the page is well formed (one data block that
- *            is valid JSON holding every event, the viewer script, no
- *            stray "</script"), checked with our own JSON reader; --hide,
- *            --at and --zoom become the page's initial view;
+ *   diagram: runs fast, and the page is well formed (a meta block that is
+ *            valid JSON counting every event, an event block that is
+ *            base64 of a gzip stream inflating to the size it states, the
+ *            viewer script, no stray "</script"); --hide, --at and --zoom
+ *            become the page's initial view;
  *   shiviz:  regex line, blank delimiter, then description / clock pairs
  *            whose own-host entries count 1, 2, 3, ...;
  *   merge:   the two files merge back into the full, sorted trace;
@@ -19,6 +20,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "../../src/trace/json.h"
 #include "tracebuild.h"
@@ -249,6 +251,46 @@ static int teardown(void **state) {
   return 0;
 }
 
+/* Decode base64 and inflate the gzip stream; returns the inflated size
+ * (fails the test on a bad character or a corrupt stream). */
+static size_t inflate_base64(const char *b64, size_t n) {
+  static const char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  assert_true(n % 4 == 0);
+  uint8_t *bin = malloc(n / 4 * 3 + 3), out[1 << 16];
+  size_t m = 0;
+  for (size_t i = 0; i < n; i += 4) {
+    uint32_t v = 0;
+    int pad = 0;
+    for (size_t k = 0; k < 4; k++) {
+      const char *q = strchr(alphabet, b64[i + k]);
+      if (b64[i + k] == '=') pad++;
+      else assert_true(q && *q);
+      v = v << 6 | (uint32_t)(q && *q ? q - alphabet : 0);
+    }
+    bin[m++] = (uint8_t)(v >> 16);
+    if (pad < 2) bin[m++] = (uint8_t)(v >> 8);
+    if (pad < 1) bin[m++] = (uint8_t)v;
+  }
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+  z.next_in = bin;
+  z.avail_in = (uInt)m;
+  size_t total = 0;
+  int zr;
+  do {
+    z.next_out = out;
+    z.avail_out = sizeof out;
+    zr = inflate(&z, Z_NO_FLUSH);
+    assert_true(zr == Z_OK || zr == Z_STREAM_END);
+    total += sizeof out - z.avail_out;
+  } while (zr != Z_STREAM_END);
+  inflateEnd(&z);
+  free(bin);
+  return total;
+}
+
 static void test_diagram(void **state) {
   (void)state;
   assert_true(events >= 100000);
@@ -262,31 +304,38 @@ static void test_diagram(void **state) {
   assert_true(!strncmp(html, "<!DOCTYPE html>\n<html lang=\"en\">", 32));
   assert_true(len > 20 && !strcmp(html + len - 16, "</body>\n</html>\n"));
   assert_non_null(strstr(html, "<title>synthetic &lt;run&gt;</title>"));
-  assert_int_equal(count(html, "<script"), 2);
-  assert_int_equal(count(html, "</script>"), 2);
+  assert_int_equal(count(html, "<script"), 3);
+  assert_int_equal(count(html, "</script>"), 3);
   assert_null(strstr(html, "http://"));
   assert_null(strstr(html, "https://"));
-  const char *open = "<script type=\"application/json\" id=\"data\">";
+  /* The meta block is one JSON value naming the event count; the event
+   * block is base64 of a gzip stream that inflates to exactly "raw" bytes. */
+  const char *open = "<script type=\"application/json\" id=\"meta\">";
   char *d = strstr(html, open);
   assert_non_null(d);
   d += strlen(open);
   char *end = strstr(d, "</script>");
   json_cursor_t c = {d, end, NULL};
-  assert_int_equal(json_skip(&c), 0); /* the whole data block is one JSON value */
+  assert_int_equal(json_skip(&c), 0);
   json_ws(&c);
   assert_true(c.p == end);
+  uint64_t n = 0, raw = 0;
   c = (json_cursor_t){d, end, NULL};
-  assert_int_equal(json_find_key(&c, "ev"), 0);
-  assert_int_equal(json_expect(&c, '['), 0);
-  size_t n = 0;
-  for (;;) {
-    assert_int_equal(json_skip(&c), 0);
-    n++;
-    json_ws(&c);
-    if (*c.p == ']') break;
-    assert_int_equal(json_expect(&c, ','), 0);
-  }
+  assert_int_equal(json_find_key(&c, "n"), 0);
+  assert_int_equal(json_u64(&c, &n), 0);
   assert_int_equal(n, events);
+  c = (json_cursor_t){d, end, NULL};
+  assert_int_equal(json_find_key(&c, "raw"), 0);
+  assert_int_equal(json_u64(&c, &raw), 0);
+  const char *dopen = "<script type=\"application/octet-stream\" id=\"data\">";
+  char *b = strstr(end, dopen);
+  assert_non_null(b);
+  b += strlen(dopen);
+  char *bend = strstr(b, "</script>");
+  size_t inflated = inflate_base64(b, (size_t)(bend - b));
+  assert_int_equal(inflated, raw);
+  print_message("page %zu bytes for %zu events (%.2f bytes/event), block %zu bytes raw\n", len,
+                events, (double)len / (double)events, (size_t)raw);
   assert_non_null(strstr(html, "\"view\":\"\","));
   free(html);
 }
