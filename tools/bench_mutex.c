@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "progress.h"
 #include "cohort/mutex.h"
 #include "cohort/sim.h"
 
@@ -205,8 +206,13 @@ int cohort_bench_mutex(int argc, char **argv) {
          (double)duration / 1e9);
   printf("%-16s %3s %7s | %9s %9s %9s | %9s %9s | %9s %9s\n", "algorithm", "N", "guide",
          "msg/entry", "(low)", "token-only", "sync ms", "resp ms", "sync(low)", "resp(low)");
+  tool_progress_t prog; /* "k of n" and an ETA on stderr, on a TTY only */
+  tool_progress_start(&prog, "cohort bench mutex", (size_t)NALGO * NSIZE);
   for (int a = 0; a < NALGO; a++) {
     for (int i = 0; i < NSIZE; i++) {
+      char what[64];
+      snprintf(what, sizeof what, "%s N=%u", algos[a], sizes[i]);
+      tool_progress_step(&prog, what);
       for (int c = 0; c < 2; c++)
         if (measure(algos[a], sizes[i], c == 0, duration + 1500000000, &res[a][i][c]))
           return 1;
@@ -218,6 +224,7 @@ int cohort_bench_mutex(int argc, char **argv) {
              res[a][i][1].sync_ms, res[a][i][1].resp_ms);
     }
   }
+  tool_progress_done(&prog);
   printf("msg/entry counts every mutex message (retries, acks, token hops and\n"
          "probes included); heartbeats and the election are not counted. See\n"
          "docs/mutex.md for why measured and guide figures differ.\n");

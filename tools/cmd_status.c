@@ -71,7 +71,10 @@ static int parse(int argc, char **argv, status_opts_t *o) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     uint64_t u;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(usage_text, stdout), -1;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      fputs(usage_text, stdout);
+      return -1;
+    }
     if (!strcmp(a, "--json")) o->json = true;
     else if (!strcmp(a, "--metrics")) o->metrics = true;
     else if (!v) return bad("unknown option or missing value: '%s'", a);
@@ -104,9 +107,15 @@ static int64_t mono_ms(void) {
 static char *ask(const char *path, const char *req, int64_t timeout_ns, char *why,
                  size_t whycap) {
   struct sockaddr_un sa;
-  if (strlen(path) >= sizeof sa.sun_path) return snprintf(why, whycap, "path too long"), NULL;
+  if (strlen(path) >= sizeof sa.sun_path) {
+    snprintf(why, whycap, "path too long");
+    return NULL;
+  }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return snprintf(why, whycap, "socket: %s", strerror(errno)), NULL;
+  if (fd < 0) {
+    snprintf(why, whycap, "socket: %s", strerror(errno));
+    return NULL;
+  }
   memset(&sa, 0, sizeof sa);
   sa.sun_family = AF_UNIX;
   snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);

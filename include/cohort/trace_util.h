@@ -44,7 +44,7 @@ bool cohort_trace_same_kind(const cohort_trace_rec_t *a,
 /* Open a trace file. Reading ("r"): a gzip-compressed file (by its magic
  * bytes, whatever its name) is decompressed transparently, anything else
  * is read as it is. Writing ("w"): a name ending in ".gz" is written
- * gzip-compressed (zlib level 6), any other plainly. Returns a FILE the
+ * gzip-compressed (zlib level 1: fast), any other plainly. Returns a FILE the
  * caller fcloses (the compressed stream's trailer is written then), or
  * NULL with errno set. A corrupt compressed file reads as an error with
  * errno EBADMSG; a truncated one (a writer killed before fclose) reads up

@@ -128,7 +128,10 @@ void cohort_observe_sample(cohort_observe_out_t *out, const char *name, const ch
   obs_printf(out, "%s", name);
   if (labels && *labels) {
     if (!put_labels(out, labels)) {
-      if (!out->failed) out->len = mark, out->buf[mark] = '\0';
+      if (!out->failed) {
+        out->len = mark; /* drop the half-written sample */
+        out->buf[mark] = '\0';
+      }
       (*out->errors)++;
       return;
     }

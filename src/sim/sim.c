@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "cohort/heap.h"
+#include "cohort/trace_util.h"
 #include "sim_internal.h"
 
 #define SLOT_NONE UINT32_MAX
@@ -843,7 +844,7 @@ static int setup_trace(cohort_sim_t *sim, const cohort_sim_config_t *cfg, char *
   sim->keep = cfg->run_checks;
   cohort_trace_init(&sim->trace);
   if (cfg->trace_path) {
-    sim->file = fopen(cfg->trace_path, "w");
+    sim->file = cohort_trace_fopen(cfg->trace_path, "w"); /* NAME.gz: compressed */
     if (!sim->file) {
       if (err) snprintf(err, errcap, "%s: cannot write: %s", cfg->trace_path, strerror(errno));
       return COHORT_EIO;

@@ -356,7 +356,10 @@ static size_t selected_lanes(const cohort_trace_t *t, dg_work_t *k, size_t nsel)
   }
   for (size_t j = 0; j < nsel; j++) used[k->lane[k->idx[j]]] = true;
   for (size_t l = 0; l < all; l++)
-    if (used[l]) map[l] = (uint32_t)u, k->nodes[u++] = k->nodes[l];
+    if (used[l]) {
+      map[l] = (uint32_t)u;
+      k->nodes[u++] = k->nodes[l];
+    }
   for (size_t i = 0; i < t->len; i++) k->lane[i] = map[k->lane[i]];
   free(used);
   free(map);

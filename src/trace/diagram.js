@@ -381,7 +381,23 @@
     const v = Number(ep);
     return v >= 4294967296 ? String(Math.floor(v / 4294967296)) : ep;
   }
-  function shortTok(tok) { return tok.length > 4 ? "…" + tok.slice(-3) : tok; }
+  // Fencing tokens are large numbers (past 2^53): a grant is labelled with
+  // its token's ordinal among every token granted in the trace, "tok #12",
+  // so that the labels visibly increase; hover shows the token itself.
+  const tokenOrd = new Map();
+  {
+    const toks = new Set();
+    for (let i = 0; i < N; i++)
+      if (C.type[i] === 5 && S[C.what[i]] === "lock_grant") {
+        const t = field(dataOf(i), "token");
+        if (t !== null && /^[0-9]+$/.test(t)) toks.add(t);
+      }
+    const big = [...toks].map(BigInt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    big.forEach((t, k) => tokenOrd.set(t.toString(), k + 1));
+  }
+  function shortTok(tok) {
+    return tokenOrd.has(tok) ? "#" + tokenOrd.get(tok) : tok.length > 4 ? "…" + tok.slice(-3) : tok;
+  }
   // [text, importance 0 (least) .. 3] for state event i, cached
   const labelCache = new Map();
   function labelOf(i) {

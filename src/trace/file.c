@@ -44,7 +44,7 @@ static bool ends_with(const char *s, const char *suffix) {
 }
 
 static FILE *open_gz(const char *path, bool write) {
-  gzFile gz = gzopen(path, write ? "wb6" : "rb");
+  gzFile gz = gzopen(path, write ? "wb1" : "rb"); /* level 1: 4x less, 2x faster than 6 */
   if (!gz) {
     if (!errno) errno = ENOMEM;
     return NULL;
