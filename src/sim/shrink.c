@@ -206,8 +206,8 @@ static int build_text(shrink_t *sh, uint32_t nodes, int64_t duration,
                       const sim_fault_log_t *faults, const char *banner) {
   char d[32], line[9000];
   span_format(duration, d, sizeof d);
-  int pos = snprintf(sh->text, TEXT_MAX, "%s%s\nnodes %u\nduration %s\n", banner, sh->header,
-                     nodes, d);
+  int pos = snprintf(sh->text, TEXT_MAX, "%snodes %u\nduration %s\n%s\n", banner, nodes, d,
+                     sh->header);
   for (size_t i = 0; i < faults->len && pos > 0 && pos < (int)TEXT_MAX; i++) {
     if (fault_format(&faults->v[i], nodes, line, sizeof line)) return -1;
     pos += snprintf(sh->text + pos, TEXT_MAX - (size_t)pos, "%s\n", line);
@@ -288,8 +288,9 @@ static bool move_to(sim_fault_log_t *l, size_t i, int64_t to) {
 
 /* Edit k of fault i, applied to `l` (a copy the caller owns). Returns
  * false when fault i has no edit k. Edit 0 of every kind is "drop it" (a
- * crash with its restart); the others shorten the fault or move it later,
- * each by half of what is left, so accepted edits converge. */
+ * crash with its restart); edit 1 shortens the fault or moves it later,
+ * by half of what is left, so accepted edits converge; edit 2 rounds its
+ * time to the millisecond, for a schedule people can read. */
 static bool fault_edit(const shrink_t *sh, sim_fault_log_t *l, size_t i, unsigned k) {
   sim_fault_t *f = &l->v[i];
   size_t j;
@@ -297,6 +298,12 @@ static bool fault_edit(const shrink_t *sh, sim_fault_log_t *l, size_t i, unsigne
     j = f->kind == SIM_FAULT_CRASH ? next_of(l, i, SIM_FAULT_RESTART, f->node) : SIZE_MAX;
     if (j != SIZE_MAX) log_remove(l, j);
     log_remove(l, i);
+    return true;
+  }
+  if (k == 2) { /* readable: the nearest millisecond */
+    int64_t ms = (f->at_ns + COHORT_NS_PER_MS / 2) / COHORT_NS_PER_MS * COHORT_NS_PER_MS;
+    if (ms == f->at_ns) return false;
+    f->at_ns = ms;
     return true;
   }
   if (k != 1) return false;
@@ -343,10 +350,11 @@ static bool pass_faults(shrink_t *sh) {
         sh->cur = cand;
         changed = true;
         if (k == 0) break; /* fault i is gone */
+        if (k == 2) break; /* rounded: nothing more to round */
         continue;          /* the same edit again, from where it got to */
       }
       sim_fault_log_free(&cand);
-      if (!have || ++k > 1) break;
+      if (++k > 2) break;
     }
   }
   return changed;
@@ -369,6 +377,13 @@ static bool pass_global(shrink_t *sh) {
     if (sh->duration_ns - d < MOVE_MIN_NS || d <= 0) break;
     if (!still_fails(sh, sh->nodes, d, &sh->cur)) break;
     sh->duration_ns = d;
+    changed = true;
+  }
+  /* Readable: the duration up to the next millisecond, if that still fails. */
+  int64_t up = (sh->duration_ns + COHORT_NS_PER_MS - 1) / COHORT_NS_PER_MS * COHORT_NS_PER_MS;
+  if (up != sh->duration_ns && up <= COHORT_SIM_TIME_MAX_NS &&
+      still_fails(sh, sh->nodes, up, &sh->cur)) {
+    sh->duration_ns = up;
     changed = true;
   }
   return changed;
