@@ -1,55 +1,56 @@
 /*
  * tools/cmd_sim.c — `cohort sim`: run a scenario in the deterministic
- * simulator once (`--seed N`, optional trace file) or sweep many seeds in
- * parallel worker processes (`--seeds A-B --jobs N`).
+ * simulator once (`--seed N`, optional trace file), shrink a failing
+ * seed's fault schedule (`--seed N --shrink`), or sweep many seeds
+ * (`--seeds A-B`, tools/sim_sweep.c). Budgets on events, memory and trace
+ * bytes apply to every run (`--max-events`, `--max-memory`, `--max-trace`).
  *
- * Exit status: 0 every run passed its checks, 1 a violation or a failed
- * run (each failing seed is printed with the one command that replays
- * it), 2 bad usage or a bad scenario file (reported as file:line).
- *
- * A sweep forks `jobs` workers; worker w runs seeds A+w, A+w+jobs, ... and
- * writes one fixed-size report per seed into its own pipe. A worker that
- * dies (a crash inside a protocol) is reported with the seed it was on.
+ * Exit status: 0 every run passed its checks (or a shrink succeeded), 1 a
+ * violation, a failed run or a budget that ran out (each failing seed is
+ * printed with the one command that replays it), 2 bad usage or a bad
+ * scenario file (reported as file:line).
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
-#include "cohort/sim.h"
-
-#define JOBS_MAX 256
-
-typedef struct options {
-  const char *scenario;
-  const char *trace_path;
-  uint64_t seed, seed_lo, seed_hi;
-  bool have_seed, have_seeds, quiet;
-  unsigned jobs;
-} options_t;
+#include "sim_cli.h"
 
 static int usage(FILE *f) {
   fprintf(f,
           "usage: cohort sim SCENARIO --seed N [-o TRACE.jsonl] [--quiet]\n"
-          "       cohort sim SCENARIO --seeds A-B [--jobs N] [--quiet]\n"
+          "       cohort sim SCENARIO --seed N --shrink [--shrink-out FILE]\n"
+          "       cohort sim SCENARIO --seeds A-B [--jobs N] [--shard K/N] [--budget 10m]\n"
+          "                  [--cache DIR] [--no-pin] [--quiet]\n"
           "\n"
           "Run SCENARIO (docs/scenario-format.md) in the deterministic simulator.\n"
           "The same scenario and seed give a byte-identical trace. The scenario's\n"
           "'check' lines run on the trace; exit 1 on any violation.\n"
           "\n"
-          "  --seed N       run once with seed N (default 1)\n"
-          "  -o, --trace F  write the trace (JSON Lines) to F\n"
-          "  --seeds A-B    sweep seeds A..B, print a replay command per failure\n"
-          "  --jobs N       worker processes for a sweep (default: online CPUs)\n"
-          "  -q, --quiet    print only failures\n");
+          "  --seed N          run once with seed N (default 1)\n"
+          "  -o, --trace F     write the trace (JSON Lines) to F\n"
+          "  --shrink          reduce seed N's fault schedule to a small one that still\n"
+          "                    fails the same check; print it as a scenario file\n"
+          "  --shrink-out F    write the shrunk scenario to F instead of stdout\n"
+          "  --seeds A-B       sweep seeds A..B, print a replay command per failure\n"
+          "  --jobs N          worker processes (default: every CPU this process may use)\n"
+          "  --shard K/N       run only the K-th of N interleaved slices of the seeds\n"
+          "  --budget T        stop starting seeds after T of wall time (e.g. 10m)\n"
+          "  --cache DIR       skip seeds already run by this binary on this scenario\n"
+          "  --no-pin          do not pin workers to CPUs\n"
+          "  --max-events N    stop a run after N events (default %" PRIu64 ")\n"
+          "  --max-memory B    ... when it holds more than B bytes (default %" PRIu64 "M)\n"
+          "  --max-trace B     ... when it wrote B bytes of trace (default %" PRIu64 "M)\n"
+          "                    (B and N take K, M, G suffixes: 512M, 4G)\n"
+          "  -q, --quiet       print only failures\n",
+          (uint64_t)COHORT_SIM_EVENTS_BUDGET, (uint64_t)(COHORT_SIM_MEMORY_BUDGET >> 20),
+          (uint64_t)(COHORT_SIM_TRACE_BUDGET >> 20));
   return f == stdout ? 0 : 2;
 }
 
@@ -64,6 +65,26 @@ static int bad_arg(const char *fmt, ...) {
   return 2;
 }
 
+double sim_cli_wall_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double sim_cli_cpu_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+cohort_sim_config_t sim_cli_config(const sim_options_t *o, uint64_t seed) {
+  return (cohort_sim_config_t){.seed = seed, .max_events = o->max_events,
+                               .max_memory_bytes = o->max_memory_bytes,
+                               .max_trace_bytes = o->max_trace_bytes};
+}
+
+/* ---- arguments ---------------------------------------------------------------------- */
+
 static int parse_seeds(const char *s, uint64_t *lo, uint64_t *hi) {
   const char *dash = strchr(s, '-');
   char a[32];
@@ -74,58 +95,133 @@ static int parse_seeds(const char *s, uint64_t *lo, uint64_t *hi) {
   return 0;
 }
 
+/* "K/N" with 1 <= K <= N. */
+static int parse_shard(const char *s, unsigned *k, unsigned *n) {
+  const char *slash = strchr(s, '/');
+  char a[24];
+  uint64_t x, y;
+  if (!slash || (size_t)(slash - s) >= sizeof a) return -1;
+  memcpy(a, s, (size_t)(slash - s));
+  a[slash - s] = '\0';
+  if (cohort_parse_u64(a, &x) || cohort_parse_u64(slash + 1, &y) || x < 1 || x > y ||
+      y > UINT32_MAX)
+    return -1;
+  *k = (unsigned)x;
+  *n = (unsigned)y;
+  return 0;
+}
+
+/* "4096", "512K", "64M", "4G" (powers of 1024); > 0. */
+static int parse_amount(const char *s, uint64_t *out) {
+  char num[32];
+  size_t n = strlen(s);
+  if (n == 0 || n >= sizeof num) return -1;
+  unsigned shift = 0;
+  char last = s[n - 1];
+  if (last == 'K' || last == 'k') shift = 10;
+  else if (last == 'M') shift = 20;
+  else if (last == 'G') shift = 30;
+  memcpy(num, s, n - (shift != 0));
+  num[n - (shift != 0)] = '\0';
+  uint64_t v;
+  if (cohort_parse_u64(num, &v) || v == 0 || v > (UINT64_MAX >> shift)) return -1;
+  *out = v << shift;
+  return 0;
+}
+
+static bool takes_value(const char *a) {
+  static const char *const with[] = {"--seed",  "--seeds",      "--jobs",       "-o",
+                                     "--trace", "--shard",      "--budget",     "--cache",
+                                     "--max-events", "--max-memory", "--max-trace",
+                                     "--shrink-out"};
+  for (size_t i = 0; i < sizeof with / sizeof with[0]; i++)
+    if (!strcmp(a, with[i])) return true;
+  return false;
+}
+
+/* One option with its value; -1 to go on, or an exit status. */
+static int parse_valued(sim_options_t *o, const char *a, const char *v, bool *jobs_given) {
+  uint64_t u;
+  int64_t ns;
+  if (!strcmp(a, "--seed")) {
+    if (cohort_parse_u64(v, &o->seed)) return bad_arg("--seed: not a number: '%s'", v);
+    o->have_seed = true;
+  } else if (!strcmp(a, "--seeds")) {
+    if (parse_seeds(v, &o->seed_lo, &o->seed_hi))
+      return bad_arg("--seeds: expected A-B with A <= B, got '%s'", v);
+    o->have_seeds = true;
+  } else if (!strcmp(a, "--jobs")) {
+    if (cohort_parse_u64(v, &u) || u < 1 || u > SIM_JOBS_MAX)
+      return bad_arg("--jobs: expected 1..%d, got '%s'", SIM_JOBS_MAX, v);
+    o->jobs = (unsigned)u;
+    *jobs_given = true;
+  } else if (!strcmp(a, "--shard")) {
+    if (parse_shard(v, &o->shard_k, &o->shard_n))
+      return bad_arg("--shard: expected K/N with 1 <= K <= N, got '%s'", v);
+  } else if (!strcmp(a, "--budget")) {
+    if (cohort_parse_duration(v, &ns) || ns <= 0)
+      return bad_arg("--budget: expected a duration such as 10m, got '%s'", v);
+    o->budget_s = (double)ns / 1e9;
+  } else if (!strcmp(a, "--max-events") || !strcmp(a, "--max-memory") ||
+             !strcmp(a, "--max-trace")) {
+    if (parse_amount(v, &u)) return bad_arg("%s: expected a positive count, got '%s'", a, v);
+    *(a[6] == 'e' ? &o->max_events : a[6] == 'm' ? &o->max_memory_bytes
+                                                 : &o->max_trace_bytes) = u;
+  } else if (!strcmp(a, "--cache")) {
+    o->cache_dir = v;
+  } else if (!strcmp(a, "--shrink-out")) {
+    o->shrink_out = v;
+  } else {
+    o->trace_path = v; /* -o, --trace */
+  }
+  return -1;
+}
+
+static int check_combination(const sim_options_t *o, bool jobs_given, bool sweep_only) {
+  if (!o->scenario) return bad_arg("%s", "no scenario file given");
+  if (o->have_seed && o->have_seeds) return bad_arg("%s", "give --seed or --seeds, not both");
+  if (o->have_seeds && o->trace_path)
+    return bad_arg("%s", "-o writes one run's trace: use it with --seed, not --seeds");
+  if ((jobs_given || sweep_only) && !o->have_seeds)
+    return bad_arg("%s", "--jobs, --shard, --budget, --cache and --no-pin apply to --seeds");
+  if (o->shrink && o->have_seeds)
+    return bad_arg("%s", "--shrink shrinks one seed: use it with --seed");
+  if (o->shrink_out && !o->shrink) return bad_arg("%s", "--shrink-out needs --shrink");
+  if (o->shrink && o->trace_path) return bad_arg("%s", "--shrink writes no trace");
+  return -1;
+}
+
 /* Returns -1 to go on, or an exit status. */
-static int parse_args(int argc, char **argv, options_t *o) {
+static int parse_args(int argc, char **argv, sim_options_t *o) {
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  o->jobs = cpus > 0 ? (unsigned)cpus : 1;
+  o->jobs = cpus > 0 ? (unsigned)(cpus > SIM_JOBS_MAX ? SIM_JOBS_MAX : cpus) : 1;
   o->seed = 1;
-  bool jobs_given = false;
+  o->shard_k = o->shard_n = 1;
+  o->pin = true;
+  bool jobs_given = false, sweep_only = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    bool takes = !strcmp(a, "--seed") || !strcmp(a, "--seeds") || !strcmp(a, "--jobs") ||
-                 !strcmp(a, "-o") || !strcmp(a, "--trace");
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout);
-    if (takes && !v) return bad_arg("%s needs a value", a);
-    if (!strcmp(a, "--seed")) {
-      if (cohort_parse_u64(v, &o->seed)) return bad_arg("--seed: not a number: '%s'", v);
-      o->have_seed = true;
-    } else if (!strcmp(a, "--seeds")) {
-      if (parse_seeds(v, &o->seed_lo, &o->seed_hi))
-        return bad_arg("--seeds: expected A-B with A <= B, got '%s'", v);
-      o->have_seeds = true;
-    } else if (!strcmp(a, "--jobs")) {
-      uint64_t j;
-      if (cohort_parse_u64(v, &j) || j < 1 || j > JOBS_MAX)
-        return bad_arg("--jobs: expected 1..256, got '%s'", v);
-      o->jobs = (unsigned)j;
-      jobs_given = true;
-    } else if (!strcmp(a, "-o") || !strcmp(a, "--trace")) {
-      o->trace_path = v;
+    if (takes_value(a)) {
+      if (i + 1 >= argc) return bad_arg("%s needs a value", a);
+      int rc = parse_valued(o, a, argv[++i], &jobs_given);
+      if (rc >= 0) return rc;
+      sweep_only |= !strcmp(a, "--shard") || !strcmp(a, "--budget") || !strcmp(a, "--cache");
     } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
       o->quiet = true;
-      continue;
+    } else if (!strcmp(a, "--shrink")) {
+      o->shrink = true;
+    } else if (!strcmp(a, "--no-pin")) {
+      o->pin = false;
+      sweep_only = true;
     } else if (a[0] == '-' && a[1]) {
       return bad_arg("unknown option '%s'", a);
     } else {
       if (o->scenario) return bad_arg("more than one scenario ('%s')", a);
       o->scenario = a;
-      continue;
     }
-    i++;
   }
-  if (!o->scenario) return bad_arg("%s", "no scenario file given");
-  if (o->have_seed && o->have_seeds) return bad_arg("%s", "give --seed or --seeds, not both");
-  if (o->have_seeds && o->trace_path)
-    return bad_arg("%s", "-o writes one run's trace: use it with --seed, not --seeds");
-  if (jobs_given && !o->have_seeds) return bad_arg("%s", "--jobs applies to --seeds");
-  return -1;
-}
-
-static double wall_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+  return check_combination(o, jobs_given, sweep_only);
 }
 
 /* ---- one run --------------------------------------------------------------------- */
@@ -145,7 +241,7 @@ static void print_checks(const cohort_sim_results_t *r, bool failures_only) {
   }
 }
 
-static void print_summary(const options_t *o, const cohort_scenario_t *sc,
+static void print_summary(const sim_options_t *o, const cohort_scenario_t *sc,
                           const cohort_sim_results_t *r, double wall) {
   double virt = (double)r->virtual_ns / 1e9;
   printf("scenario  %s (%u nodes, %.3f s)\n", o->scenario, cohort_scenario_nodes(sc),
@@ -161,29 +257,37 @@ static void print_summary(const options_t *o, const cohort_scenario_t *sc,
   printf("faults    crashes %" PRIu64 ", restarts %" PRIu64 ", partitions %" PRIu64
          ", heals %" PRIu64 ", steps %" PRIu64 ", slews %" PRIu64 "\n",
          r->crashes, r->restarts, r->partitions, r->heals, r->steps, r->slews);
+  printf("memory    %.1f MiB at most; trace %" PRIu64 " bytes\n",
+         (double)r->memory_bytes_peak / 1048576.0, r->trace_bytes);
   if (o->trace_path)
     printf("trace     %" PRIu64 " records -> %s\n", r->trace_records, o->trace_path);
   print_checks(r, false);
 }
 
-static int run_once(const options_t *o, const cohort_scenario_t *sc) {
+static int run_once(const sim_options_t *o, const cohort_scenario_t *sc) {
   char err[512];
-  cohort_sim_config_t cfg = {.seed = o->seed, .trace_path = o->trace_path,
-                             .run_checks = cohort_scenario_checks(sc) > 0};
+  cohort_sim_config_t cfg = sim_cli_config(o, o->seed);
+  cfg.trace_path = o->trace_path;
+  cfg.run_checks = cohort_scenario_checks(sc) > 0;
   cohort_sim_t *sim;
-  double t0 = wall_seconds();
+  double t0 = sim_cli_wall_seconds();
   int rc = cohort_sim_new(sc, &cfg, &sim, err, sizeof err);
   if (rc) {
     fprintf(stderr, "cohort sim: %s\n", err);
     return rc == COHORT_EINVAL ? 2 : 1;
   }
   rc = cohort_sim_run(sim);
-  double wall = wall_seconds() - t0;
+  double wall = sim_cli_wall_seconds() - t0;
   const cohort_sim_results_t *r = cohort_sim_results(sim);
   if (!o->quiet) print_summary(o, sc, r, wall);
   else if (r->violations) print_checks(r, true);
   int status = 0;
-  if (rc) {
+  fflush(stdout);
+  if (rc && r->budget) {
+    fprintf(stderr, "cohort sim: stopped at virtual %.3f s after %" PRIu64 " events: %s\n",
+            (double)r->virtual_ns / 1e9, r->events, r->budget_msg);
+    status = 1;
+  } else if (rc) {
     fprintf(stderr, "cohort sim: run failed: %s\n", cohort_strerror(rc));
     status = 1;
   } else if (r->violations) {
@@ -197,184 +301,61 @@ static int run_once(const options_t *o, const cohort_scenario_t *sc) {
   return status;
 }
 
-/* ---- sweeps ------------------------------------------------------------------------- */
+/* ---- shrinking ------------------------------------------------------------------------ */
 
-enum { SEED_OK = 0, SEED_VIOLATION = 1, SEED_ERROR = 2 };
+static char *read_text(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  char *buf = malloc(COHORT_SIM_SCENARIO_BYTES_MAX + 1);
+  size_t n = buf ? fread(buf, 1, COHORT_SIM_SCENARIO_BYTES_MAX + 1, f) : 0;
+  bool bad = ferror(f);
+  fclose(f);
+  if (bad) {
+    free(buf);
+    return NULL;
+  }
+  *len = n;
+  return buf;
+}
 
-typedef struct seed_report {
-  uint64_t seed;
-  uint64_t events;
-  int32_t status;
-  char msg[236];
-} seed_report_t;
-
-typedef struct worker {
-  pid_t pid;
-  int fd;
-  uint64_t next; /* the seed it is on (the one after its last report) */
-  bool done;
-} worker_t;
-
-static void run_seed(const cohort_scenario_t *sc, uint64_t seed, seed_report_t *out) {
-  memset(out, 0, sizeof *out);
-  out->seed = seed;
-  cohort_sim_config_t cfg = {.seed = seed, .run_checks = cohort_scenario_checks(sc) > 0};
-  cohort_sim_t *sim;
-  int rc = cohort_sim_new(sc, &cfg, &sim, out->msg, sizeof out->msg);
+static int run_shrink(const sim_options_t *o) {
+  size_t len = 0;
+  char *text = read_text(o->scenario, &len), err[768];
+  if (!text) {
+    fprintf(stderr, "cohort sim: %s: %s\n", o->scenario, strerror(errno));
+    return 2;
+  }
+  cohort_sim_config_t cfg = sim_cli_config(o, o->seed);
+  char *out = NULL;
+  cohort_shrink_stats_t st;
+  double t0 = sim_cli_wall_seconds();
+  int rc = cohort_sim_shrink(text, len, o->scenario, NULL, &cfg, &out, &st, err, sizeof err);
+  free(text);
   if (rc) {
-    out->status = SEED_ERROR;
-    return;
+    fprintf(stderr, "cohort sim: --shrink: %s\n", err);
+    return rc == COHORT_EINVAL ? 2 : 1;
   }
-  rc = cohort_sim_run(sim);
-  const cohort_sim_results_t *r = cohort_sim_results(sim);
-  out->events = r->events;
-  if (rc) {
-    out->status = SEED_ERROR;
-    snprintf(out->msg, sizeof out->msg, "run failed: %s", cohort_strerror(rc));
-  } else if (r->violations) {
-    out->status = SEED_VIOLATION;
-    for (size_t i = 0; i < r->checks_len; i++) {
-      const cohort_sim_check_outcome_t *c = &r->checks[i];
-      if (!c->rc && !c->result.violations) continue;
-      snprintf(out->msg, sizeof out->msg, "%.100s: %.120s", c->text,
-               c->rc ? c->err : c->result.first);
-      break;
-    }
-  }
-  cohort_sim_free(sim);
-}
-
-static void worker_main(const cohort_scenario_t *sc, const options_t *o, unsigned w, int fd) {
-  for (uint64_t s = o->seed_lo + w; s <= o->seed_hi && s >= o->seed_lo; s += o->jobs) {
-    seed_report_t rep;
-    run_seed(sc, s, &rep);
-    if (write(fd, &rep, sizeof rep) != (ssize_t)sizeof rep) _exit(3);
-    if (s > UINT64_MAX - o->jobs) break;
-  }
-  _exit(0);
-}
-
-typedef struct sweep {
-  const options_t *o;
-  uint64_t total, done, failed, events;
-  double t0, last_print;
-  bool tty;
-} sweep_t;
-
-static void progress(sweep_t *sw, bool final) {
-  double now = wall_seconds();
-  if (!final && now - sw->last_print < (sw->tty ? 0.1 : 5.0)) return;
-  sw->last_print = now;
-  double el = now - sw->t0;
-  if (sw->tty) {
-    int width = 30, fill = (int)((double)width * (double)sw->done / (double)sw->total);
-    char bar[64];
-    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
-    bar[width] = '\0';
-    fprintf(stderr, "\r[%s] %" PRIu64 "/%" PRIu64 " seeds  %" PRIu64 " failed  %.1fs%s", bar,
-            sw->done, sw->total, sw->failed, el, final ? "\n" : "");
-  } else {
-    fprintf(stderr, "sweep: %" PRIu64 "/%" PRIu64 " seeds, %" PRIu64 " failed, %.1fs\n",
-            sw->done, sw->total, sw->failed, el);
-  }
-}
-
-static void report_failure(sweep_t *sw, uint64_t seed, const char *why) {
-  sw->failed++;
-  if (sw->tty) fprintf(stderr, "\r\033[K");
-  printf("seed %" PRIu64 " FAILED: %s\n  replay: cohort sim %s --seed %" PRIu64
-         " -o seed%" PRIu64 ".jsonl\n",
-         seed, why, sw->o->scenario, seed, seed);
-  fflush(stdout);
-}
-
-static void worker_read(sweep_t *sw, worker_t *wk) {
-  seed_report_t rep;
-  ssize_t n = read(wk->fd, &rep, sizeof rep);
-  if (n < 0 && errno == EINTR) return;
-  if (n == (ssize_t)sizeof rep) {
-    sw->done++;
-    sw->events += rep.events;
-    wk->next = rep.seed + sw->o->jobs;
-    if (rep.status != SEED_OK)
-      report_failure(sw, rep.seed, rep.msg[0] ? rep.msg : "run failed");
-    return;
-  }
-  /* EOF (or a torn report): the worker is finished or died. */
-  int st = 0;
-  close(wk->fd);
-  wk->done = true;
-  waitpid(wk->pid, &st, 0);
-  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return;
-  char why[96];
-  if (WIFSIGNALED(st)) snprintf(why, sizeof why, "the simulator crashed (signal %d: %s)",
-                                WTERMSIG(st), strsignal(WTERMSIG(st)));
-  else snprintf(why, sizeof why, "worker exited with status %d", WEXITSTATUS(st));
-  if (wk->next <= sw->o->seed_hi) {
-    sw->done++;
-    report_failure(sw, wk->next, why);
-  }
-}
-
-static int spawn_workers(const cohort_scenario_t *sc, const options_t *o, worker_t *wk,
-                         unsigned jobs) {
-  fflush(stdout);
-  fflush(stderr);
-  for (unsigned w = 0; w < jobs; w++) {
-    int p[2];
-    if (pipe(p)) return -errno;
-    pid_t pid = fork();
-    if (pid < 0) return -errno;
-    if (pid == 0) {
-      close(p[0]);
-      for (unsigned k = 0; k < w; k++) close(wk[k].fd);
-      worker_main(sc, o, w, p[1]);
-    }
-    close(p[1]);
-    wk[w] = (worker_t){.pid = pid, .fd = p[0], .next = o->seed_lo + w};
-  }
-  return 0;
-}
-
-static int run_sweep(options_t *o, const cohort_scenario_t *sc) {
-  uint64_t total = o->seed_hi - o->seed_lo + 1;
-  if (total == 0) total = UINT64_MAX; /* the whole range; unlikely to finish */
-  unsigned jobs = (uint64_t)o->jobs > total ? (unsigned)total : o->jobs;
-  o->jobs = jobs;
-  worker_t wk[JOBS_MAX];
-  sweep_t sw = {.o = o, .total = total, .t0 = wall_seconds(), .tty = isatty(2) == 1};
-  if (!o->quiet) printf("sweep     %s, seeds %" PRIu64 "-%" PRIu64 ", %u jobs\n", o->scenario,
-                        o->seed_lo, o->seed_hi, jobs);
-  fflush(stdout);
-  int rc = spawn_workers(sc, o, wk, jobs);
-  if (rc) {
-    fprintf(stderr, "cohort sim: cannot start workers: %s\n", strerror(-rc));
+  FILE *f = o->shrink_out ? fopen(o->shrink_out, "w") : stdout;
+  if (!f) {
+    fprintf(stderr, "cohort sim: %s: %s\n", o->shrink_out, strerror(errno));
+    cohort_free(NULL, out);
     return 1;
   }
-  for (unsigned live = jobs; live > 0;) {
-    struct pollfd pf[JOBS_MAX];
-    unsigned map[JOBS_MAX], np = 0;
-    for (unsigned w = 0; w < jobs; w++)
-      if (!wk[w].done) pf[np] = (struct pollfd){.fd = wk[w].fd, .events = POLLIN}, map[np++] = w;
-    if (poll(pf, np, 1000) < 0 && errno != EINTR) break;
-    for (unsigned i = 0; i < np; i++)
-      if (pf[i].revents) {
-        worker_read(&sw, &wk[map[i]]);
-        if (wk[map[i]].done) live--;
-      }
-    progress(&sw, false);
-  }
-  progress(&sw, true);
-  double el = wall_seconds() - sw.t0;
-  printf("result    %" PRIu64 " seeds, %" PRIu64 " failed, %" PRIu64 " events in %.2f s\n",
-         sw.done, sw.failed, sw.events, el);
-  return sw.failed ? 1 : 0;
+  fputs(out, f);
+  int wrc = o->shrink_out ? fclose(f) : fflush(f);
+  cohort_free(NULL, out);
+  fprintf(stderr, "shrink    %zu -> %zu faults, %u -> %u nodes, %.3f -> %.3f s in %u runs "
+          "(%.1f s); still fails: %s\n", st.faults_before, st.faults_after, st.nodes_before,
+          st.nodes_after, (double)st.duration_before_ns / 1e9,
+          (double)st.duration_after_ns / 1e9, st.runs, sim_cli_wall_seconds() - t0, st.check);
+  return wrc ? 1 : 0;
 }
 
 int cohort_cmd_sim(int argc, char **argv) {
-  options_t o = {0};
+  sim_options_t o = {0};
   int rc = parse_args(argc, argv, &o);
   if (rc >= 0) return rc;
+  if (o.shrink) return run_shrink(&o);
   char err[512];
   cohort_scenario_t *sc;
   rc = cohort_scenario_load(o.scenario, NULL, &sc, err, sizeof err);
@@ -382,7 +363,7 @@ int cohort_cmd_sim(int argc, char **argv) {
     fprintf(stderr, "cohort sim: %s\n", err);
     return 2;
   }
-  int status = o.have_seeds ? run_sweep(&o, sc) : run_once(&o, sc);
+  int status = o.have_seeds ? sim_sweep_run(&o, sc) : run_once(&o, sc);
   cohort_scenario_free(sc);
   return status;
 }

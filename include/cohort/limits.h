@@ -512,7 +512,41 @@ _Static_assert(COHORT_RPC_PREFACE_TIMEOUT_MS > 0 && COHORT_RPC_IDLE_TIMEOUT_MS >
 #define COHORT_SIM_TIME_MAX_NS (3650LL * 86400LL * 1000000000LL)
 #endif
 
+/* Simulator budgets: defaults of one run's limits (cohort_sim_config_t
+ * max_*, `cohort sim --max-events/--max-memory/--max-trace`). A scenario
+ * can be valid and still explode — interval=1ns, crash-mtbf=1ns, 1024
+ * nodes for ten years — and must then stop with an error that names the
+ * budget, not run for ever, swap, or fill the disk.
+ * Events: 2^30 is ~5 minutes at 3.5 M events/s and 400 times the largest
+ * shipped scenario (heartbeat-64: 2.6 M). Memory: bytes held through the
+ * simulator's allocator (nodes, protocols, queue, datagram pool); 4 GiB is
+ * a sixth of this project's 24 GiB machines, so two sweep workers fit
+ * beside everything else. Trace: bytes of JSON Lines written (file,
+ * callback or the in-memory copy checks read); 4 GiB is four heartbeat-64
+ * minutes. */
+/* Simulations one shrink may run (cohort_sim_shrink): each edit tried
+ * costs one; greedy passes over a few dozen faults need a few hundred. */
+#ifndef COHORT_SIM_SHRINK_RUNS_MAX
+#define COHORT_SIM_SHRINK_RUNS_MAX 2000
+#endif
+
+#ifndef COHORT_SIM_EVENTS_BUDGET
+#define COHORT_SIM_EVENTS_BUDGET (UINT64_C(1) << 30)
+#endif
+#ifndef COHORT_SIM_MEMORY_BUDGET
+#define COHORT_SIM_MEMORY_BUDGET (UINT64_C(4) << 30)
+#endif
+#ifndef COHORT_SIM_TRACE_BUDGET
+#define COHORT_SIM_TRACE_BUDGET (UINT64_C(4) << 30)
+#endif
+
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(COHORT_SIM_EVENTS_BUDGET >= 100u * COHORT_SIM_EVENTS_MAX / 16u,
+               "the event budget must cover a full queue many times over");
+_Static_assert(COHORT_SIM_MEMORY_BUDGET >= (UINT64_C(1) << 26),
+               "the memory budget must hold a full event queue and datagram pool");
+_Static_assert(COHORT_SIM_TRACE_BUDGET >= 16u * COHORT_TRACE_LINE_MAX,
+               "the trace budget must hold at least a few records of the largest size");
 _Static_assert(COHORT_SIM_TIME_MAX_NS > 0 &&
                    COHORT_SIM_TIME_MAX_NS <= (1LL << 62) / 8,
                "now + latency + jitter + reorder, plus the epoch, must fit in int64");

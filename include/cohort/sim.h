@@ -108,6 +108,14 @@ typedef struct cohort_sim_config {
    * the run ends (cohort_sim_run) or at cohort_sim_check. */
   bool run_checks;
   const cohort_allocator_t *alloc; /* NULL = the scenario's */
+  /* Budgets (0 = the defaults COHORT_SIM_*_BUDGET of cohort/limits.h):
+   * events processed, bytes held through the simulator's allocator (the
+   * nodes, protocols, queue and datagram pool), bytes of trace written to
+   * every sink. When one runs out the run stops (COHORT_EFULL) and
+   * cohort_sim_results says which (budget, budget_msg). */
+  uint64_t max_events;
+  uint64_t max_memory_bytes;
+  uint64_t max_trace_bytes;
 } cohort_sim_config_t;
 
 /* Outcome of one `check` line. */
@@ -138,23 +146,32 @@ typedef struct cohort_sim_results {
   size_t checks_len;
   cohort_sim_check_outcome_t checks[COHORT_SIM_CHECKS_MAX];
   uint64_t violations; /* sum over checks; a check error counts as one */
+  /* Budgets: the one that ran out ("events", "memory", "trace") or NULL,
+   * a sentence saying so and how to raise it, and what was used. */
+  const char *budget;
+  char budget_msg[160];
+  uint64_t memory_bytes_peak, trace_bytes;
 } cohort_sim_results_t;
 
 /* Build the cluster of scenario `s` (borrowed: it must outlive the
  * simulator): create and start every node and protocol at virtual time 0.
  * Returns 0, COHORT_EINVAL (message in err, e.g. a protocol refusing its
- * parameters), COHORT_EIO (trace file) or COHORT_ENOMEM. */
+ * parameters), COHORT_EIO (trace file), COHORT_EFULL (a budget ran out
+ * while building: err names it) or COHORT_ENOMEM. */
 int cohort_sim_new(const cohort_scenario_t *s, const cohort_sim_config_t *cfg,
                    cohort_sim_t **out, char *err, size_t errcap);
 void cohort_sim_free(cohort_sim_t *sim); /* accepts NULL; closes the trace */
 
 /* Run to the scenario's duration, then run the checks (if configured).
- * Returns 0, or a negative error if the simulator itself failed (trace
- * file write error). Violations are results, not errors. */
+ * Returns 0, or a negative error if the simulator itself failed: COHORT_EIO
+ * (trace file write error) or COHORT_EFULL (a budget ran out: results say
+ * which; checks are not run). Violations are results, not errors. */
 int cohort_sim_run(cohort_sim_t *sim);
 /* Process every event with true time <= t_ns (virtual ns since start),
  * then set the clock to t_ns. May be called repeatedly with growing t,
- * with crash/restart/partition calls in between. Does not run checks. */
+ * with crash/restart/partition calls in between. Does not run checks.
+ * COHORT_EFULL if a budget ran out (the clock stays at the last event;
+ * every later call fails the same way). */
 int cohort_sim_run_until(cohort_sim_t *sim, int64_t t_ns);
 /* Run the scenario's checks over the trace so far (needs run_checks).
  * Returns 0 or COHORT_ESTATE. Results in cohort_sim_results. */
@@ -163,6 +180,30 @@ int cohort_sim_check(cohort_sim_t *sim);
 int64_t cohort_sim_now(const cohort_sim_t *sim); /* virtual ns */
 const cohort_sim_results_t *cohort_sim_results(const cohort_sim_t *sim);
 const cohort_scenario_t *cohort_sim_scenario(const cohort_sim_t *sim);
+
+/* ---- shrinking (docs/simulator.md, "Shrinking") --------------------------- */
+
+typedef struct cohort_shrink_stats {
+  size_t faults_before, faults_after; /* before: scripted + random as applied */
+  uint32_t nodes_before, nodes_after;
+  int64_t duration_before_ns, duration_after_ns;
+  unsigned runs;   /* simulations it took */
+  char check[256]; /* the check the seed fails, and the shrunk one still does */
+} cohort_shrink_stats_t;
+
+/* Shrink the fault schedule of a failing seed (cfg->seed; cfg's budgets
+ * apply to every run, its trace settings are ignored): the seed's random
+ * faults are written out as `at` lines, then faults are dropped,
+ * shortened and moved later, and nodes and duration cut, as long as the
+ * scenario still fails the same check. *out (a complete scenario text
+ * with a comment saying what it still fails; free it with cohort_free and
+ * opts' allocator) and *stats on success. Errors (message in err):
+ * COHORT_ENOTFOUND the seed passes, COHORT_ESTATE the materialised
+ * schedule no longer fails, COHORT_EINVAL bad scenario, COHORT_ENOMEM. At
+ * most COHORT_SIM_SHRINK_RUNS_MAX simulations. */
+int cohort_sim_shrink(const char *text, size_t len, const char *name,
+                      const cohort_scenario_options_t *opts, const cohort_sim_config_t *cfg,
+                      char **out, cohort_shrink_stats_t *stats, char *err, size_t errcap);
 
 /* ---- access to the simulated cluster ------------------------------------- */
 

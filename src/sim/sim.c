@@ -2,7 +2,7 @@
  * src/sim/sim.c — the deterministic simulator: one thread, virtual true
  * time in ns, an event queue, and the host side of every simulated node.
  *
- * The queue is the hosts' shared 4-ary min-heap (cohort/heap.h) of small
+ * The queue is the hosts' shared min-heap (cohort/heap.h) of small
  * value entries keyed by (true time, insertion sequence), so simultaneous
  * events run in the order they were scheduled. A node has at most one
  * wake-up entry; its heap position
@@ -80,7 +80,9 @@ typedef struct sim_host {
 
 struct cohort_sim {
   const cohort_scenario_t *sc;
-  const cohort_allocator_t *alloc;
+  const cohort_allocator_t *alloc; /* &budget.alloc: counts what we hold */
+  sim_budget_t budget;
+  sim_fault_log_t *fault_log; /* random faults as applied (shrink), or NULL */
   uint64_t seed;
   int64_t now;
   uint64_t seq;
@@ -119,7 +121,7 @@ cohort_sim_t *cohort_sim_current(void) { return current_sim; }
 
 /* ---- event queue --------------------------------------------------------------- */
 
-/* The shared 4-ary heap (cohort/heap.h); a wake-up is the only tracked
+/* The shared heap (cohort/heap.h); a wake-up is the only tracked
  * entry, its position kept in wake_pos[node id]. */
 
 /* Make room for `extra` more entries beyond the reserve. */
@@ -138,6 +140,12 @@ static inline void heap_push(cohort_sim_t *sim, int64_t time, sim_ev_type_t type
 /* ---- tracing ------------------------------------------------------------------------ */
 
 static void sim_emit(cohort_sim_t *sim, const char *line, size_t len) {
+  sim_budget_t *b = &sim->budget;
+  if (b->trace_bytes + len + 1 > b->trace_max) {
+    sim_budget_exhaust(b, "trace", b->trace_max);
+    return;
+  }
+  b->trace_bytes += len + 1;
   sim->r.trace_records++;
   if (sim->trace_fn) sim->trace_fn(sim->trace_ud, line, len);
   if (sim->file) {
@@ -632,6 +640,27 @@ static int64_t draw_exp(cohort_sim_t *sim, int64_t mean) {
   return 1 + sim_dist_sample(&d, &sim->fault_rng);
 }
 
+/* Record a random fault as the explicit one it amounts to (for the
+ * shrinker: src/sim/shrink.c). side: n + 1 entries to copy, or NULL. */
+static void log_fault(cohort_sim_t *sim, sim_fault_kind_t kind, cohort_node_id_t node,
+                      bool stable, const uint16_t *side) {
+  sim_fault_log_t *log = sim->fault_log;
+  if (!log || log->failed) return;
+  sim_fault_t f = {.at_ns = sim->now, .kind = kind, .node = node, .stable = stable};
+  if (side) {
+    f.side = cohort_calloc(log->alloc, (size_t)sim->n + 1, sizeof *f.side);
+    if (!f.side) {
+      log->failed = true;
+      return;
+    }
+    memcpy(f.side, side, ((size_t)sim->n + 1) * sizeof *f.side);
+  }
+  if (sim_fault_log_push(log, &f)) {
+    cohort_free(log->alloc, f.side);
+    log->failed = true;
+  }
+}
+
 /* Schedule a random process's next event if it falls before its end. */
 static void random_next(cohort_sim_t *sim, sim_ev_type_t type, int64_t mtbf) {
   int64_t at = sim->now + draw_exp(sim, mtbf);
@@ -647,6 +676,7 @@ static void random_crash(cohort_sim_t *sim) {
   if (up > 0 && down < r->max_down) {
     sim_host_t *h = &sim->hosts[sim->scratch[sim_below(&sim->fault_rng, up)]];
     do_crash(sim, h);
+    log_fault(sim, SIM_FAULT_CRASH, h->id, false, NULL);
     h->random_down = true;
     heap_push(sim, sim->now + draw_between(sim, r->down_min_ns, r->down_max_ns), EV_RRESTART,
               h->id);
@@ -670,6 +700,8 @@ static void random_partition(cohort_sim_t *sim) {
     bool oneway = chance(&sim->fault_rng, r->oneway);
     for (uint32_t i = 0; i < n; i++) sim->side[sim->scratch[i]] = i < k ? 1 : 2;
     apply_cut(sim, sim->side, !oneway, CUT_RANDOM);
+    sim->side[0] = 0;
+    log_fault(sim, oneway ? SIM_FAULT_BLOCK : SIM_FAULT_PARTITION, 0, false, sim->side);
   }
   heap_push(sim, sim->now + draw_between(sim, r->part_min_ns, r->part_max_ns), EV_RHEAL, 0);
 }
@@ -697,13 +729,16 @@ static void dispatch(cohort_sim_t *sim, sim_event_t ev) {
     random_crash(sim);
     break;
   case EV_RRESTART:
-    if (sim->hosts[ev.ref].random_down) do_restart(sim, &sim->hosts[ev.ref], sc->random.stable);
+    if (sim->hosts[ev.ref].random_down &&
+        do_restart(sim, &sim->hosts[ev.ref], sc->random.stable) == 0)
+      log_fault(sim, SIM_FAULT_RESTART, ev.ref, sc->random.stable, NULL);
     break;
   case EV_RPART:
     random_partition(sim);
     break;
   case EV_RHEAL:
     apply_heal(sim, CUT_RANDOM);
+    log_fault(sim, SIM_FAULT_HEAL, 0, false, NULL);
     random_next(sim, EV_RPART, sc->random.part_mtbf_ns);
     break;
   }
@@ -711,22 +746,42 @@ static void dispatch(cohort_sim_t *sim, sim_event_t ev) {
 
 /* ---- running ---------------------------------------------------------------------------- */
 
+/* Copy the budgets' state into the results; COHORT_EFULL if one ran out. */
+static int budget_report(cohort_sim_t *sim) {
+  const sim_budget_t *b = &sim->budget;
+  sim->r.memory_bytes_peak = b->mem_peak;
+  sim->r.trace_bytes = b->trace_bytes;
+  if (!b->exhausted) return 0;
+  sim->r.budget = b->exhausted;
+  sim_budget_message(b, sim->r.budget_msg, sizeof sim->r.budget_msg);
+  return COHORT_EFULL;
+}
+
 int cohort_sim_run_until(cohort_sim_t *sim, int64_t t_ns) {
+  if (sim->budget.exhausted) return budget_report(sim);
   cohort_sim_t *outer = current_sim;
   current_sim = sim;
   uint64_t events = 0;
+  uint64_t left = sim->budget.events_max > sim->r.events ? sim->budget.events_max - sim->r.events
+                                                        : 0;
   while (!cohort_heap_empty(&sim->q) && cohort_heap_top(&sim->q)->time <= t_ns) {
+    if (events == left) {
+      sim_budget_exhaust(&sim->budget, "events", sim->budget.events_max);
+      break;
+    }
     sim_event_t ev = cohort_heap_pop(&sim->q);
     sim->now = ev.time;
     dispatch(sim, ev);
     events++;
+    if (sim->budget.exhausted) break;
   }
-  if (t_ns > sim->now) sim->now = t_ns;
+  if (t_ns > sim->now && !sim->budget.exhausted) sim->now = t_ns;
   sim->r.events += events;
   sim->r.virtual_ns = sim->now;
   current_sim = outer;
-  if (sim->file && ferror(sim->file)) return COHORT_EIO;
-  return 0;
+  int rc = budget_report(sim);
+  if (!rc && sim->file && ferror(sim->file)) rc = COHORT_EIO;
+  return rc;
 }
 
 int cohort_sim_check(cohort_sim_t *sim) {
@@ -899,7 +954,9 @@ int cohort_sim_new(const cohort_scenario_t *s, const cohort_sim_config_t *cfg,
   cohort_sim_t *sim = cohort_calloc(a, 1, sizeof *sim);
   if (!sim) return COHORT_ENOMEM;
   sim->sc = s;
-  sim->alloc = a;
+  sim_budget_init(&sim->budget, a, cfg->max_events, cfg->max_memory_bytes,
+                  cfg->max_trace_bytes);
+  sim->alloc = &sim->budget.alloc;
   sim->seed = cfg->seed;
   sim->n = s->nodes;
   int rc = sim_alloc_tables(sim);
@@ -918,8 +975,10 @@ int cohort_sim_new(const cohort_scenario_t *s, const cohort_sim_config_t *cfg,
   *out = sim;
   return 0;
 fail:
-  if (err && errcap && rc == COHORT_ENOMEM) snprintf(err, errcap, "out of memory");
-  if (err && errcap && rc == COHORT_EFULL) snprintf(err, errcap, "too many events");
+  if (sim->budget.exhausted) rc = COHORT_EFULL;
+  if (err && errcap && sim->budget.exhausted) sim_budget_message(&sim->budget, err, errcap);
+  else if (err && errcap && rc == COHORT_ENOMEM) snprintf(err, errcap, "out of memory");
+  else if (err && errcap && rc == COHORT_EFULL) snprintf(err, errcap, "too many events");
   cohort_sim_free(sim);
   return rc;
 }
@@ -944,8 +1003,10 @@ void cohort_sim_free(cohort_sim_t *sim) {
   cohort_free(a, sim->hosts);
   cohort_free(a, sim->scratch);
   cohort_free(a, sim->side);
-  cohort_free(a, sim);
+  cohort_free(sim->budget.user, sim);
 }
+
+void sim_record_faults(cohort_sim_t *sim, sim_fault_log_t *log) { sim->fault_log = log; }
 
 /* ---- accessors ---------------------------------------------------------------------------- */
 

@@ -139,6 +139,28 @@ COHORT_INTERNAL void sim_clock_step(sim_clock_t *c, int64_t t, int64_t by_ns);
 COHORT_INTERNAL void sim_clock_slew(sim_clock_t *c, int64_t t,
                                     int64_t rate_ppb);
 
+/* ---- budgets (budget.c) ------------------------------------------------------ */
+
+typedef struct sim_budget {
+  cohort_allocator_t alloc;       /* counts into mem_bytes; give it to everything */
+  const cohort_allocator_t *user; /* what it forwards to */
+  uint64_t mem_bytes, mem_peak, mem_max;
+  uint64_t events_max;
+  uint64_t trace_bytes, trace_max;
+  const char *exhausted; /* "events", "memory", "trace" or NULL */
+  uint64_t limit;        /* the exhausted budget's value */
+} sim_budget_t;
+
+/* Zero max_* mean the defaults of cohort/limits.h. */
+COHORT_INTERNAL void sim_budget_init(sim_budget_t *b, const cohort_allocator_t *user,
+                                     uint64_t max_events, uint64_t max_memory_bytes,
+                                     uint64_t max_trace_bytes);
+/* Mark `which` exhausted (the first one sticks). */
+COHORT_INTERNAL void sim_budget_exhaust(sim_budget_t *b, const char *which, uint64_t limit);
+/* "events budget exhausted (N events); raise it with --max-events" into
+ * buf; returns its length, 0 if no budget ran out. */
+COHORT_INTERNAL int sim_budget_message(const sim_budget_t *b, char *buf, size_t cap);
+
 /* ---- scenario ---------------------------------------------------------------- */
 
 typedef enum sim_fault_kind {
@@ -231,5 +253,23 @@ struct cohort_scenario {
 
 COHORT_INTERNAL const cohort_proto_factory_t *
 sim_factory_find(const cohort_scenario_t *s, const char *name);
+
+/* ---- fault lists (shrink.c) ------------------------------------------------------ */
+
+/* A growable list of faults that owns their side arrays. */
+typedef struct sim_fault_log {
+  const cohort_allocator_t *alloc;
+  sim_fault_t *v;
+  size_t len, cap;
+  bool failed; /* an allocation failed: the list is incomplete */
+} sim_fault_log_t;
+
+/* Append a copy of *f (its side array moves into the list). 0 or ENOMEM. */
+COHORT_INTERNAL int sim_fault_log_push(sim_fault_log_t *log, const sim_fault_t *f);
+COHORT_INTERNAL void sim_fault_log_free(sim_fault_log_t *log);
+/* While set, the simulator appends every random fault it applies to log,
+ * as the scripted fault it amounts to (a crash, restart, partition, one-way
+ * partition or heal at the instant it happened). */
+COHORT_INTERNAL void sim_record_faults(cohort_sim_t *sim, sim_fault_log_t *log);
 
 #endif

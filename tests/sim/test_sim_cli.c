@@ -81,7 +81,7 @@ static void test_bad_arguments(void **state) {
   char out[8192], scn[1024];
   write_file("good.scn", good, scn, sizeof scn);
   static const struct {
-    const char *args[6];
+    const char *args[7];
     const char *want;
   } cases[] = {
       {{"sim", NULL}, "no scenario file given"},
@@ -90,7 +90,15 @@ static void test_bad_arguments(void **state) {
       {{"sim", "X", "--seeds", "9-3", NULL}, "--seeds: expected A-B"},
       {{"sim", "X", "--seeds", "5", NULL}, "--seeds: expected A-B"},
       {{"sim", "X", "--seeds", "1-9", "--jobs", "0"}, "--jobs: expected 1..256"},
-      {{"sim", "X", "--jobs", "2", NULL}, "--jobs applies to --seeds"},
+      {{"sim", "X", "--jobs", "2", NULL}, "apply to --seeds"},
+      {{"sim", "X", "--shard", "1/2", NULL}, "apply to --seeds"},
+      {{"sim", "X", "--seeds", "1-9", "--shard", "3/2"}, "--shard: expected K/N"},
+      {{"sim", "X", "--seeds", "1-9", "--shard", "0/2"}, "--shard: expected K/N"},
+      {{"sim", "X", "--seeds", "1-9", "--budget", "soon"}, "--budget: expected a duration"},
+      {{"sim", "X", "--max-events", "0", NULL}, "--max-events: expected a positive"},
+      {{"sim", "X", "--max-memory", "12Q", NULL}, "--max-memory: expected a positive"},
+      {{"sim", "X", "--seeds", "1-2", "--shrink"}, "--shrink shrinks one seed"},
+      {{"sim", "X", "--shrink-out", "f.scn", NULL}, "--shrink-out needs --shrink"},
       {{"sim", "X", "--seed", "1", "--seeds", "1-2"}, "not both"},
       {{"sim", "X", "--seeds", "1-2", "-o", "t.jsonl"}, "-o writes one run's trace"},
       {{"sim", "X", "--frobnicate", NULL}, "unknown option '--frobnicate'"},
@@ -99,7 +107,7 @@ static void test_bad_arguments(void **state) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     const char *args[8] = {0};
-    for (int k = 0; k < 6 && cases[i].args[k]; k++)
+    for (int k = 0; k < 7 && cases[i].args[k]; k++)
       args[k] = !strcmp(cases[i].args[k], "X") ? scn : cases[i].args[k];
     int rc = run(out, sizeof out, args);
     if (rc != 2) fail_msg("case %zu: exit %d, want 2: %s", i, rc, out);
@@ -176,13 +184,13 @@ static void test_violation_exit_and_sweep_replay(void **state) {
     snprintf(want, sizeof want, "replay: cohort sim %s --seed %d -o seed%d.jsonl", scn, s, s);
     if (!strstr(out, want)) fail_msg("sweep output lacks '%s':\n%s", want, out);
   }
-  assert_non_null(strstr(out, "4 seeds, 4 failed"));
+  assert_non_null(strstr(out, "4 seeds (4 run, 0 cached), 4 failed"));
   /* and a sweep that passes */
   write_file("good.scn", good, scn, sizeof scn);
   const char *ok[] = {"sim", scn, "--seeds", "1-6", "--jobs", "3", NULL};
   int rc = run(out, sizeof out, ok);
   if (rc) fail_msg("exit %d: %s", rc, out);
-  assert_non_null(strstr(out, "6 seeds, 0 failed"));
+  assert_non_null(strstr(out, "6 seeds (6 run, 0 cached), 0 failed"));
 }
 
 int main(void) {

@@ -25,5 +25,7 @@ typedef struct test_ping {
 } test_ping_t;
 
 extern const cohort_proto_factory_t test_ping_factory;
+/* "toylock" (toylock.c): a lease lock with a known bug behind bug=on. */
+extern const cohort_proto_factory_t test_toylock_factory;
 
 #endif
