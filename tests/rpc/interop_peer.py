@@ -18,6 +18,9 @@ Messages are raw bytes (identity (de)serializers): no generated code.
                                  service (tests/rpc/big_service.c): 300 kB,
                                  1 MiB, 4 MiB (the maximum) and 4 MiB + 1,
                                  four patterns; over TLS when CA is given
+  interop_peer.py gzip-client PORT
+                                 big-client's sizes with grpc-encoding gzip
+  interop_peer.py gzip-server    as server, compressing its responses (gzip)
 Both servers also serve big.B (the same four methods as big_service.c).
 Exit status 77 (meson's "skipped") when grpcio cannot be imported.
 """
@@ -163,7 +166,7 @@ def big_handlers():
     })
 
 
-def serve(tls=None):
+def serve(tls=None, gzip=False):
     from concurrent import futures
     ident = dict(request_deserializer=None, response_serializer=None)
     handlers = {
@@ -172,7 +175,8 @@ def serve(tls=None):
         "ClientStream": grpc.stream_unary_rpc_method_handler(client_stream, **ident),
         "Bidi": grpc.stream_stream_rpc_method_handler(bidi, **ident),
     }
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=BIG_OPTS)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=BIG_OPTS,
+                         compression=grpc.Compression.Gzip if gzip else None)
     server.add_generic_rpc_handlers(
         (grpc.method_handlers_generic_handler("interop.Test", handlers), big_handlers()))
     if tls:
@@ -313,8 +317,11 @@ def big_one(ch, method, size, want):
     check(code == want, "big %s %d: %s, want %s" % (method, size, code, want))
 
 
-def run_big_client(port, ca_file=None):
-    if ca_file:
+def run_big_client(port, ca_file=None, gzip=False):
+    if gzip:
+        ch = grpc.insecure_channel("127.0.0.1:%d" % port, options=BIG_OPTS,
+                                   compression=grpc.Compression.Gzip)
+    elif ca_file:
         with open(ca_file, "rb") as f:
             creds = grpc.ssl_channel_credentials(root_certificates=f.read())
         opts = BIG_OPTS + [("grpc.ssl_target_name_override", "localhost")]
@@ -339,6 +346,10 @@ if __name__ == "__main__":
         serve((sys.argv[2], sys.argv[3]))
     elif len(sys.argv) >= 4 and sys.argv[1] == "tls-client":
         sys.exit(run_tls_client(int(sys.argv[2]), sys.argv[3]))
+    elif len(sys.argv) >= 2 and sys.argv[1] == "gzip-server":
+        serve(gzip=True)
+    elif len(sys.argv) >= 3 and sys.argv[1] == "gzip-client":
+        sys.exit(run_big_client(int(sys.argv[2]), gzip=True))
     elif len(sys.argv) >= 3 and sys.argv[1] == "big-client":
         sys.exit(run_big_client(int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None))
     elif len(sys.argv) >= 3 and sys.argv[1] == "client":
