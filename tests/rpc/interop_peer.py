@@ -21,6 +21,9 @@ Messages are raw bytes (identity (de)serializers): no generated code.
   interop_peer.py gzip-client PORT
                                  big-client's sizes with grpc-encoding gzip
   interop_peer.py gzip-server    as server, compressing its responses (gzip)
+  interop_peer.py health PORT    grpc.health.v1 Check and Watch against cohort's
+                                 server, standard wire messages (grpcio's own
+                                 health package is not in Debian)
 Both servers also serve big.B (the same four methods as big_service.c).
 Exit status 77 (meson's "skipped") when grpcio cannot be imported.
 """
@@ -339,6 +342,28 @@ def run_big_client(port, ca_file=None, gzip=False):
     return 1 if FAILS else 0
 
 
+def run_health(port):
+    ch = grpc.insecure_channel("127.0.0.1:%d" % port)
+    grpc.channel_ready_future(ch).result(timeout=5)
+    check_ = ch.unary_unary("/grpc.health.v1.Health/Check")
+    req = lambda name: _field(1, name.encode()) if name else b""
+    check(check_(req(""), timeout=5) == b"\x08\x01", "health: server SERVING")
+    check(check_(req("cohort.Echo"), timeout=5) == b"\x08\x02", "health: Echo NOT_SERVING")
+    try:
+        check_(req("nope"), timeout=5)
+        check(False, "health: unknown service must fail")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.NOT_FOUND, "health: unknown %s" % e.code())
+    watch = ch.unary_stream("/grpc.health.v1.Health/Watch")(req("cohort.Later"), timeout=10)
+    check(next(watch) == b"\x08\x03", "health: watch starts SERVICE_UNKNOWN")
+    ch.unary_unary("/t.H/Set")(b"cohort.Later=1", timeout=5)
+    check(next(watch) == b"\x08\x01", "health: watch sees SERVING")
+    watch.cancel()
+    ch.close()
+    print("health checks done, %d failure(s)" % len(FAILS), file=sys.stderr)
+    return 1 if FAILS else 0
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "server":
         serve()
@@ -350,6 +375,8 @@ if __name__ == "__main__":
         serve(gzip=True)
     elif len(sys.argv) >= 3 and sys.argv[1] == "gzip-client":
         sys.exit(run_big_client(int(sys.argv[2]), gzip=True))
+    elif len(sys.argv) >= 3 and sys.argv[1] == "health":
+        sys.exit(run_health(int(sys.argv[2])))
     elif len(sys.argv) >= 3 and sys.argv[1] == "big-client":
         sys.exit(run_big_client(int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None))
     elif len(sys.argv) >= 3 and sys.argv[1] == "client":

@@ -26,6 +26,7 @@
 
 #include "big_service.h"
 #include "cohort/rpc.h"
+#include "cohort/rpc_health.h"
 #include "test_certs.h"
 
 #define PY "/usr/bin/python3"
@@ -493,6 +494,32 @@ static void test_big_messages(void **state) {
   big_cohort_client(NULL, NULL, NULL);
 }
 
+/* grpc.health.v1 asked by grpcio: Check and Watch. /t.H/Set "name=N"
+ * changes a status while grpcio watches. */
+static void h_set(cohort_rpc_call_t *call, const uint8_t *d, size_t n, void *ud) {
+  char buf[128];
+  snprintf(buf, sizeof buf, "%.*s", (int)n, (const char *)d);
+  char *eq = strchr(buf, '=');
+  if (eq) *eq = '\0';
+  int rc = eq ? cohort_rpc_health_set(ud, buf, (cohort_rpc_health_status_t)atoi(eq + 1))
+              : COHORT_EINVAL;
+  cohort_rpc_call_finish(call, rc ? COHORT_RPC_INVALID_ARGUMENT : COHORT_RPC_OK, NULL);
+}
+
+static void test_health(void **state) {
+  (void)state;
+  cohort_rpc_server_t *srv;
+  cohort_rpc_health_t *h;
+  assert_int_equal(cohort_rpc_server_create(&loop, NULL, &srv), 0);
+  assert_int_equal(cohort_rpc_health_create(srv, NULL, &h), 0);
+  assert_int_equal(cohort_rpc_health_set(h, "cohort.Echo", COHORT_RPC_HEALTH_NOT_SERVING), 0);
+  cohort_rpc_handler_t set = {.kind = COHORT_RPC_UNARY, .on_request = h_set, .ud = h};
+  assert_int_equal(cohort_rpc_server_register(srv, "/t.H/Set", &set), 0);
+  grpcio_client_run(srv, "health", NULL, 30000);
+  server_close(srv);
+  cohort_rpc_health_free(h);
+}
+
 /* grpc-encoding gzip with grpcio, both directions. */
 static void test_gzip(void **state) {
   (void)state;
@@ -578,6 +605,7 @@ int main(void) {
       cmocka_unit_test(test_grpcio_client_cohort_server),
       cmocka_unit_test(test_big_messages),
       cmocka_unit_test(test_gzip),
+      cmocka_unit_test(test_health),
       cmocka_unit_test(test_tls_both_ways),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
