@@ -13,14 +13,15 @@ OUT=${FUZZ_OUT:-$(mktemp -d /tmp/cohort-fuzz-rpc.XXXXXX)}
 CC=${CLANG:-clang}
 CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=undefined -I$ROOT/include -I$OUT"
-protoc-c --proto_path="$ROOT/proto" --c_out="$OUT" "$ROOT/proto/rpc_status.proto"
-SRC="$OUT/rpc_status.pb-c.c $ROOT/src/rpc/details.c $ROOT/src/core/pbc.c $ROOT/src/rpc/wire.c $ROOT/src/rpc/conn.c $ROOT/src/rpc/call.c $ROOT/src/rpc/scall.c \
+protoc-c --proto_path="$ROOT/proto" --c_out="$OUT" "$ROOT/proto/rpc_status.proto" \
+  "$ROOT/proto/grpc_health_v1.proto"
+SRC="$OUT/rpc_status.pb-c.c $OUT/grpc_health_v1.pb-c.c $ROOT/src/rpc/health.c $ROOT/src/rpc/details.c $ROOT/src/rpc/gzip.c $ROOT/src/rpc/sim/stream.c $ROOT/src/core/pbc.c $ROOT/src/rpc/wire.c $ROOT/src/rpc/conn.c $ROOT/src/rpc/call.c $ROOT/src/rpc/scall.c \
   $ROOT/src/rpc/ccall.c $ROOT/src/rpc/io.c $ROOT/src/rpc/server.c $ROOT/src/rpc/channel.c \
   $ROOT/src/core/alloc.c $ROOT/src/core/error.c"
 echo "building fuzz_rpc in $OUT"
 # shellcheck disable=SC2086
 $CC $CFLAGS $SRC "$ROOT/fuzz/rpc/fuzz_rpc.c" -o "$OUT/fuzz_rpc" \
-  $(pkg-config --libs libnghttp2 libuv openssl libprotobuf-c)
+  $(pkg-config --libs libnghttp2 libuv openssl libprotobuf-c zlib)
 mkdir -p "$OUT/new"
 echo "fuzzing for ${SECONDS_BUDGET}s"
 "$OUT/fuzz_rpc" -max_total_time="$SECONDS_BUDGET" -timeout=10 -rss_limit_mb=1024 \

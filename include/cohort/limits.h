@@ -478,7 +478,18 @@ _Static_assert(COHORT_NTP_RATE_CLIENTS_MAX >= 1, "one client at least");
 #define COHORT_RPC_CONTROL_RATE 100
 #endif
 
+/* grpc.health.v1 (rpc_health.h): services with a status, and Watch calls
+ * open at once (each holds a server call and a few hundred bytes). */
+#ifndef COHORT_RPC_HEALTH_SERVICES_MAX
+#define COHORT_RPC_HEALTH_SERVICES_MAX 64
+#endif
+#ifndef COHORT_RPC_HEALTH_WATCHERS_MAX
+#define COHORT_RPC_HEALTH_WATCHERS_MAX 1024
+#endif
+
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(COHORT_RPC_HEALTH_WATCHERS_MAX <= COHORT_RPC_CONNECTIONS_MAX * COHORT_RPC_STREAMS_MAX,
+               "watchers are streams");
 _Static_assert(COHORT_RPC_CONN_BUFFER_MAX >= 2u * COHORT_RPC_MESSAGE_MAX,
                "a connection must be able to reassemble two default-size messages");
 _Static_assert(COHORT_RPC_SERVER_BUFFER_MAX >= COHORT_RPC_CONN_BUFFER_MAX,

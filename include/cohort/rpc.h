@@ -187,6 +187,15 @@ void *cohort_rpc_call_data(const cohort_rpc_call_t *call);
 /* Monotonic clock used for deadlines (libuv's uv_hrtime), nanoseconds. */
 int64_t cohort_rpc_now_ns(void);
 
+/* Message compression (grpc-encoding). Both sides always accept gzip
+ * (grpc-accept-encoding: identity,gzip); with GZIP a client compresses its
+ * requests, and a server its responses to clients that accept gzip. A
+ * message that would not get smaller goes uncompressed. */
+typedef enum cohort_rpc_compression {
+  COHORT_RPC_COMPRESS_NONE = 0,
+  COHORT_RPC_COMPRESS_GZIP = 1
+} cohort_rpc_compression_t;
+
 /* ---- server -------------------------------------------------------------- */
 
 typedef struct cohort_rpc_server cohort_rpc_server_t;
@@ -217,6 +226,7 @@ typedef struct cohort_rpc_server_config {
    * raised to 2 x max_recv_message_bytes if smaller. */
   size_t max_connection_buffer_bytes;
   size_t max_buffer_bytes;
+  cohort_rpc_compression_t compression; /* responses; default NONE */
   /* TLS: both set → TLS 1.3, ALPN "h2"; both NULL → cleartext h2c. PEM. */
   const char *tls_cert_file;
   const char *tls_key_file;
@@ -361,6 +371,7 @@ typedef struct cohort_rpc_channel_config {
    * negative: never fail fast. */
   int64_t min_deadline_ns;
   const char *user_agent;        /* prefix of the user-agent header */
+  cohort_rpc_compression_t compression; /* requests; default NONE */
 } cohort_rpc_channel_config_t;
 
 /* Create a channel to `target` = "host:port" (host: name, IPv4, or [IPv6]).

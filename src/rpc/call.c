@@ -74,6 +74,7 @@ void rpc_call_release(cohort_rpc_call_t *c, const cohort_allocator_t *a, rpc_lin
   rpc_bytes_reset(&c->req, a, POOL_KEEP_BYTES);
   rpc_bytes_reset(&c->scratch, a, POOL_KEEP_BYTES);
   rpc_bytes_reset(&c->msg, a, 1024);
+  rpc_bytes_reset(&c->zbuf, a, POOL_KEEP_BYTES);
   rpc_bytes_reset(&c->df.body, a, POOL_KEEP_BYTES);
   if (*pool_len < COHORT_RPC_CALL_POOL_MAX) {
     rpc_list_push(pool, &c->link);
@@ -87,6 +88,7 @@ void rpc_call_release(cohort_rpc_call_t *c, const cohort_allocator_t *a, rpc_lin
   rpc_bytes_free(&c->req, a);
   rpc_bytes_free(&c->scratch, a);
   rpc_bytes_free(&c->msg, a);
+  rpc_bytes_free(&c->zbuf, a);
   cohort_free(a, c);
 }
 
@@ -101,6 +103,7 @@ void rpc_call_free_pool(rpc_link_t *pool, size_t *pool_len, const cohort_allocat
     rpc_bytes_free(&c->req, a);
     rpc_bytes_free(&c->scratch, a);
     rpc_bytes_free(&c->msg, a);
+    rpc_bytes_free(&c->zbuf, a);
     cohort_free(a, c);
   }
   *pool_len = 0;
@@ -185,9 +188,43 @@ uint8_t *cohort_rpc_call_send_reserve(cohort_rpc_call_t *c, size_t len, int *err
   return p + 5;
 }
 
+/* grpc-encoding gzip: compress the message just reserved, in place, when
+ * that makes it smaller (gRPC lets any message go uncompressed). */
+static void compress_reserved(cohort_rpc_call_t *c) {
+  uint8_t *p = c->sendq.data + c->sendq.len;
+  size_t len = c->reserve_len;
+  c->zbuf.len = 0;
+  if (len == 0 || rpc_gzip_deflate(rpc_call_allocator(c), p + 5, len, &c->zbuf) != 0 ||
+      c->zbuf.len >= len) {
+    rpc_bytes_reset(&c->zbuf, rpc_call_allocator(c), 65536);
+    return;
+  }
+  size_t z = c->zbuf.len;
+  memcpy(p + 5, c->zbuf.data, z);
+  p[0] = 1;
+  p[1] = (uint8_t)(z >> 24);
+  p[2] = (uint8_t)(z >> 16);
+  p[3] = (uint8_t)(z >> 8);
+  p[4] = (uint8_t)z;
+  c->reserve_len = z;
+  rpc_bytes_reset(&c->zbuf, rpc_call_allocator(c), 65536);
+}
+
+int rpc_call_inflate(cohort_rpc_call_t *c, const uint8_t *msg, size_t len, size_t max,
+                     const char **why) {
+  c->zbuf.len = 0;
+  int rc = rpc_gzip_inflate(rpc_call_allocator(c), msg, len, max, &c->zbuf);
+  if (rc == 0) return 0;
+  *why = rc == COHORT_EFULL   ? "decompressed message larger than the maximum message size"
+         : rc == COHORT_ENOMEM ? "out of memory while decompressing"
+                               : "corrupt gzip message";
+  return rc == COHORT_EPROTO ? COHORT_RPC_INTERNAL : COHORT_RPC_RESOURCE_EXHAUSTED;
+}
+
 void cohort_rpc_call_send_commit(cohort_rpc_call_t *c) {
   COHORT_ASSERT(c->flags & CALL_RESERVED);
   c->flags &= ~(uint32_t)CALL_RESERVED;
+  if (c->flags & CALL_GZIP_SEND) compress_reserved(c);
   c->sendq.len += c->reserve_len + 5;
   if (c->flags & CALL_SERVER) {
     if (rpc_scall_ensure_headers(c, NULL, 0) != 0) return; /* failure cancels */

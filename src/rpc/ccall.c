@@ -40,6 +40,11 @@ int rpc_ccall_submit(cohort_rpc_call_t *c, rpc_conn_t *conn, int64_t now) {
   nv[n++] = NV_STATIC("te", "trailers", 8);
   nv[n++] = NV_STATIC("content-type", "application/grpc", 16);
   nv[n++] = NV_STATIC("user-agent", ch->user_agent, ch->user_agent_len);
+  nv[n++] = NV_STATIC("grpc-accept-encoding", "identity,gzip", 13);
+  if (ch->cfg.compression == COHORT_RPC_COMPRESS_GZIP) {
+    nv[n++] = NV_STATIC("grpc-encoding", "gzip", 4);
+    c->flags |= CALL_GZIP_SEND;
+  }
   if (c->deadline != COHORT_TIME_NEVER) {
     int64_t left = c->deadline - now;
     if (left <= 0) return COHORT_ETIMEDOUT;
@@ -102,6 +107,12 @@ int rpc_ccall_header(cohort_rpc_call_t *c, const nghttp2_frame *f, const uint8_t
       return rpc_percent_decode(&c->msg, a, v, vl) != 0 ? -1 : 0;
     }
     break;
+  case 13:
+    if (eq(k, kl, "grpc-encoding")) {
+      c->df.gzip_ok = eq(v, vl, "gzip"); /* anything else: compressed messages refused */
+      return 0;
+    }
+    break;
   default: break;
   }
   if (rpc_md_reserved(k, kl)) return 0;
@@ -149,6 +160,16 @@ static void detach_stream(cohort_rpc_call_t *c) {
 
 static int on_response_message(void *ud, const uint8_t *msg, size_t len) {
   cohort_rpc_call_t *c = ud;
+  if (c->df.compressed) {
+    const char *why = NULL;
+    int code = rpc_call_inflate(c, msg, len, c->ch->host.max_recv, &why);
+    if (code) {
+      rpc_ccall_fail(c, (cohort_rpc_code_t)code, why);
+      return 1;
+    }
+    msg = c->zbuf.data;
+    len = c->zbuf.len;
+  }
   if (c->unary_fn) {
     if (c->flags & CALL_UNARY_GOT) {
       rpc_ccall_fail(c, COHORT_RPC_INTERNAL, "more than one response message for a unary call");

@@ -189,7 +189,14 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 
 /* Frames that cost us work without moving a call forward draw from a
  * token bucket (COHORT_RPC_CONTROL_BURST, refilled at _RATE per second of
- * `now`); an empty bucket ends the connection with ENHANCE_YOUR_CALM. */
+ * `now`); an empty bucket ends the connection with ENHANCE_YOUR_CALM.
+ * Every DATA frame with payload, received or sent, gives a token back:
+ * gRPC clients ping along with data (BDP estimation, up to one ping per
+ * burst), which is work that moves calls, as gRPC servers also judge. */
+static void ctl_credit(rpc_conn_t *c) {
+  if (c->ctl_tokens < COHORT_RPC_CONTROL_BURST) c->ctl_tokens += 1;
+}
+
 static int on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *ud) {
   rpc_conn_t *c = ud;
   if (hd->type != NGHTTP2_PING && hd->type != NGHTTP2_SETTINGS && hd->type != NGHTTP2_PRIORITY)
@@ -237,6 +244,7 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud) {
     }
     break;
   case NGHTTP2_DATA:
+    if (f->hd.length > 0) ctl_credit(c); /* (on_begin_frame does not see DATA) */
     call = stream_call(s, f->hd.stream_id);
     if (call && c->srv && end) rpc_scall_end_stream(call);
     break;
@@ -279,6 +287,7 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t err, void *u
 
 static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud) {
   rpc_conn_t *c = ud;
+  if (f->hd.type == NGHTTP2_DATA && f->hd.length > 0) ctl_credit(c);
   if (!c->srv || !(f->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
   if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA) return 0;
   cohort_rpc_call_t *call = stream_call(s, f->hd.stream_id);

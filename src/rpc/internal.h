@@ -70,6 +70,7 @@ COHORT_INTERNAL int rpc_base64_decode(rpc_bytes_t *out, const cohort_allocator_t
 COHORT_INTERNAL bool rpc_md_key_valid(const char *key, size_t len);
 COHORT_INTERNAL bool rpc_md_is_bin(const char *key, size_t len);
 COHORT_INTERNAL bool rpc_md_is_details(const char *key, size_t len);
+COHORT_INTERNAL bool rpc_encoding_listed(const uint8_t *v, size_t vl, const char *enc);
 COHORT_INTERNAL bool rpc_md_value_valid(const uint8_t *v, size_t len);
 /* RST_STREAM / GOAWAY error code → gRPC status (PROTOCOL-HTTP2). */
 COHORT_INTERNAL cohort_rpc_code_t rpc_code_from_h2(uint32_t h2_error);
@@ -87,6 +88,8 @@ typedef struct rpc_deframer {
   uint8_t head_len;
   uint32_t need; /* body bytes still missing when in_body */
   bool in_body;
+  bool gzip_ok;    /* the stream's grpc-encoding is gzip: flag 1 allowed */
+  bool compressed; /* the message being delivered has flag 1 */
   rpc_bytes_t body;
 } rpc_deframer_t;
 
@@ -107,6 +110,21 @@ COHORT_INTERNAL int rpc_deframe(rpc_deframer_t *d, const cohort_allocator_t *a, 
 /* True when a message is partially received (END_STREAM now = truncated). */
 COHORT_INTERNAL bool rpc_deframer_partial(const rpc_deframer_t *d);
 COHORT_INTERNAL void rpc_deframer_reset(rpc_deframer_t *d, const cohort_allocator_t *a);
+
+/* ---- gzip (gzip.c) -------------------------------------------------------- */
+
+/* Inflate one gzip message, appending at most `max` bytes to `out`.
+ * COHORT_EFULL: it would be larger (nothing appended); COHORT_EPROTO:
+ * corrupt or truncated; COHORT_ENOMEM. */
+COHORT_INTERNAL int rpc_gzip_inflate(const cohort_allocator_t *a, const uint8_t *in, size_t n,
+                                     size_t max, rpc_bytes_t *out);
+/* Deflate `in` as one gzip member, appended to `out`. */
+COHORT_INTERNAL int rpc_gzip_deflate(const cohort_allocator_t *a, const uint8_t *in, size_t n,
+                                     rpc_bytes_t *out);
+/* Inflate a received compressed message into call->zbuf (bounded by
+ * `max`): 0, or the gRPC status to fail the call with (*why says why). */
+COHORT_INTERNAL int rpc_call_inflate(cohort_rpc_call_t *call, const uint8_t *msg, size_t len,
+                                     size_t max, const char **why);
 
 /* ---- received metadata ------------------------------------------------- */
 
@@ -194,7 +212,9 @@ enum {
   CALL_HANDLER_SEEN = 1u << 18,  /* server: a handler callback got the call
                                     (on_start / on_request): from then on the
                                     handler owns it until finish() */
-  CALL_PARTIAL = 1u << 19        /* server: counted in conn->partials */
+  CALL_PARTIAL = 1u << 19,       /* server: counted in conn->partials */
+  CALL_GZIP_SEND = 1u << 20,     /* messages we send are gzip-compressed */
+  CALL_ACCEPTS_GZIP = 1u << 21   /* server: the client's grpc-accept-encoding has gzip */
 };
 
 typedef struct rpc_method {
@@ -226,6 +246,7 @@ struct cohort_rpc_call {
   rpc_md_t tmd;    /* client: trailers */
   rpc_bytes_t req; /* server unary: the request; client unary: response */
   rpc_bytes_t scratch; /* status message, path, encoded values */
+  rpc_bytes_t zbuf;    /* a message being (de)compressed */
   /* status */
   cohort_rpc_code_t code;
   int http_status;

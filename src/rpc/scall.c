@@ -45,7 +45,7 @@ static void hand_over(cohort_rpc_call_t *c) {
 /* Bring the connection's and the server's counts of buffered request
  * bytes (and of partial messages) in line with what the call holds now. */
 static void held_update(cohort_rpc_call_t *c) {
-  size_t now_held = c->df.body.cap + c->req.cap;
+  size_t now_held = c->df.body.cap + c->req.cap + c->zbuf.cap;
   bool partial = rpc_deframer_partial(&c->df) && c->df.in_body;
   rpc_conn_t *conn = c->conn;
   if (conn) {
@@ -63,6 +63,7 @@ static void held_drop(cohort_rpc_call_t *c) {
   rpc_deframer_reset(&c->df, c->srv->a);
   rpc_bytes_free(&c->df.body, c->srv->a);
   rpc_bytes_free(&c->req, c->srv->a);
+  rpc_bytes_free(&c->zbuf, c->srv->a);
   held_update(c);
 }
 
@@ -236,6 +237,8 @@ int rpc_scall_ensure_headers(cohort_rpc_call_t *c, const cohort_rpc_metadata_t *
   size_t k = 0;
   nv[k++] = NV_STATIC(":status", "200", 3);
   nv[k++] = NV_STATIC("content-type", "application/grpc", 16);
+  nv[k++] = NV_STATIC("grpc-accept-encoding", "identity,gzip", 13);
+  if (c->flags & CALL_GZIP_SEND) nv[k++] = NV_STATIC("grpc-encoding", "gzip", 4);
   k += rpc_md_to_nv(&c->scratch, mark, nv + k, NV_MAX - k);
   c->scratch.len = mark;
   nghttp2_data_provider prd = {.source = {.ptr = c}, .read_callback = rpc_data_read};
@@ -395,7 +398,16 @@ int rpc_scall_header(cohort_rpc_call_t *c, const uint8_t *k, size_t kl, const ui
     break;
   case 13:
     if (eq(k, kl, "grpc-encoding")) {
-      if (!eq(v, vl, "identity")) c->ct_ok |= 2; /* compression: refused per message */
+      if (eq(v, vl, "gzip"))
+        c->df.gzip_ok = true;
+      else if (!eq(v, vl, "identity"))
+        c->ct_ok |= 2; /* an encoding we lack: UNIMPLEMENTED at its first message */
+      return 0;
+    }
+    break;
+  case 20:
+    if (eq(k, kl, "grpc-accept-encoding")) {
+      if (rpc_encoding_listed(v, vl, "gzip")) c->flags |= CALL_ACCEPTS_GZIP;
       return 0;
     }
     break;
@@ -444,6 +456,8 @@ void rpc_scall_headers_done(cohort_rpc_call_t *c, bool end_stream) {
   }
   c->method = m;
   c->flags |= CALL_STARTED;
+  if ((c->flags & CALL_ACCEPTS_GZIP) && c->srv->cfg.compression == COHORT_RPC_COMPRESS_GZIP)
+    c->flags |= CALL_GZIP_SEND;
   if (c->deadline != COHORT_TIME_NEVER) rpc_server_arm(c->srv, c->deadline);
   if (m->h.kind == COHORT_RPC_CLIENT_STREAMING || m->h.kind == COHORT_RPC_BIDI_STREAMING) {
     hand_over(c);
@@ -457,6 +471,16 @@ void rpc_scall_headers_done(cohort_rpc_call_t *c, bool end_stream) {
 static int on_request_message(void *ud, const uint8_t *msg, size_t len) {
   cohort_rpc_call_t *c = ud;
   const rpc_method_t *m = c->method;
+  if (c->df.compressed) {
+    const char *why = NULL;
+    int code = rpc_call_inflate(c, msg, len, c->srv->host.max_recv, &why);
+    if (code) {
+      scall_fail(c, (cohort_rpc_code_t)code, why);
+      return 1;
+    }
+    msg = c->zbuf.data;
+    len = c->zbuf.len;
+  }
   if (m->h.kind == COHORT_RPC_UNARY || m->h.kind == COHORT_RPC_SERVER_STREAMING) {
     if (c->flags & CALL_UNARY_GOT) {
       scall_fail(c, COHORT_RPC_INTERNAL, "more than one request message for a unary method");

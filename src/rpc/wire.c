@@ -351,6 +351,19 @@ void rpc_md_reset(rpc_md_t *m, const cohort_allocator_t *a) {
   m->ready = false;
 }
 
+/* Whether the comma-separated list `v` names `enc` (grpc-accept-encoding). */
+bool rpc_encoding_listed(const uint8_t *v, size_t vl, const char *enc) {
+  size_t el = strlen(enc), i = 0;
+  while (i < vl) {
+    while (i < vl && (v[i] == ' ' || v[i] == ',')) i++;
+    size_t j = i;
+    while (j < vl && v[j] != ',' && v[j] != ' ') j++;
+    if (j - i == el && memcmp(v + i, enc, el) == 0) return true;
+    i = j;
+  }
+  return false;
+}
+
 /* ---- deframer --------------------------------------------------------------------- */
 
 bool rpc_deframer_partial(const rpc_deframer_t *d) { return d->head_len > 0 || d->in_body; }
@@ -359,13 +372,15 @@ void rpc_deframer_reset(rpc_deframer_t *d, const cohort_allocator_t *a) {
   d->head_len = 0;
   d->need = 0;
   d->in_body = false;
+  d->gzip_ok = d->compressed = false;
   rpc_bytes_reset(&d->body, a, 65536);
 }
 
 /* Validate a complete 5-byte prefix; sets d->need. */
 static int deframe_head(rpc_deframer_t *d, size_t max) {
-  if (d->head[0] == 1) return RPC_DEFRAME_COMPRESSED;
-  if (d->head[0] != 0) return RPC_DEFRAME_BAD_FLAG;
+  if (d->head[0] == 1 && !d->gzip_ok) return RPC_DEFRAME_COMPRESSED;
+  if (d->head[0] > 1) return RPC_DEFRAME_BAD_FLAG;
+  d->compressed = d->head[0] == 1;
   uint32_t n = (uint32_t)d->head[1] << 24 | (uint32_t)d->head[2] << 16 |
                (uint32_t)d->head[3] << 8 | d->head[4];
   if (n > max) return RPC_DEFRAME_TOO_LARGE;

@@ -25,6 +25,9 @@ typedef struct big_state {
 } big_state_t;
 
 static int active;
+static char last_status[160]; /* message of the last big_call's status */
+
+const char *big_last_status(void) { return last_status; }
 
 int big_active(void) { return active; }
 
@@ -256,6 +259,7 @@ cohort_rpc_code_t big_call(uv_loop_t *loop, cohort_rpc_channel_t *ch, const char
   fprintf(stderr, "  %-12s %u x %8u B: %-18s %.3f s %s\n", path, count, size,
           cohort_rpc_code_name(b.code), secs, b.msg);
   if (b.code == COHORT_RPC_OK && b.got != b.expect) b.bad = true;
+  snprintf(last_status, sizeof last_status, "%s", b.msg);
   *bad = b.bad;
   return b.code;
 }

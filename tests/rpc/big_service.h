@@ -40,6 +40,8 @@ cohort_rpc_code_t big_call(struct uv_loop_s *loop, cohort_rpc_channel_t *ch, con
  * `code` and with intact messages. 0 when all did, -1 otherwise. */
 int big_four(struct uv_loop_s *loop, cohort_rpc_channel_t *ch, uint32_t size,
              cohort_rpc_code_t code);
+/* The grpc-message of the last big_call's status. */
+const char *big_last_status(void);
 /* Run `loop` until *flag is non-zero or max_ms pass. */
 void big_run_until(struct uv_loop_s *loop, int *flag, int64_t max_ms);
 

@@ -18,6 +18,12 @@ Messages are raw bytes (identity (de)serializers): no generated code.
                                  service (tests/rpc/big_service.c): 300 kB,
                                  1 MiB, 4 MiB (the maximum) and 4 MiB + 1,
                                  four patterns; over TLS when CA is given
+  interop_peer.py gzip-client PORT
+                                 big-client's sizes with grpc-encoding gzip
+  interop_peer.py gzip-server    as server, compressing its responses (gzip)
+  interop_peer.py health PORT    grpc.health.v1 Check and Watch against cohort's
+                                 server, standard wire messages (grpcio's own
+                                 health package is not in Debian)
 Both servers also serve big.B (the same four methods as big_service.c).
 Exit status 77 (meson's "skipped") when grpcio cannot be imported.
 """
@@ -163,7 +169,7 @@ def big_handlers():
     })
 
 
-def serve(tls=None):
+def serve(tls=None, gzip=False):
     from concurrent import futures
     ident = dict(request_deserializer=None, response_serializer=None)
     handlers = {
@@ -172,7 +178,8 @@ def serve(tls=None):
         "ClientStream": grpc.stream_unary_rpc_method_handler(client_stream, **ident),
         "Bidi": grpc.stream_stream_rpc_method_handler(bidi, **ident),
     }
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=BIG_OPTS)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=BIG_OPTS,
+                         compression=grpc.Compression.Gzip if gzip else None)
     server.add_generic_rpc_handlers(
         (grpc.method_handlers_generic_handler("interop.Test", handlers), big_handlers()))
     if tls:
@@ -313,8 +320,11 @@ def big_one(ch, method, size, want):
     check(code == want, "big %s %d: %s, want %s" % (method, size, code, want))
 
 
-def run_big_client(port, ca_file=None):
-    if ca_file:
+def run_big_client(port, ca_file=None, gzip=False):
+    if gzip:
+        ch = grpc.insecure_channel("127.0.0.1:%d" % port, options=BIG_OPTS,
+                                   compression=grpc.Compression.Gzip)
+    elif ca_file:
         with open(ca_file, "rb") as f:
             creds = grpc.ssl_channel_credentials(root_certificates=f.read())
         opts = BIG_OPTS + [("grpc.ssl_target_name_override", "localhost")]
@@ -332,6 +342,28 @@ def run_big_client(port, ca_file=None):
     return 1 if FAILS else 0
 
 
+def run_health(port):
+    ch = grpc.insecure_channel("127.0.0.1:%d" % port)
+    grpc.channel_ready_future(ch).result(timeout=5)
+    check_ = ch.unary_unary("/grpc.health.v1.Health/Check")
+    req = lambda name: _field(1, name.encode()) if name else b""
+    check(check_(req(""), timeout=5) == b"\x08\x01", "health: server SERVING")
+    check(check_(req("cohort.Echo"), timeout=5) == b"\x08\x02", "health: Echo NOT_SERVING")
+    try:
+        check_(req("nope"), timeout=5)
+        check(False, "health: unknown service must fail")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.NOT_FOUND, "health: unknown %s" % e.code())
+    watch = ch.unary_stream("/grpc.health.v1.Health/Watch")(req("cohort.Later"), timeout=10)
+    check(next(watch) == b"\x08\x03", "health: watch starts SERVICE_UNKNOWN")
+    ch.unary_unary("/t.H/Set")(b"cohort.Later=1", timeout=5)
+    check(next(watch) == b"\x08\x01", "health: watch sees SERVING")
+    watch.cancel()
+    ch.close()
+    print("health checks done, %d failure(s)" % len(FAILS), file=sys.stderr)
+    return 1 if FAILS else 0
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "server":
         serve()
@@ -339,6 +371,12 @@ if __name__ == "__main__":
         serve((sys.argv[2], sys.argv[3]))
     elif len(sys.argv) >= 4 and sys.argv[1] == "tls-client":
         sys.exit(run_tls_client(int(sys.argv[2]), sys.argv[3]))
+    elif len(sys.argv) >= 2 and sys.argv[1] == "gzip-server":
+        serve(gzip=True)
+    elif len(sys.argv) >= 3 and sys.argv[1] == "gzip-client":
+        sys.exit(run_big_client(int(sys.argv[2]), gzip=True))
+    elif len(sys.argv) >= 3 and sys.argv[1] == "health":
+        sys.exit(run_health(int(sys.argv[2])))
     elif len(sys.argv) >= 3 and sys.argv[1] == "big-client":
         sys.exit(run_big_client(int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None))
     elif len(sys.argv) >= 3 and sys.argv[1] == "client":

@@ -421,6 +421,35 @@ static void test_ping_flood(void **state) {
   control_flood(NGHTTP2_PING, true, "PING flood (reading)");
 }
 
+/* Not a flood: a client that pings along with its data (as gRPC clients
+ * do for BDP estimation), 3,000 PINGs each after a DATA frame carrying one
+ * message of a client stream — some 20,000 per second, far above the
+ * control-frame rate — keeps its connection. (Read in bursts of 50: one
+ * read holding over COHORT_RPC_OUTBOUND_ACK_MAX PINGs is a flood by that
+ * other limit.) */
+static void test_pings_with_data(void **state) {
+  (void)state;
+  int fd = raw_open();
+  uint8_t blk[256], ping[8] = {9};
+  size_t n = first_request_block("/big.B/Last", blk, sizeof blk);
+  assert_true(send_frame(fd, NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, 1, blk, (uint32_t)n));
+  bool open = true;
+  for (int i = 0; i < 3000 && open; i++) {
+    uint8_t msg[6] = {0, 0, 0, 0, 1, (uint8_t)i}; /* big_check: byte 0 = index */
+    open = send_frame(fd, NGHTTP2_DATA, 0, 1, msg, 6) && send_frame(fd, NGHTTP2_PING, 0, 0,
+                                                                     ping, 8);
+    if (i % 50 == 49) { /* let the server answer: < 1,000 ACKs queued at once */
+      usleep(2000);
+      drain(fd);
+    }
+  }
+  assert_true(open);
+  assert_true(send_frame(fd, NGHTTP2_DATA, NGHTTP2_FLAG_END_STREAM, 1, NULL, 0));
+  assert_false(wait_closed(fd, 500)); /* still open: not treated as a flood */
+  close(fd);
+  server_healthy("3,000 PINGs with data", 64);
+}
+
 static void test_window_update_overflow(void **state) {
   (void)state;
   int fd = raw_open();
@@ -628,6 +657,7 @@ int main(void) {
       cmocka_unit_test(test_header_block_1mib),
       cmocka_unit_test(test_settings_flood),
       cmocka_unit_test(test_ping_flood),
+      cmocka_unit_test(test_pings_with_data),
       cmocka_unit_test(test_window_update_overflow),
       cmocka_unit_test(test_oversized_prefix),
       cmocka_unit_test(test_partial_message_hold),

@@ -26,6 +26,7 @@
 
 #include "big_service.h"
 #include "cohort/rpc.h"
+#include "cohort/rpc_health.h"
 #include "test_certs.h"
 
 #define PY "/usr/bin/python3"
@@ -439,28 +440,38 @@ static void test_grpcio_client_cohort_server(void **state) {
 
 /* ---- large messages, both directions ------------------------------------------------ */
 
-/* grpcio's client moves 300 kB .. 4 MiB + 1 through cohort's big.B service. */
-static void big_grpcio_client(const char *cert, const char *key, const char *ca) {
+/* grpcio's client moves 300 kB .. 4 MiB + 1 through cohort's big.B service
+ * (mode "gzip-client": compressed both ways). */
+static void big_grpcio_client_mode(const char *mode, const char *cert, const char *key,
+                                   const char *ca) {
   cohort_rpc_server_config_t cfg = {.max_send_message_bytes = COHORT_RPC_MESSAGE_MAX + 1,
                                     .tls_cert_file = cert, .tls_key_file = key};
+  if (!strcmp(mode, "gzip-client")) cfg.compression = COHORT_RPC_COMPRESS_GZIP;
   cohort_rpc_server_t *srv;
   assert_int_equal(cohort_rpc_server_create(&loop, &cfg, &srv), 0);
   big_register(srv);
-  grpcio_client_run(srv, "big-client", ca, 120000); /* every size and pattern as expected */
+  grpcio_client_run(srv, mode, ca, 120000); /* every size and pattern as expected */
   assert_int_equal(big_active(), 0);
   server_close(srv);
 }
 
-/* cohort's client against grpcio's big.B server. */
-static void big_cohort_client(const char *cert, const char *key, const char *ca) {
+static void big_grpcio_client(const char *cert, const char *key, const char *ca) {
+  big_grpcio_client_mode("big-client", cert, key, ca);
+}
+
+/* cohort's client against grpcio's big.B server (gzip: both compress). */
+static void big_cohort_client_mode(bool gzip, const char *cert, const char *key,
+                                   const char *ca) {
   peer_t pe;
-  peer_start(&pe, cert ? "tls-server" : "server", cert, key);
+  peer_start(&pe, gzip ? "gzip-server" : cert ? "tls-server" : "server", cert, key);
   run_until(&pe.port, 1, 10000);
   assert_true(pe.port > 0);
   char target[64];
   snprintf(target, sizeof target, "127.0.0.1:%d", pe.port);
   cohort_rpc_channel_config_t cfg = {.max_send_message_bytes = COHORT_RPC_MESSAGE_MAX + 1,
-                                     .tls = cert != NULL, .tls_ca_file = ca};
+                                     .tls = cert != NULL, .tls_ca_file = ca,
+                                     .compression = gzip ? COHORT_RPC_COMPRESS_GZIP
+                                                         : COHORT_RPC_COMPRESS_NONE};
   cohort_rpc_channel_t *ch;
   assert_int_equal(cohort_rpc_channel_create(&loop, target, &cfg, &ch), 0);
   assert_int_equal(big_four(&loop, ch, 300000, COHORT_RPC_OK), 0);
@@ -473,10 +484,47 @@ static void big_cohort_client(const char *cert, const char *key, const char *ca)
   peer_stop(&pe);
 }
 
+static void big_cohort_client(const char *cert, const char *key, const char *ca) {
+  big_cohort_client_mode(false, cert, key, ca);
+}
+
 static void test_big_messages(void **state) {
   (void)state;
   big_grpcio_client(NULL, NULL, NULL);
   big_cohort_client(NULL, NULL, NULL);
+}
+
+/* grpc.health.v1 asked by grpcio: Check and Watch. /t.H/Set "name=N"
+ * changes a status while grpcio watches. */
+static void h_set(cohort_rpc_call_t *call, const uint8_t *d, size_t n, void *ud) {
+  char buf[128];
+  snprintf(buf, sizeof buf, "%.*s", (int)n, (const char *)d);
+  char *eq = strchr(buf, '=');
+  if (eq) *eq = '\0';
+  int rc = eq ? cohort_rpc_health_set(ud, buf, (cohort_rpc_health_status_t)atoi(eq + 1))
+              : COHORT_EINVAL;
+  cohort_rpc_call_finish(call, rc ? COHORT_RPC_INVALID_ARGUMENT : COHORT_RPC_OK, NULL);
+}
+
+static void test_health(void **state) {
+  (void)state;
+  cohort_rpc_server_t *srv;
+  cohort_rpc_health_t *h;
+  assert_int_equal(cohort_rpc_server_create(&loop, NULL, &srv), 0);
+  assert_int_equal(cohort_rpc_health_create(srv, NULL, &h), 0);
+  assert_int_equal(cohort_rpc_health_set(h, "cohort.Echo", COHORT_RPC_HEALTH_NOT_SERVING), 0);
+  cohort_rpc_handler_t set = {.kind = COHORT_RPC_UNARY, .on_request = h_set, .ud = h};
+  assert_int_equal(cohort_rpc_server_register(srv, "/t.H/Set", &set), 0);
+  grpcio_client_run(srv, "health", NULL, 30000);
+  server_close(srv);
+  cohort_rpc_health_free(h);
+}
+
+/* grpc-encoding gzip with grpcio, both directions. */
+static void test_gzip(void **state) {
+  (void)state;
+  big_grpcio_client_mode("gzip-client", NULL, NULL, NULL);
+  big_cohort_client_mode(true, NULL, NULL, NULL);
 }
 
 /* ---- TLS, both directions ------------------------------------------------------------ */
@@ -556,6 +604,8 @@ int main(void) {
       cmocka_unit_test(test_cohort_client_grpcio_server),
       cmocka_unit_test(test_grpcio_client_cohort_server),
       cmocka_unit_test(test_big_messages),
+      cmocka_unit_test(test_gzip),
+      cmocka_unit_test(test_health),
       cmocka_unit_test(test_tls_both_ways),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -37,7 +37,7 @@ static char tls_dir[64];
 
 /* ---- fixtures ----------------------------------------------------------------------- */
 
-static int setup_with(size_t max, bool tls) {
+static int setup_full(size_t max, bool tls, cohort_rpc_compression_t comp) {
   F = calloc(1, sizeof *F);
   failalloc_init(&F->fa, 0);
   uv_loop_init(&F->loop);
@@ -49,7 +49,8 @@ static int setup_with(size_t max, bool tls) {
   cohort_rpc_server_config_t s = {.allocator = &F->fa.base, .max_recv_message_bytes = max,
                                   .max_send_message_bytes = max + 1};
   cohort_rpc_channel_config_t c = {.allocator = &F->fa.base, .max_recv_message_bytes = max,
-                                   .max_send_message_bytes = max + 1};
+                                   .max_send_message_bytes = max + 1, .compression = comp};
+  s.compression = comp;
   if (tls) {
     s.tls_cert_file = cert;
     s.tls_key_file = key;
@@ -64,6 +65,10 @@ static int setup_with(size_t max, bool tls) {
   snprintf(target, sizeof target, "127.0.0.1:%d", port);
   assert_int_equal(cohort_rpc_channel_create(&F->loop, target, &c, &F->ch), 0);
   return 0;
+}
+
+static int setup_with(size_t max, bool tls) {
+  return setup_full(max, tls, COHORT_RPC_COMPRESS_NONE);
 }
 
 static void done_cb(void *ud) { (*(int *)ud)++; }
@@ -92,6 +97,10 @@ static int setup_default(void **state) {
 static int setup_6mib(void **state) {
   (void)state;
   return setup_with(6u << 20, false);
+}
+static int setup_gzip(void **state) {
+  (void)state;
+  return setup_full(COHORT_RPC_MESSAGE_MAX, false, COHORT_RPC_COMPRESS_GZIP);
 }
 static int setup_tls(void **state) {
   (void)state;
@@ -126,6 +135,23 @@ static void test_tls_large(void **state) {
                             COHORT_RPC_RESOURCE_EXHAUSTED), 0);
 }
 
+/* grpc-encoding gzip both ways: the patterns compress well; one byte over
+ * the maximum compresses to far less but must still be refused once
+ * inflated (a decompression bomb stops at the limit). */
+static void test_gzip(void **state) {
+  (void)state;
+  assert_int_equal(big_four(&F->loop, F->ch, 1u << 20, COHORT_RPC_OK), 0);
+  assert_int_equal(big_four(&F->loop, F->ch, (uint32_t)F->max, COHORT_RPC_OK), 0);
+  bool bad = false;
+  assert_int_equal(big_call(&F->loop, F->ch, "/big.B/Echo", 1, (uint32_t)F->max + 1, &bad),
+                   COHORT_RPC_RESOURCE_EXHAUSTED);
+  assert_non_null(strstr(big_last_status(), "decompressed")); /* it did go compressed */
+  assert_int_equal(big_call(&F->loop, F->ch, "/big.B/Fan", 2, (uint32_t)F->max + 1, &bad),
+                   COHORT_RPC_RESOURCE_EXHAUSTED);
+  assert_non_null(strstr(big_last_status(), "decompressed"));
+  assert_int_equal(big_four(&F->loop, F->ch, 300000, COHORT_RPC_OK), 0);
+}
+
 static int group_setup(void **state) {
   (void)state;
   return test_certs_make(tls_dir, "large");
@@ -142,6 +168,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_plain_default_max, setup_default, teardown),
       cmocka_unit_test_setup_teardown(test_plain_configured_max, setup_6mib, teardown),
       cmocka_unit_test_setup_teardown(test_tls_large, setup_tls, teardown),
+      cmocka_unit_test_setup_teardown(test_gzip, setup_gzip, teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -414,9 +414,8 @@ static void test_sweep(void **state) {
   uint64_t seeds = env_u64("COHORT_RPC_SIM_SEEDS", 24), bad = 0;
   for (uint64_t seed = 1; seed <= seeds; seed++) bad += one_seed(seed, false, false) ? 1 : 0;
   fprintf(stderr, "  %llu seeds, %llu with violations; %llu calls (OK %llu, RESOURCE_EXHAUSTED "
-                  "%llu, UNAVAILABLE %llu, DEADLINE_EXCEEDED %llu; %llu with deadlines), %llu resets, "
-                  "%llu stalls, %llu short writes, "
-                  "%.1f MiB moved, %.1f s virtual\n",
+                  "%llu, UNAVAILABLE %llu, DEADLINE_EXCEEDED %llu; %llu with deadlines), "
+                  "%llu resets, %llu stalls, %llu short writes, %.1f MiB moved, %.1f s virtual\n",
           (unsigned long long)seeds, (unsigned long long)bad, (unsigned long long)totals.calls,
           (unsigned long long)totals.by_code[COHORT_RPC_OK],
           (unsigned long long)totals.by_code[COHORT_RPC_RESOURCE_EXHAUSTED],
