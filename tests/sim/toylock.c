@@ -80,7 +80,7 @@ static void tl_timer(cohort_proto_t *p, uint32_t id) {
     send_req(p, K_REQUEST, 1, t->req);
     cohort_node_timer_set(p->node, p, T_RETRY, now + t->retry_ns);
   } else if (id == T_HOLD && t->state == HOLDING) {
-    trace_lock(p, "lock_release", t->req, 0);
+    trace_lock(p, "lock_release", t->req, t->req);
     send_req(p, K_RELEASE, 1, t->req);
     t->state = IDLE;
     cohort_node_timer_set(p->node, p, T_THINK, now + t->think_ns);
