@@ -221,6 +221,11 @@ typedef struct cohort_proto_ops {
   void (*peer)(cohort_proto_t *p, cohort_node_id_t peer,
                cohort_peer_event_t ev);
   uint32_t flags; /* COHORT_PROTO_* */
+  /* Optional: an operator's or a scenario's command for this protocol
+   * ("leave" for a group member, from `at T leave N` or `cohort ctl`).
+   * Returns 0, COHORT_EUNKNOWN for a command it does not know, or another
+   * negative error. */
+  int (*control)(cohort_proto_t *p, const char *cmd);
 } cohort_proto_ops_t;
 
 /* Embed as the first member of a protocol's state. */
