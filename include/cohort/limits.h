@@ -87,6 +87,10 @@
 
 /* An opaque host address of a peer (the runtime's family + port + IPv6
  * address fits in 19 bytes; the simulator uses 4). */
+#ifndef COHORT_CONTACTS_MAX
+#define COHORT_CONTACTS_MAX 16
+#endif
+
 #ifndef COHORT_PEER_ADDR_MAX
 #define COHORT_PEER_ADDR_MAX 32
 #endif

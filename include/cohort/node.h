@@ -115,6 +115,12 @@ typedef enum cohort_cipher {
   COHORT_CIPHER_CHACHA20_POLY1305 = 1
 } cohort_cipher_t;
 
+/* A host address (cohort_node_config_t.contacts). */
+typedef struct cohort_contact {
+  uint8_t len;
+  uint8_t addr[COHORT_PEER_ADDR_MAX];
+} cohort_contact_t;
+
 typedef struct cohort_node_config {
   uint64_t cluster_id;
   cohort_node_id_t id;
@@ -140,6 +146,12 @@ typedef struct cohort_node_config {
    * 0 selects the default, 500 ms (CockroachDB's default max offset). */
   int64_t hlc_max_offset_ns;
   const cohort_allocator_t *alloc; /* NULL = default */
+  /* Contact points (host addresses, opaque to the node, each at most
+   * COHORT_PEER_ADDR_MAX bytes) a membership protocol may send a JOIN to:
+   * `cohort node --join HOST:PORT,...`. Copied at init; at most
+   * COHORT_CONTACTS_MAX. */
+  const cohort_contact_t *contacts;
+  size_t contacts_len;
 } cohort_node_config_t;
 
 /* Counters of everything the node dropped or refused, by reason. */
@@ -314,6 +326,17 @@ int cohort_node_key_use(cohort_node_t *n, uint8_t key_id);
 /* Stop accepting key_id. COHORT_ESTATE if it is the one in use,
  * COHORT_ENOTFOUND. */
 int cohort_node_key_remove(cohort_node_t *n, uint8_t key_id);
+/* Become a new incarnation of this node in place (a member excluded from
+ * its group by mistake rejoins as a new process, the guide's
+ * reincarnation rule): the incarnation grows by one, message numbers and
+ * per-peer link counters restart, keys are derived anew; peers see a
+ * restart (COHORT_PEER_RESTARTED) at our next datagram. Protocols keep
+ * their state: the caller resets what belongs to the old incarnation.
+ * Returns 0, or COHORT_EFULL at COHORT_COUNTER_REMOTE_MAX. */
+int cohort_node_reincarnate(cohort_node_t *n);
+/* The contact points given at init (borrowed). */
+const cohort_contact_t *cohort_node_contacts(const cohort_node_t *n, size_t *len);
+
 /* The host's wake-up fired: run every due timer, re-arm the wake-up. */
 void cohort_node_on_wake(cohort_node_t *n);
 

@@ -429,6 +429,26 @@ int cohort_node_key_add(cohort_node_t *n, uint8_t key_id, const uint8_t *key, si
   return 0;
 }
 
+int cohort_node_reincarnate(cohort_node_t *n) {
+  if (n->incarnation >= COHORT_COUNTER_REMOTE_MAX) return COHORT_EFULL;
+  cohort_incarnation_t next = n->incarnation + 1;
+  for (size_t i = 0; i < n->keys_len; i++) { /* derive first: all or nothing */
+    uint8_t k[sizeof n->keys[i].tx_key];
+    int rc = node_derive_key(&n->keys[i], n->id, next, k);
+    if (rc) return rc == COHORT_EIO ? COHORT_ENOMEM : rc;
+    memcpy(n->keys[i].tx_key, k, sizeof k);
+  }
+  n->incarnation = next;
+  n->send_seq = 0;
+  for (size_t i = 0; i < n->peers_len; i++) n->peers[i].tx_link = 0;
+  return 0;
+}
+
+const cohort_contact_t *cohort_node_contacts(const cohort_node_t *n, size_t *len) {
+  *len = n->contacts_len;
+  return n->contacts;
+}
+
 int cohort_node_key_use(cohort_node_t *n, uint8_t key_id) {
   size_t i = key_index(n, key_id);
   if (i == SIZE_MAX) return COHORT_ENOTFOUND;
@@ -477,6 +497,7 @@ static bool config_valid(const cohort_node_config_t *cfg) {
          cfg->hlc_max_offset_ns >= 0 && cfg->first_contact_age_ns >= 0 &&
          cfg->security <= COHORT_SECURITY_ENCRYPT_ACCEPT_AUTH &&
          cfg->cipher <= COHORT_CIPHER_CHACHA20_POLY1305 &&
+         cfg->contacts_len <= COHORT_CONTACTS_MAX && (!cfg->contacts_len || cfg->contacts) &&
          (cfg->key_len || cfg->security == COHORT_SECURITY_AUTO ||
           cfg->security == COHORT_SECURITY_NONE);
 }
@@ -514,7 +535,14 @@ int cohort_node_init(cohort_node_t *n, const cohort_node_config_t *cfg,
   cohort_vclock_init(&n->rx_vc, n->alloc);
   cohort_hlc_init(&n->hlc, cfg->hlc_max_offset_ns ? cfg->hlc_max_offset_ns
                                                   : 500 * COHORT_NS_PER_MS);
-  int rc = add_config_peers(n, cfg);
+  int rc = 0;
+  for (size_t i = 0; i < cfg->contacts_len; i++) {
+    if (cfg->contacts[i].len == 0 || cfg->contacts[i].len > COHORT_PEER_ADDR_MAX)
+      rc = COHORT_EINVAL;
+    n->contacts[i] = cfg->contacts[i];
+  }
+  n->contacts_len = cfg->contacts_len;
+  if (rc == 0) rc = add_config_peers(n, cfg);
   if (rc == 0) rc = setup_security(n, cfg);
   if (rc == 0) rc = buf_reserve(n->alloc, &n->tx, 1024);
   if (rc == 0 && !(n->rx = cohort_alloc(n->alloc, COHORT_DATAGRAM_MAX))) rc = COHORT_ENOMEM;

@@ -57,6 +57,8 @@ struct cohort_node {
   cohort_proto_t *protos[COHORT_PROTOS_PER_NODE_MAX];
   size_t protos_len;
   cohort_proto_t self_proto; /* the node layer's own messages (NOTICE) */
+  cohort_contact_t contacts[COHORT_CONTACTS_MAX];
+  size_t contacts_len;
 
   cohort_heap_t timers;  /* ref = slot (cohort/heap.h) */
   node_timer_t *slots;   /* slots_cap entries, slots_len ever used */

@@ -15,6 +15,7 @@ extern const cohort_proto_factory_t cohort_cristian_factory; /* src/timesync */
 extern const cohort_proto_factory_t cohort_bully_factory;   /* src/coord */
 extern const cohort_proto_factory_t cohort_ring_election_factory; /* src/coord */
 extern const cohort_proto_factory_t cohort_mutex_factory;   /* src/coord */
+extern const cohort_proto_factory_t cohort_group_factory;   /* src/group */
 
 static const cohort_proto_factory_t *const factories[] = {
     &cohort_fd_factory,
@@ -25,6 +26,7 @@ static const cohort_proto_factory_t *const factories[] = {
     &cohort_bully_factory,
     &cohort_ring_election_factory,
     &cohort_mutex_factory,
+    &cohort_group_factory,
 };
 
 const cohort_proto_factory_t *cohort_proto_factory_find(const char *name) {

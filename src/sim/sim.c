@@ -176,7 +176,8 @@ static void trace_fault(cohort_sim_t *sim, const sim_host_t *h, const char *what
                         const char *data_json) {
   if (!sim->tracing) return;
   cohort_trace_event_t ev = {
-      .type = COHORT_EV_STATE, .node = h->id, .inc = h->inc,
+      .type = COHORT_EV_STATE, .node = h->id,
+      .inc = h->node ? cohort_node_incarnation(h->node) : h->inc,
       .local_ns = sim_clock_wall(&h->clock, sim->now),
       .true_ns = COHORT_SIM_EPOCH_NS + sim->now, .proto = "sim", .peer = COHORT_NODE_NONE,
       .what = what, .data_json = data_json};
@@ -239,7 +240,8 @@ static void trace_drop(cohort_sim_t *sim, cohort_node_id_t from, cohort_node_id_
   env_info_t e;
   scan_envelope(buf, len, &e);
   cohort_trace_event_t ev = {
-      .type = COHORT_EV_DROP, .node = to, .inc = h->inc,
+      .type = COHORT_EV_DROP, .node = to,
+      .inc = h->node ? cohort_node_incarnation(h->node) : h->inc,
       .local_ns = sim_clock_wall(&h->clock, sim->now),
       .true_ns = COHORT_SIM_EPOCH_NS + sim->now, .peer = from, .bytes = len,
       .reason = reason};
@@ -447,6 +449,7 @@ static void deliver(cohort_sim_t *sim, uint32_t slot) {
 
 static void host_teardown(cohort_sim_t *sim, sim_host_t *h) {
   h->up = false;
+  h->inc = cohort_node_incarnation(h->node); /* it may have reincarnated itself */
   if (sim->wake_pos[h->id] != COHORT_HEAP_NONE)
     cohort_heap_remove(&sim->q, sim->wake_pos[h->id]);
   h->wake_local = COHORT_TIME_NEVER;
@@ -467,7 +470,18 @@ static int host_boot(cohort_sim_t *sim, sim_host_t *h, cohort_incarnation_t inc,
   size_t np = 0;
   for (cohort_node_id_t i = 1; i <= sim->n; i++)
     if (i != h->id) sim->scratch[np++] = i;
+  /* Contact points: every other node's address (4-byte big-endian id,
+   * host_send_addr's format), as a seed list would give them. */
+  cohort_contact_t contacts[COHORT_CONTACTS_MAX];
+  size_t nc = 0;
+  for (cohort_node_id_t i = 1; i <= sim->n && nc < COHORT_CONTACTS_MAX; i++) {
+    if (i == h->id) continue;
+    contacts[nc] = (cohort_contact_t){.len = 4, .addr = {(uint8_t)(i >> 24), (uint8_t)(i >> 16),
+                                                         (uint8_t)(i >> 8), (uint8_t)i}};
+    nc++;
+  }
   cohort_node_config_t cfg = {
+      .contacts = contacts, .contacts_len = nc,
       .cluster_id = sc->cluster_id, .id = h->id, .incarnation = inc,
       .peers = sim->scratch, .peers_len = np, .key = sc->key_len ? sc->key : NULL,
       .key_len = sc->key_len, .vector_clock = sc->vector_clock,
@@ -1038,7 +1052,7 @@ bool cohort_sim_node_up(const cohort_sim_t *sim, cohort_node_id_t id) {
 
 cohort_incarnation_t cohort_sim_incarnation(const cohort_sim_t *sim, cohort_node_id_t id) {
   sim_host_t *h = host_get(sim, id);
-  return h ? h->inc : 0;
+  return !h ? 0 : h->node ? cohort_node_incarnation(h->node) : h->inc;
 }
 
 int64_t cohort_sim_node_now(const cohort_sim_t *sim, cohort_node_id_t id) {
