@@ -257,6 +257,10 @@ static void print_summary(const sim_options_t *o, const cohort_scenario_t *sc,
   printf("faults    crashes %" PRIu64 ", restarts %" PRIu64 ", partitions %" PRIu64
          ", heals %" PRIu64 ", steps %" PRIu64 ", slews %" PRIu64 "\n",
          r->crashes, r->restarts, r->partitions, r->heals, r->steps, r->slews);
+  if (r->joins || r->leaves || r->controls || r->ignored)
+    printf("members   joins %" PRIu64 ", leaves %" PRIu64 ", ctl %" PRIu64 " (%" PRIu64
+           " refused), ignored (node down) %" PRIu64 "\n",
+           r->joins, r->leaves, r->controls, r->control_errors, r->ignored);
   printf("memory    %.1f MiB at most; trace %" PRIu64 " bytes\n",
          (double)r->memory_bytes_peak / 1048576.0, r->trace_bytes);
   if (o->trace_path)

@@ -101,6 +101,12 @@ void *cohort_calloc(const cohort_allocator_t *a, size_t n, size_t size);
 /* Returns the new block, or NULL with `ptr` still valid. */
 void *cohort_realloc(const cohort_allocator_t *a, void *ptr, size_t size);
 void cohort_free(const cohort_allocator_t *a, void *ptr);
+/* Internal: make room in a growable array of `size`-byte items for `need`
+ * items (capacity doubling from 4, never above `max`). Returns the array
+ * (moved, perhaps) with *cap updated; NULL when need > max or memory ran
+ * out — then `items` and *cap are unchanged and still valid. */
+COHORT_INTERNAL void *cohort_array_grow(const cohort_allocator_t *a, void *items, size_t *cap,
+                                        size_t need, size_t max, size_t size);
 
 /* ---- assertions -------------------------------------------------------- */
 

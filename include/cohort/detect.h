@@ -25,6 +25,16 @@
  * calls cohort_fd_init, attaches cohort_fd_proto(fd) to the node, and
  * detaches before cohort_fd_close. Every window and table is bounded
  * (COHORT_FD_WINDOW_MAX samples per peer, one entry per node peer).
+ *
+ * Dynamic membership: the monitored peers follow the node's. A peer added
+ * to the node (COHORT_PEER_ADDED) is monitored from then on, as if just
+ * started ("monitor" trace event); a removed one is dropped without an
+ * upcall ("unmonitor"); a restarted one starts a fresh model. A peer the
+ * host reports crashed (COHORT_PEER_FAILED, cohort_node_peer_failed: a
+ * fail-stop environment) is suspected at once — the "suspect" event then
+ * carries "reason":"failed" — and stays suspected until a newer
+ * incarnation is heard: late heartbeats of the dead one do not recover
+ * it.
  */
 #ifndef COHORT_DETECT_H
 #define COHORT_DETECT_H
@@ -161,6 +171,11 @@ typedef struct cohort_fd_stats {
   uint64_t rx_stale;     /* duplicate / reordered / old-incarnation */
   uint64_t rx_nomem;     /* decode ran out of memory */
   uint64_t suspicions, recoveries, resets;
+  /* The peer table following the node's (COHORT_PEER_ADDED / REMOVED):
+   * peers added, removed, and not added for want of memory (such a peer is
+   * not monitored: never suspected). */
+  uint64_t peers_added, peers_removed, peers_nomem;
+  uint64_t failures_reported; /* COHORT_PEER_FAILED: suspected at once */
 } cohort_fd_stats_t;
 
 /* Allocate with the caller; fields are private (use the functions). */
@@ -169,7 +184,7 @@ struct cohort_fd {
   cohort_fd_config_t cfg;
   const cohort_allocator_t *alloc;
   cohort_fd_peer_t *peers; /* one per node peer, sorted by id */
-  size_t peers_len;
+  size_t peers_len, peers_cap; /* cap <= COHORT_NODES_MAX */
   uint64_t seq;            /* last heartbeat / ping seq sent */
   int64_t next_send_ns;
   int64_t started_ns;

@@ -237,6 +237,12 @@ _Static_assert(COHORT_OBSERVE_REQUEST_MAX >= 1024, "a scraper's request head mus
 #ifndef COHORT_SIM_CHECKS_MAX
 #define COHORT_SIM_CHECKS_MAX 16
 #endif
+/* Longest protocol name and command of an `at T ctl N PROTO CMD` line
+ * (with its NUL): commands are words such as "leave"; kept inside the
+ * fault record so a schedule can be copied and rewritten (the shrinker). */
+#ifndef COHORT_SIM_CTL_MAX
+#define COHORT_SIM_CTL_MAX 32
+#endif
 
 /* Stable storage kept for one simulated node across restarts. */
 #ifndef COHORT_SIM_STABLE_MAX

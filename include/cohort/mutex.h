@@ -170,6 +170,9 @@ typedef struct cohort_mutex_stats {
   uint64_t removed;       /* suspected holders/requesters removed */
   uint64_t regenerations; /* token-ring: tokens this node regenerated */
   uint64_t takeovers;     /* centralized: times this node became coordinator */
+  /* Peers that joined / left the node at run time (COHORT_PEER_ADDED /
+   * REMOVED), and joiners not tracked for want of memory. */
+  uint64_t peers_added, peers_removed, peers_nomem;
 } cohort_mutex_stats_t;
 
 /* Create on `node` with cfg: uses the node's fd (and election) if

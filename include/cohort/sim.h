@@ -20,7 +20,7 @@
  *  - the simulator writes trace records only for what no node can see:
  *    network drops ("loss", "partition", "crashed") and fault state events
  *    with proto "sim" ("crash", "restart", "partition", "heal", "step",
- *    "slew"); the nodes write everything else.
+ *    "slew", "join", "leave", "ctl"); the nodes write everything else.
  *
  * Typical use (the CLI and `cohort bench fd` do exactly this):
  *
@@ -141,6 +141,11 @@ typedef struct cohort_sim_results {
   uint64_t drop_loss, drop_partition, drop_crashed, drop_full;
   /* Faults. */
   uint64_t crashes, restarts, partitions, heals, steps, slews;
+  /* Membership and operator events: nodes that joined late (`join`),
+   * leaves and ctl commands delivered, commands a protocol refused (its
+   * control op returned an error), and leave / ctl lines ignored because
+   * their node was down (a random crash). */
+  uint64_t joins, leaves, controls, control_errors, ignored;
   /* Checks (filled once they ran). */
   bool checked;
   size_t checks_len;

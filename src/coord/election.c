@@ -307,6 +307,12 @@ static void check(cohort_election_t *e) {
     el_begin(e, e->epoch ? "no leader" : "start");
     return;
   }
+  /* The leader was removed from our peers (dynamic membership): it cannot
+   * lead us any more, and the detector no longer watches it. */
+  if (!cohort_node_is_peer(e->proto.node, e->leader)) {
+    el_begin(e, "leader removed");
+    return;
+  }
   if (now < e->quiet_until_ns) return;
   if (el_suspects(e, e->leader)) el_begin(e, "suspect");
   else if (now - e->leader_heard_ns > e->cfg.leader_timeout_ns) el_begin(e, "silence");
@@ -369,6 +375,25 @@ static void el_timer(cohort_proto_t *p, uint32_t id) {
   }
 }
 
+/* Dynamic membership. Peer sets are read from the node at every use, so
+ * an added peer takes part from the next message on; what needs care is
+ * state naming a removed peer: a ring hop waiting for its ACK gives up on
+ * it at once (its timer fires now, after the node has dropped the peer),
+ * and a removed leader is replaced at the next check. The peer is still
+ * the node's during this call, so nothing is sent from here. */
+static void el_peer(cohort_proto_t *p, cohort_node_id_t peer, cohort_peer_event_t ev) {
+  cohort_election_t *e = el_of(p);
+  if (ev != COHORT_PEER_REMOVED || !e->started) return;
+  for (uint32_t slot = 0; slot < 2; slot++) {
+    cohort_election_hop_t *h = &e->hops[slot];
+    if (!h->active || h->to != peer) continue;
+    h->tries = e->cfg.retries + 1;
+    (void)cohort_node_timer_set(p->node, p, EL_TIMER_HOP + slot, el_now(e));
+  }
+  if (e->leader == peer)
+    (void)cohort_node_timer_set(p->node, p, EL_TIMER_CHECK, el_now(e));
+}
+
 static const cohort_proto_ops_t bully_ops = {
     .name = "bully",
     .proto_id = COHORT_PROTO_ELECTION,
@@ -376,6 +401,7 @@ static const cohort_proto_ops_t bully_ops = {
     .start = el_start,
     .recv = el_recv,
     .timer = el_timer,
+    .peer = el_peer,
 };
 
 static const cohort_proto_ops_t ring_ops = {
@@ -385,6 +411,7 @@ static const cohort_proto_ops_t ring_ops = {
     .start = el_start,
     .recv = el_recv,
     .timer = el_timer,
+    .peer = el_peer,
 };
 
 /* ---- public API ---------------------------------------------------------------------- */

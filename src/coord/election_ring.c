@@ -43,6 +43,7 @@ static void tell_skipped(cohort_election_t *e, const cohort_election_hop_t *lap,
                          cohort_node_id_t skipped) {
   e->stats.skipped++;
   if (lap->kind != COHORT_ELECTION_KIND_ELECTED || skipped == lap->id) return;
+  if (!cohort_node_is_peer(e->proto.node, skipped)) return; /* removed */
   el_msg_t m = {.epoch = lap->epoch, .leader = lap->id};
   el_send(e, skipped, COHORT_ELECTION_KIND_NOTICE, &m);
 }

@@ -450,8 +450,71 @@ static void mx_timer(cohort_proto_t *p, uint32_t id) {
   }
 }
 
+/* ---- the peer table follows the node's peers ------------------------------ */
+
+static bool peers_reserve(cohort_mutex_t *m, size_t need) {
+  mx_peer_t *t = cohort_array_grow(m->alloc, m->peers, &m->peers_cap, need, COHORT_NODES_MAX,
+                                   sizeof *t);
+  if (t) m->peers = t;
+  return t != NULL;
+}
+
+static void trace_peer(cohort_mutex_t *m, const char *what, cohort_node_id_t id) {
+  if (!cohort_node_tracing(m->node)) return;
+  char json[48];
+  cohort_fmt(json, sizeof json, "{\"peer\":%u}", (unsigned)id);
+  mx_trace(m, what, json);
+}
+
+/* A peer joined the node: it takes part from now on. It has answered
+ * nothing and reported nothing, so a pending request (Lamport, RA) or a
+ * recovery / probe round now also waits for it; the next tick asks it. */
+static void peer_added(cohort_mutex_t *m, cohort_node_id_t id) {
+  if (mx_peer(m, id)) return;
+  if (!peers_reserve(m, m->peers_len + 1)) {
+    m->stats.peers_nomem++;
+    return;
+  }
+  size_t at = 0;
+  while (at < m->peers_len && m->peers[at].id < id) at++;
+  memmove(&m->peers[at + 1], &m->peers[at], (m->peers_len - at) * sizeof m->peers[0]);
+  m->peers[at] = (mx_peer_t){.id = id, .heard_ns = INT64_MIN / 2,
+                             .last_sent_ns = INT64_MIN / 2, .alive_ns = INT64_MIN / 2};
+  m->peers_len++;
+  m->stats.peers_added++;
+  trace_peer(m, "peer_added", id);
+}
+
+/* A peer left the node: forget everything it said, as for a restart (it
+ * holds nothing and asks nothing: the algorithm frees what it held, drops
+ * a token hop to it), drop it from the table, and let the algorithm look
+ * again at once (a request that waited only for it may now be granted).
+ * Its claims are dropped, not waited for: removing a node that is still
+ * in its critical section is the membership's error, not the mutex's. */
+static void peer_removed(cohort_mutex_t *m, cohort_node_id_t id) {
+  mx_peer_t *pe = mx_peer(m, id);
+  if (!pe) return;
+  peer_reset(m, pe, pe->inc);
+  pe = mx_peer(m, id); /* the algorithm's reset may have run callbacks */
+  if (!pe) return;
+  size_t at = (size_t)(pe - m->peers);
+  memmove(&m->peers[at], &m->peers[at + 1], (m->peers_len - at - 1) * sizeof m->peers[0]);
+  m->peers_len--;
+  m->stats.peers_removed++;
+  trace_peer(m, "peer_removed", id);
+  if (m->started && m->algo->tick) m->algo->tick(m);
+}
+
 static void mx_peer_event(cohort_proto_t *p, cohort_node_id_t peer, cohort_peer_event_t ev) {
   cohort_mutex_t *m = mx_of(p);
+  if (ev == COHORT_PEER_ADDED) {
+    peer_added(m, peer);
+    return;
+  }
+  if (ev == COHORT_PEER_REMOVED) {
+    peer_removed(m, peer);
+    return;
+  }
   mx_peer_t *pe = mx_peer(m, peer);
   if (!pe || ev != COHORT_PEER_RESTARTED) return;
   /* The node tells us a newer incarnation spoke (in any protocol) and
@@ -666,6 +729,7 @@ int cohort_mutex_new(cohort_node_t *node, const cohort_mutex_config_t *cfg,
   m->algo = algo_of(cfg->algo);
   m->peers = peers;
   m->peers_len = np;
+  m->peers_cap = np;
   for (size_t i = 0; i < np; i++)
     peers[i] = (mx_peer_t){.id = ids[i], .inc = 0, .heard_ns = INT64_MIN / 2};
   m->leader = COHORT_NODE_NONE;

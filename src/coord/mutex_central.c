@@ -160,7 +160,7 @@ static void co_tick(cohort_mutex_t *m) {
   if (h != COHORT_NODE_NONE && h != mx_self(m)) {
     mx_peer_t *p = mx_peer(m, h);
     bool expired = now >= m->co.holder_until_ns;
-    if (expired || (mx_gone(m, p) && !m->cfg.lease_ns)) {
+    if (!p || expired || (mx_gone(m, p) && !m->cfg.lease_ns)) { /* !p: removed */
       m->stats.removed++;
       co_free(m);
     } else if (now - m->co.holder_poke_ns >= m->cfg.retry_ns) {

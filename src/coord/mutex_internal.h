@@ -8,7 +8,9 @@
  * traced exactly once and the application callback runs exactly once per
  * acquire. `token` strictly increases over this node's grants and never
  * exceeds `max_token`. The peer table has one entry per node peer, in the
- * node's (ascending) order, and never grows.
+ * node's (ascending) order: it follows the node's peers (COHORT_PEER_ADDED
+ * / REMOVED), up to COHORT_NODES_MAX entries, so an mx_peer_t pointer is
+ * valid only until the next peer event.
  */
 #ifndef COHORT_MUTEX_INTERNAL_H
 #define COHORT_MUTEX_INTERNAL_H
@@ -71,7 +73,7 @@ struct cohort_mutex {
   bool started;
 
   mx_peer_t *peers;
-  size_t peers_len;
+  size_t peers_len, peers_cap;
 
   /* The application's request. */
   cohort_mutex_state_t state;

@@ -46,3 +46,15 @@ void cohort_free(const cohort_allocator_t *a, void *ptr) {
   if (!a) a = &default_allocator;
   a->realloc(a->ud, ptr, 0);
 }
+
+void *cohort_array_grow(const cohort_allocator_t *a, void *items, size_t *cap, size_t need,
+                        size_t max, size_t size) {
+  if (need <= *cap) return items;
+  if (need > max || (size && max > SIZE_MAX / size)) return NULL;
+  size_t n = *cap ? *cap * 2 : 4;
+  if (n < need) n = need;
+  if (n > max) n = max;
+  void *p = cohort_realloc(a, items, n * size);
+  if (p) *cap = n;
+  return p;
+}

@@ -3,10 +3,14 @@
  * pings, per-peer arrival windows, and the periodic check that turns φ (or
  * the silence, for the fixed detector) into suspicions and recoveries.
  *
- * Invariants: the peer table is sorted by id and never grows (one entry per
- * node peer, fixed at init); each window is bounded by cfg.window; time is
- * read only through cohort_node_now; a peer is suspected only by the check
- * timer and recovers only when one of its messages arrives; every
+ * Invariants: the peer table is sorted by id, follows the node's peers
+ * (built at init, an entry added on COHORT_PEER_ADDED and dropped on
+ * COHORT_PEER_REMOVED) and holds at most COHORT_NODES_MAX entries; each
+ * window is bounded by cfg.window; time is read only through
+ * cohort_node_now; a peer is suspected by the check timer, or at once when
+ * the host reports it failed (COHORT_PEER_FAILED, a fail-stop
+ * environment: then only a newer incarnation recovers it); it recovers
+ * only when one of its messages arrives; every
  * transition is counted, traced ("suspect"/"recover" with "peer" as the
  * first key of the data) and passed to the callback, exactly once; a
  * payload that fails to decode is refused with COHORT_EPROTO and changes no
@@ -43,6 +47,10 @@ struct cohort_fd_peer {
   uint64_t last_seq; /* highest heartbeat / pong seq accepted */
   bool heard;
   bool suspected;
+  /* Reported crashed (COHORT_PEER_FAILED): arrivals from incarnations up
+   * to failed_inc are late messages of a dead process, not a recovery. */
+  bool failed;
+  cohort_incarnation_t failed_inc;
   uint64_t arrivals, suspicions, recoveries;
 };
 
@@ -50,15 +58,20 @@ static const cohort_proto_ops_t fd_ops;
 
 /* ---- lookups and the model ----------------------------------------------- */
 
-static cohort_fd_peer_t *peer_find(const cohort_fd_t *fd, cohort_node_id_t id) {
+/* Index where peer `id` is or would be inserted (the table stays sorted). */
+static size_t peer_slot(const cohort_fd_t *fd, cohort_node_id_t id) {
   size_t lo = 0, hi = fd->peers_len;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (fd->peers[mid].id == id) return &fd->peers[mid];
     if (fd->peers[mid].id < id) lo = mid + 1;
     else hi = mid;
   }
-  return NULL;
+  return lo;
+}
+
+static cohort_fd_peer_t *peer_find(const cohort_fd_t *fd, cohort_node_id_t id) {
+  size_t i = peer_slot(fd, id);
+  return i < fd->peers_len && fd->peers[i].id == id ? &fd->peers[i] : NULL;
 }
 
 /* The model and φ of one peer at local time `now`. Before any sample the
@@ -131,17 +144,19 @@ static int64_t quiet_until(const cohort_fd_t *fd, const cohort_fd_peer_t *p) {
 
 /* ---- transitions ----------------------------------------------------------- */
 
+/* `reported`: the suspicion comes from the host's failure report
+ * (COHORT_PEER_FAILED), not from the detector's model. */
 static void trace_transition(cohort_fd_t *fd, const char *what,
-                             const cohort_fd_peer_info_t *in) {
+                             const cohort_fd_peer_info_t *in, bool reported) {
   cohort_node_t *n = fd->proto.node;
   if (!cohort_node_tracing(n)) return;
-  char json[FD_TRACE_JSON_MAX], tail[64];
+  char json[FD_TRACE_JSON_MAX], tail[80];
   if (fd->cfg.detector == COHORT_FD_FIXED)
-    cohort_fmt(tail, sizeof tail, "\"detector\":\"fixed\",\"timeout_ms\":%.3f",
-               (double)fd->cfg.timeout_ns / 1e6);
+    cohort_fmt(tail, sizeof tail, "\"detector\":\"fixed\",\"timeout_ms\":%.3f%s",
+               (double)fd->cfg.timeout_ns / 1e6, reported ? ",\"reason\":\"failed\"" : "");
   else
-    cohort_fmt(tail, sizeof tail, "\"detector\":\"phi\",\"threshold\":%.3f",
-               fd->cfg.threshold);
+    cohort_fmt(tail, sizeof tail, "\"detector\":\"phi\",\"threshold\":%.3f%s",
+               fd->cfg.threshold, reported ? ",\"reason\":\"failed\"" : "");
   cohort_fmt(json, sizeof json,
              "{\"peer\":%u,\"phi\":%.3f,\"mean_ms\":%.3f,\"stddev_ms\":%.3f,"
              "\"samples\":%u,\"since_ms\":%.3f,\"gap_ms\":%.3f,\"inc\":%llu,%s}",
@@ -157,7 +172,7 @@ static void peer_suspect(cohort_fd_t *fd, cohort_fd_peer_t *p, cohort_fd_peer_in
   fd->stats.suspicions++;
   in->suspected = true;
   in->suspicions = p->suspicions;
-  trace_transition(fd, "suspect", in);
+  trace_transition(fd, "suspect", in, p->failed);
   if (fd->cb) fd->cb(fd, in, fd->cb_ud);
 }
 
@@ -167,7 +182,7 @@ static void peer_recover(cohort_fd_t *fd, cohort_fd_peer_t *p, int64_t now) {
   fd->stats.recoveries++;
   cohort_fd_peer_info_t in;
   peer_info_at(fd, p, now, &in);
-  trace_transition(fd, "recover", &in);
+  trace_transition(fd, "recover", &in, false);
   if (fd->cb) fd->cb(fd, &in, fd->cb_ud);
 }
 
@@ -176,6 +191,8 @@ static void peer_recover(cohort_fd_t *fd, cohort_fd_peer_t *p, int64_t now) {
 static void peer_reset(cohort_fd_t *fd, cohort_fd_peer_t *p, int64_t now) {
   cohort_fd_window_reset(&p->window);
   p->inc = 0;
+  p->failed = false;
+  p->failed_inc = 0;
   p->last_ns = now;
   p->gap_ns = 0;
   p->rtt_ns = 0;
@@ -190,14 +207,19 @@ static void peer_reset(cohort_fd_t *fd, cohort_fd_peer_t *p, int64_t now) {
   }
 }
 
-/* A heartbeat (push) or pong (pull) with sequence `seq` from `inc`. */
+/* A heartbeat (push) or pong (pull) with sequence `seq` from `inc`;
+ * rtt_ns >= 0 is the round trip it measured (pull). The recovery upcall
+ * comes last: the callback may change the node's peers, and with them
+ * this table, so p is not used after it. */
 static void peer_arrival(cohort_fd_t *fd, cohort_fd_peer_t *p, cohort_incarnation_t inc,
-                         uint64_t seq, int64_t now) {
-  if (p->inc != 0 && inc > p->inc) peer_reset(fd, p, now); /* no peer() upcall */
-  if ((p->inc != 0 && inc < p->inc) || seq <= p->last_seq) {
-    fd->stats.rx_stale++; /* duplicated, reordered, or an old incarnation */
+                         uint64_t seq, int64_t rtt_ns, int64_t now) {
+  if (p->failed && inc > p->failed_inc) peer_reset(fd, p, now); /* its next life */
+  else if (p->inc != 0 && inc > p->inc) peer_reset(fd, p, now); /* no peer() upcall */
+  if (p->failed || (p->inc != 0 && inc < p->inc) || seq <= p->last_seq) {
+    fd->stats.rx_stale++; /* duplicated, reordered, an old or a dead incarnation */
     return;
   }
+  if (rtt_ns >= 0) p->rtt_ns = rtt_ns;
   p->inc = inc;
   p->last_seq = seq;
   if (p->heard) {
@@ -213,6 +235,82 @@ static void peer_arrival(cohort_fd_t *fd, cohort_fd_peer_t *p, cohort_incarnatio
   p->quiet_until_ns = quiet_until(fd, p);
   p->arrivals++;
   if (p->suspected) peer_recover(fd, p, now);
+}
+
+/* ---- the peer table follows the node's peers ------------------------------ */
+
+static void trace_peer(cohort_fd_t *fd, const char *what, cohort_node_id_t id) {
+  if (!cohort_node_tracing(fd->proto.node)) return;
+  char json[64];
+  cohort_fmt(json, sizeof json, "{\"peer\":%u}", (unsigned)id);
+  cohort_node_trace_state(fd->proto.node, &fd->proto, what, json);
+}
+
+/* Room for `need` entries: the table doubles, up to COHORT_NODES_MAX. */
+static bool peers_reserve(cohort_fd_t *fd, size_t need) {
+  cohort_fd_peer_t *t = cohort_array_grow(fd->alloc, fd->peers, &fd->peers_cap, need,
+                                          COHORT_NODES_MAX, sizeof *t);
+  if (t) fd->peers = t;
+  return t != NULL;
+}
+
+/* Start monitoring `id` (a peer the node added): a fresh model, silent
+ * since now. A peer we cannot hold (no memory) is counted and left
+ * unmonitored: it is never suspected, which the count makes visible. */
+static void peer_add(cohort_fd_t *fd, cohort_node_id_t id, int64_t now) {
+  if (peer_find(fd, id)) return;
+  cohort_fd_window_t w;
+  if (!peers_reserve(fd, fd->peers_len + 1) ||
+      cohort_fd_window_init(&w, fd->cfg.window, fd->alloc) < 0) {
+    fd->stats.peers_nomem++;
+    return;
+  }
+  size_t at = peer_slot(fd, id);
+  memmove(&fd->peers[at + 1], &fd->peers[at], (fd->peers_len - at) * sizeof fd->peers[0]);
+  cohort_fd_peer_t *p = &fd->peers[at];
+  memset(p, 0, sizeof *p);
+  p->id = id;
+  p->window = w;
+  p->last_ns = now;
+  fd->peers_len++;
+  p->quiet_until_ns = quiet_until(fd, p);
+  fd->stats.peers_added++;
+  trace_peer(fd, "monitor", id);
+}
+
+/* Stop monitoring `id` (the node removed it): no upcall, no recovery. */
+static void peer_remove(cohort_fd_t *fd, cohort_node_id_t id) {
+  cohort_fd_peer_t *p = peer_find(fd, id);
+  if (!p) return;
+  size_t at = (size_t)(p - fd->peers);
+  cohort_fd_window_close(&p->window, fd->alloc);
+  memmove(&fd->peers[at], &fd->peers[at + 1], (fd->peers_len - at - 1) * sizeof fd->peers[0]);
+  fd->peers_len--;
+  fd->stats.peers_removed++;
+  trace_peer(fd, "unmonitor", id);
+}
+
+/* The host reports the peer crashed (fail-stop): suspect it now, and keep
+ * suspecting it until a newer incarnation speaks. */
+static void peer_failed(cohort_fd_t *fd, cohort_fd_peer_t *p, int64_t now) {
+  cohort_incarnation_t known = cohort_node_peer_incarnation(fd->proto.node, p->id);
+  fd->stats.failures_reported++;
+  p->failed = true;
+  p->failed_inc = known > p->inc ? known : p->inc;
+  if (p->suspected) return;
+  cohort_fd_peer_info_t in;
+  peer_info_at(fd, p, now, &in);
+  peer_suspect(fd, p, &in);
+}
+
+/* At start: take the node's peers as they are now (peers added or removed
+ * between init and attach raised no event for us). */
+static void peers_sync(cohort_fd_t *fd, int64_t now) {
+  size_t len = 0;
+  const cohort_node_id_t *ids = cohort_node_peers(fd->proto.node, &len);
+  for (size_t i = fd->peers_len; i-- > 0;)
+    if (!cohort_node_is_peer(fd->proto.node, fd->peers[i].id)) peer_remove(fd, fd->peers[i].id);
+  for (size_t i = 0; i < len; i++) peer_add(fd, ids[i], now);
 }
 
 static void check_all(cohort_fd_t *fd, int64_t now) {
@@ -287,7 +385,7 @@ static int recv_heartbeat(cohort_fd_t *fd, cohort_fd_peer_t *p, const cohort_msg
     return COHORT_EPROTO;
   }
   fd->stats.rx_heartbeats++;
-  peer_arrival(fd, p, msg->from_incarnation, seq, cohort_node_now(fd->proto.node));
+  peer_arrival(fd, p, msg->from_incarnation, seq, -1, cohort_node_now(fd->proto.node));
   return 0;
 }
 
@@ -330,9 +428,8 @@ static int recv_pong(cohort_fd_t *fd, cohort_fd_peer_t *p, const cohort_msg_t *m
     return 0;
   }
   int64_t now = cohort_node_now(fd->proto.node);
-  uint64_t before = p->arrivals;
-  peer_arrival(fd, p, msg->from_incarnation, seq, now);
-  if (p->arrivals != before && sent <= now && sent >= fd->started_ns) p->rtt_ns = now - sent;
+  int64_t rtt = sent <= now && sent >= fd->started_ns ? now - sent : -1;
+  peer_arrival(fd, p, msg->from_incarnation, seq, rtt, now);
   return 0;
 }
 
@@ -349,6 +446,7 @@ static void fd_start(cohort_proto_t *proto) {
   int64_t now = cohort_node_now(n);
   fd->started = true;
   fd->started_ns = now;
+  peers_sync(fd, now);
   for (size_t i = 0; i < fd->peers_len; i++) {
     fd->peers[i].last_ns = now;
     fd->peers[i].quiet_until_ns = quiet_until(fd, &fd->peers[i]);
@@ -390,8 +488,19 @@ static int fd_recv(cohort_proto_t *proto, const cohort_msg_t *msg) {
 
 static void fd_peer(cohort_proto_t *proto, cohort_node_id_t peer, cohort_peer_event_t ev) {
   cohort_fd_t *fd = fd_of(proto);
+  int64_t now = fd->started ? cohort_node_now(proto->node) : 0;
+  if (ev == COHORT_PEER_ADDED) {
+    peer_add(fd, peer, now);
+    return;
+  }
+  if (ev == COHORT_PEER_REMOVED) {
+    peer_remove(fd, peer);
+    return;
+  }
   cohort_fd_peer_t *p = peer_find(fd, peer);
-  if (p && ev == COHORT_PEER_RESTARTED) peer_reset(fd, p, cohort_node_now(proto->node));
+  if (!p) return;
+  if (ev == COHORT_PEER_RESTARTED) peer_reset(fd, p, now);
+  else if (ev == COHORT_PEER_FAILED) peer_failed(fd, p, now);
 }
 
 static const char *fd_kind_name(uint32_t kind) {
@@ -438,6 +547,7 @@ int cohort_fd_init(cohort_fd_t *fd, cohort_node_t *node, const cohort_fd_config_
   fd->alloc = a;
   fd->peers = peers;
   fd->peers_len = len;
+  fd->peers_cap = len;
   return 0;
 }
 

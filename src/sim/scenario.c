@@ -9,7 +9,8 @@
  * Invariants: every bad line is refused with "name:line: reason" and
  * COHORT_EINVAL, never an assertion; a scenario that parses can be run:
  * node ids are in range, fault events fall inside the duration and their
- * scripted order is consistent (no restart of a live node), protocol
+ * scripted order is consistent (no restart of a live node, no event on a
+ * node before its join, no leave or ctl of a crashed node), protocol
  * parameters were accepted by a trial create, checkers exist.
  */
 #include <ctype.h>
@@ -497,11 +498,24 @@ static int at_slew(parser_t *p, sim_fault_t *f, char **tok, int n) {
   return 0;
 }
 
+/* at T ctl N PROTO CMD (the protocol is looked up once every line is read) */
+static int at_ctl(parser_t *p, sim_fault_t *f, char **tok, int n) {
+  f->kind = SIM_FAULT_CTL;
+  if (n != 2) return fail(p, "usage: at T ctl N PROTO COMMAND");
+  if (strlen(tok[0]) >= sizeof f->proto || strlen(tok[1]) >= sizeof f->cmd)
+    return fail(p, "ctl: protocol name and command are at most %d characters",
+                COHORT_SIM_CTL_MAX - 1);
+  snprintf(f->proto, sizeof f->proto, "%s", tok[0]);
+  snprintf(f->cmd, sizeof f->cmd, "%s", tok[1]);
+  return 0;
+}
+
 static int d_at(parser_t *p, char **tok, int n) {
   int64_t at;
   int rc = need_nodes(p);
   if (rc) return rc;
-  if (n < 3) return fail(p, "usage: at TIME crash|restart|partition|heal|step|slew ...");
+  if (n < 3)
+    return fail(p, "usage: at TIME crash|restart|partition|heal|step|slew|join|leave|ctl ...");
   if (sim_parse_span(tok[1], &at)) return fail(p, "bad time '%s' (e.g. 10s)", tok[1]);
   sim_fault_t *f = NULL;
   if ((rc = fault_add(p, at, &f))) return rc;
@@ -530,7 +544,13 @@ static int d_at(parser_t *p, char **tok, int n) {
     f->kind = SIM_FAULT_SLEW;
     return at_slew(p, f, tok + 4, n - 4);
   }
-  return fail(p, "unknown event '%s' (crash, restart, partition, heal, step, slew)", what);
+  if (!strcmp(what, "join") || !strcmp(what, "leave")) {
+    f->kind = what[0] == 'j' ? SIM_FAULT_JOIN : SIM_FAULT_LEAVE;
+    return n == 4 ? 0 : fail(p, "usage: at T %s N", what);
+  }
+  if (!strcmp(what, "ctl")) return at_ctl(p, f, tok + 4, n - 4);
+  return fail(p, "unknown event '%s' (crash, restart, partition, heal, step, slew, join, "
+                 "leave, ctl)", what);
 }
 
 static int hexval(char c) {
@@ -629,28 +649,74 @@ static int fault_order(const void *a, const void *b) {
   return x->line < y->line ? -1 : x->line > y->line;
 }
 
+/* Node states of the scripted schedule, as validate_faults walks it. */
+enum { NODE_UP = 0, NODE_DOWN, NODE_UNJOINED };
+
+static const char *fault_name(sim_fault_kind_t k) {
+  static const char *const names[] = {"crash", "restart", "partition", "partition", "heal",
+                                      "step", "slew", "join", "leave", "ctl"};
+  return (size_t)k < COHORT_ARRAY_LEN(names) ? names[k] : "event";
+}
+
+/* One fault against the node states so far; 0 or the error. */
+static int fault_consistent(parser_t *p, const sim_fault_t *f, uint8_t *state) {
+  cohort_scenario_t *s = p->s;
+  uint32_t id = f->node;
+  bool named = f->kind != SIM_FAULT_PARTITION && f->kind != SIM_FAULT_BLOCK &&
+               f->kind != SIM_FAULT_HEAL;
+  if (f->at_ns > s->duration_ns)
+    return fail(p, "event at %.3fs is after the end of the run (duration %.3fs)",
+                (double)f->at_ns / 1e9, (double)s->duration_ns / 1e9);
+  if (named && state[id] == NODE_UNJOINED && f->kind != SIM_FAULT_JOIN)
+    return fail(p, "%s %u: node %u has not joined yet (it joins later, at a `join` line)",
+                fault_name(f->kind), id, id);
+  switch (f->kind) {
+  case SIM_FAULT_CRASH:
+    if (state[id] == NODE_DOWN) return fail(p, "crash %u: node %u is already down", id, id);
+    state[id] = NODE_DOWN;
+    return 0;
+  case SIM_FAULT_RESTART:
+    if (state[id] == NODE_UP) return fail(p, "restart %u: node %u is not down", id, id);
+    state[id] = NODE_UP;
+    return 0;
+  case SIM_FAULT_JOIN:
+    if (state[id] != NODE_UNJOINED) return fail(p, "join %u: node %u joins only once", id, id);
+    state[id] = NODE_UP;
+    return 0;
+  case SIM_FAULT_LEAVE:
+  case SIM_FAULT_CTL:
+    if (state[id] == NODE_DOWN)
+      return fail(p, "%s %u: node %u is down then (crashed and not restarted)",
+                  fault_name(f->kind), id, id);
+    if (f->kind == SIM_FAULT_CTL) {
+      size_t i = 0;
+      while (i < s->protos_len && strcmp(s->protos[i].name, f->proto)) i++;
+      if (i == s->protos_len)
+        return fail(p, "ctl: no protocol '%s' in this scenario (a `protocol %s` line)",
+                    f->proto, f->proto);
+    }
+    return 0;
+  default: return 0;
+  }
+}
+
 /* Faults sorted by time (line order for ties); a scripted restart must
- * find its node down, a crash must find it up. */
+ * find its node down, a crash, leave or ctl must find it up; a node with
+ * a join line is down (not yet joined) until it, joins once, and has no
+ * other event before it. */
 static int validate_faults(parser_t *p) {
   cohort_scenario_t *s = p->s;
   if (s->faults_len) qsort(s->faults, s->faults_len, sizeof *s->faults, fault_order);
-  bool *down = cohort_calloc(s->alloc, s->nodes + 1, sizeof *down);
-  if (!down) return COHORT_ENOMEM;
+  uint8_t *state = cohort_calloc(s->alloc, s->nodes + 1, sizeof *state);
+  if (!state) return COHORT_ENOMEM;
+  for (size_t i = 0; i < s->faults_len; i++)
+    if (s->faults[i].kind == SIM_FAULT_JOIN) state[s->faults[i].node] = NODE_UNJOINED;
   int rc = 0;
   for (size_t i = 0; i < s->faults_len && !rc; i++) {
-    const sim_fault_t *f = &s->faults[i];
-    p->line = f->line;
-    if (f->at_ns > s->duration_ns)
-      rc = fail(p, "event at %.3fs is after the end of the run (duration %.3fs)",
-                (double)f->at_ns / 1e9, (double)s->duration_ns / 1e9);
-    else if (f->kind == SIM_FAULT_CRASH && down[f->node])
-      rc = fail(p, "crash %u: node %u is already down", f->node, f->node);
-    else if (f->kind == SIM_FAULT_RESTART && !down[f->node])
-      rc = fail(p, "restart %u: node %u is not down", f->node, f->node);
-    if (f->kind == SIM_FAULT_CRASH) down[f->node] = true;
-    if (f->kind == SIM_FAULT_RESTART) down[f->node] = false;
+    p->line = s->faults[i].line;
+    rc = fault_consistent(p, &s->faults[i], state);
   }
-  cohort_free(s->alloc, down);
+  cohort_free(s->alloc, state);
   return rc;
 }
 

@@ -168,6 +168,11 @@ static int fault_format(const sim_fault_t *f, uint32_t n, char *buf, size_t cap)
     snprintf(buf, cap, "at %s slew %u rate=%.3fppm for=%s", at, f->node,
              (double)f->rate_ppb / 1000.0, amount);
     return 0;
+  case SIM_FAULT_JOIN: snprintf(buf, cap, "at %s join %u", at, f->node); return 0;
+  case SIM_FAULT_LEAVE: snprintf(buf, cap, "at %s leave %u", at, f->node); return 0;
+  case SIM_FAULT_CTL:
+    snprintf(buf, cap, "at %s ctl %u %s %s", at, f->node, f->proto, f->cmd);
+    return 0;
   }
   return -1;
 }
@@ -332,6 +337,10 @@ static bool fault_edit(const shrink_t *sh, sim_fault_log_t *l, size_t i, unsigne
     if (f->for_ns < 2 * MOVE_MIN_NS) return false;
     f->for_ns /= 2;
     return true;
+  case SIM_FAULT_JOIN: /* sooner: halfway back to the start (nothing of it is before) */
+    return move_to(l, i, f->at_ns / 2);
+  case SIM_FAULT_LEAVE: /* an operator's command: dropped or kept, not bent */
+  case SIM_FAULT_CTL: return false;
   }
   return false;
 }

@@ -66,6 +66,7 @@ typedef struct sim_host {
   cohort_sim_t *sim;
   cohort_node_id_t id;
   bool up, random_down, stable_has;
+  bool joins_late; /* has a `join` line: not booted at 0 */
   cohort_incarnation_t inc;
   uint32_t life; /* bumped at every crash */
   cohort_node_t *node;
@@ -540,6 +541,49 @@ static int do_restart(cohort_sim_t *sim, sim_host_t *h, bool stable) {
   return 0;
 }
 
+/* A node's first boot, late (`at T join N`): incarnation 1, traced "join". */
+static int do_join(cohort_sim_t *sim, sim_host_t *h) {
+  if (h->up) return COHORT_ESTATE;
+  int rc = host_boot(sim, h, h->inc + 1, NULL, 0);
+  if (rc) return rc;
+  trace_fault(sim, h, "join", NULL);
+  sim->r.joins++;
+  cohort_node_start(h->node);
+  return 0;
+}
+
+/* control(p, cmd) on protocol `name` of node h (every protocol that has a
+ * control op when name is NULL): the operator's command, as `cohort ctl`
+ * would give it. A down node is skipped and counted (a random crash got
+ * there first; scripted orders were checked at parse time). */
+static void do_control(cohort_sim_t *sim, sim_host_t *h, const char *name, const char *cmd) {
+  if (!h->up) {
+    sim->r.ignored++;
+    return;
+  }
+  const cohort_scenario_t *sc = sim->sc;
+  int called = 0, failed = 0, rc = 0;
+  for (size_t i = 0; i < h->protos_len; i++) {
+    cohort_proto_t *p = h->protos[i];
+    if ((name && strcmp(sc->protos[i].name, name)) || !p->ops->control) continue;
+    int r = p->ops->control(p, cmd);
+    called++;
+    if (r) failed++, rc = r;
+  }
+  sim->r.control_errors += (uint64_t)failed;
+  if (name) {
+    sim->r.controls++;
+    snprintf(sim->data, sizeof sim->data, "{\"proto\":\"%s\",\"cmd\":\"%s\",\"rc\":%d}",
+             name, cmd, called ? rc : COHORT_EUNKNOWN);
+    if (!called) sim->r.control_errors++;
+    trace_fault(sim, h, "ctl", sim->data);
+  } else {
+    sim->r.leaves++;
+    snprintf(sim->data, sizeof sim->data, "{\"protos\":%d,\"failed\":%d}", called, failed);
+    trace_fault(sim, h, "leave", sim->data);
+  }
+}
+
 /* ---- partitions --------------------------------------------------------------------- */
 
 static inline sim_link_t *link_at(cohort_sim_t *sim, cohort_node_id_t a, cohort_node_id_t b) {
@@ -641,6 +685,15 @@ static void apply_fault(cohort_sim_t *sim, const sim_fault_t *f) {
     snprintf(sim->data, sizeof sim->data, "{\"rate_ppb\":%lld,\"for_ns\":%lld}",
              (long long)f->rate_ppb, (long long)f->for_ns);
     trace_fault(sim, h, "slew", sim->data);
+    break;
+  case SIM_FAULT_JOIN:
+    do_join(sim, h);
+    break;
+  case SIM_FAULT_LEAVE:
+    do_control(sim, h, NULL, "leave");
+    break;
+  case SIM_FAULT_CTL:
+    do_control(sim, h, f->proto, f->cmd);
     break;
   }
 }
@@ -981,9 +1034,12 @@ int cohort_sim_new(const cohort_scenario_t *s, const cohort_sim_config_t *cfg,
   setup_faults(sim);
   cohort_sim_t *outer = current_sim;
   current_sim = sim;
+  for (size_t i = 0; i < s->faults_len; i++)
+    if (s->faults[i].kind == SIM_FAULT_JOIN) sim->hosts[s->faults[i].node].joins_late = true;
   for (cohort_node_id_t i = 1; i <= sim->n && !rc; i++)
-    rc = host_boot(sim, &sim->hosts[i], 1, err, errcap);
-  for (cohort_node_id_t i = 1; i <= sim->n && !rc; i++) cohort_node_start(sim->hosts[i].node);
+    if (!sim->hosts[i].joins_late) rc = host_boot(sim, &sim->hosts[i], 1, err, errcap);
+  for (cohort_node_id_t i = 1; i <= sim->n && !rc; i++)
+    if (sim->hosts[i].up) cohort_node_start(sim->hosts[i].node);
   current_sim = outer;
   if (rc) goto fail;
   *out = sim;

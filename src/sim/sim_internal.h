@@ -170,7 +170,10 @@ typedef enum sim_fault_kind {
   SIM_FAULT_BLOCK,     /* one-way: side[] 1 = from, 2 = to, 3 = both */
   SIM_FAULT_HEAL,
   SIM_FAULT_STEP,
-  SIM_FAULT_SLEW
+  SIM_FAULT_SLEW,
+  SIM_FAULT_JOIN,  /* the node's first boot, late: down from 0 until then */
+  SIM_FAULT_LEAVE, /* control(p, "leave") on every protocol that has it */
+  SIM_FAULT_CTL    /* control(p, cmd) on protocol `proto` */
 } sim_fault_kind_t;
 
 typedef struct sim_fault {
@@ -183,6 +186,8 @@ typedef struct sim_fault {
   int64_t rate_ppb;  /* slew */
   int64_t for_ns;    /* slew */
   uint16_t *side;    /* partition / block: nodes + 1 entries */
+  char proto[COHORT_SIM_CTL_MAX]; /* ctl: the scenario's protocol name */
+  char cmd[COHORT_SIM_CTL_MAX];   /* ctl: the command */
 } sim_fault_t;
 
 typedef struct sim_proto_spec {

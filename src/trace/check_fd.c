@@ -3,7 +3,8 @@
  * and accuracy, measured in true time.
  *
  * Crashes come from the simulator's state events (proto "sim", what
- * "crash" / "restart"); a restarted node is up again from its restart.
+ * "crash" / "restart" / "join"); a restarted node is up again from its
+ * restart, and a node that joins late is down until its "join".
  * A trace without them (a runtime run ended by SIGKILL) has its crashes
  * inferred: a node is down after its last event. Suspicions are state
  * events of the detector's proto (default "fd"), what "suspect" /
@@ -35,6 +36,7 @@ typedef struct fd_ev {
   int64_t tt;
   cohort_node_id_t who, about; /* crash/restart: who == about */
   int kind;
+  bool join; /* FD_RESTART from a "join": the node was down before it */
   size_t line;
 } fd_ev_t;
 
@@ -77,9 +79,14 @@ static bool is_up(const fd_check_t *f, cohort_node_id_t x, int64_t t) {
   size_t i = node_index(f, x);
   if (i == SIZE_MAX) return false; /* never seen: not known to be up */
   if (f->inferred) return t <= f->last_tt[i];
-  bool up = true;
-  for (size_t k = 0; k < f->nev && f->evs[k].tt <= t; k++)
-    if (f->evs[k].who == x && f->evs[k].kind <= FD_RESTART) up = f->evs[k].kind == FD_RESTART;
+  bool up = true, first = true;
+  for (size_t k = 0; k < f->nev && f->evs[k].tt <= t; k++) {
+    if (f->evs[k].who != x || f->evs[k].kind > FD_RESTART) continue;
+    up = f->evs[k].kind == FD_RESTART;
+    first = false;
+  }
+  for (size_t k = 0; first && k < f->nev; k++) /* before a late join: down */
+    if (f->evs[k].who == x && f->evs[k].kind <= FD_RESTART) return !f->evs[k].join;
   return up;
 }
 
@@ -173,6 +180,7 @@ static bool classify(fd_check_t *f, const cohort_trace_rec_t *r, fd_ev_t *e) {
   if (!strcmp(r->proto, "sim")) {
     if (!strcmp(r->what, "crash")) e->kind = FD_CRASH;
     else if (!strcmp(r->what, "restart")) e->kind = FD_RESTART;
+    else if (!strcmp(r->what, "join")) e->kind = FD_RESTART, e->join = true;
     else return false;
     return true;
   }

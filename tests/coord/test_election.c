@@ -10,7 +10,8 @@
  * (bully) in a newer epoch; a stale COORDINATOR is dropped, counted and
  * answered with a NOTICE; the ring skips a dead successor, and an ELECTED
  * lap tells a node it skipped on a false suspicion; the fallback
- * without a detector; malformed payloads and unknown kinds refused with
+ * without a detector; a leader removed from the membership replaced at
+ * once, and a ring hop to a removed peer moved on at once; malformed payloads and unknown kinds refused with
  * COHORT_EPROTO and counted by the node; configuration errors; upcalls.
  */
 #include <setjmp.h>
@@ -247,16 +248,22 @@ static void test_ring_elect_crash_restart(void **state) {
 
 /* Node 3 is dead from the start, before anyone suspects it: the lap must
  * skip it after the hop timeouts. */
-static void test_ring_dead_successor(void **state) {
-  (void)state;
+/* A ring of n nodes of which `dead` never starts. */
+static net_t *ring_without(uint32_t n, cohort_node_id_t dead, uint64_t rng) {
   net_t *net = calloc(1, sizeof *net);
   assert_non_null(net);
-  net->n = 5;
+  net->n = n;
   net->algo = COHORT_ELECTION_RING;
   net->with_fd = true;
-  net->rng = 12345;
-  for (cohort_node_id_t i = 1; i <= 5; i++)
-    if (i != 3) node_up(net, i);
+  net->rng = rng;
+  for (cohort_node_id_t i = 1; i <= n; i++)
+    if (i != dead) node_up(net, i);
+  return net;
+}
+
+static void test_ring_dead_successor(void **state) {
+  (void)state;
+  net_t *net = ring_without(5, 3, 12345);
   run_for(net, 2000 * MS);
   assert_all_agree(net, 5);
   assert_true(cohort_election_stats(&net->els[2])->skipped >= 1);
@@ -289,6 +296,73 @@ static void test_ring_skipped_node_told(void **state) {
   net->cut[5][4] = false;
   run_for(net, 2000 * MS);
   assert_all_agree(net, 4);
+  net_free(net);
+}
+
+/* ---- dynamic membership --------------------------------------------------------- */
+
+/* Remove `gone` from every other live node's peers. */
+static void remove_everywhere(net_t *net, cohort_node_id_t gone) {
+  for (cohort_node_id_t i = 1; i <= net->n; i++)
+    if (net->nodes[i] && i != gone)
+      assert_int_equal(cohort_node_peer_remove(net->nodes[i], gone), 0);
+}
+
+/* The leader is removed from the membership (it is alive, and keeps
+ * announcing to nodes that no longer take it as a peer): the others elect
+ * the next highest at once, without waiting for a detector or a silence
+ * timeout (the detector no longer watches a removed peer). */
+static void leader_removed(cohort_election_algo_t algo) {
+  net_t *net = net_new(5, algo, true);
+  run_for(net, 1500 * MS);
+  assert_all_agree(net, 5);
+  uint64_t before = cohort_election_epoch(&net->els[1]);
+  remove_everywhere(net, 5);
+  run_for(net, 400 * MS); /* well below leader_timeout (3s) */
+  for (cohort_node_id_t i = 1; i <= 4; i++) {
+    assert_int_equal(cohort_election_leader(&net->els[i]), 4);
+    assert_true(cohort_election_epoch(&net->els[i]) > before);
+  }
+  net_free(net);
+}
+
+static void test_bully_leader_removed(void **state) {
+  (void)state;
+  leader_removed(COHORT_ELECTION_BULLY);
+}
+
+static void test_ring_leader_removed(void **state) {
+  (void)state;
+  leader_removed(COHORT_ELECTION_RING);
+}
+
+/* A ring lap is waiting for the ACK of node 3 (dead, not yet suspected)
+ * when 3 is removed from the membership: the hop moves to the next node
+ * at once instead of after its retries, and no datagram goes to 3 again;
+ * a node added during the election takes part in the next. */
+static void test_ring_hop_to_removed_peer(void **state) {
+  (void)state;
+  net_t *net = ring_without(5, 3, 4242);
+  /* Run until node 2 has a hop in flight to 3. */
+  cohort_election_t *e2 = &net->els[2];
+  for (int i = 0; i < 400; i++) {
+    if ((e2->hops[0].active && e2->hops[0].to == 3) || (e2->hops[1].active && e2->hops[1].to == 3))
+      break;
+    run_for(net, 1 * MS);
+  }
+  assert_true((e2->hops[0].active && e2->hops[0].to == 3) ||
+              (e2->hops[1].active && e2->hops[1].to == 3));
+  remove_everywhere(net, 3);
+  uint64_t skipped = e2->stats.skipped;
+  run_for(net, 1 * MS); /* the hop timer fires now, not after `answer` */
+  assert_true(e2->stats.skipped > skipped);
+  for (size_t slot = 0; slot < 2; slot++)
+    assert_false(e2->hops[slot].active && e2->hops[slot].to == 3);
+  uint64_t errors = e2->stats.tx_errors;
+  run_for(net, 2000 * MS);
+  assert_int_equal(e2->stats.tx_errors, errors); /* nothing sent to the removed node */
+  for (cohort_node_id_t i = 1; i <= 5; i++)
+    if (i != 3) assert_int_equal(cohort_election_leader(&net->els[i]), 5);
   net_free(net);
 }
 
@@ -437,6 +511,9 @@ static void test_config(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_bully_leader_removed),
+      cmocka_unit_test(test_ring_leader_removed),
+      cmocka_unit_test(test_ring_hop_to_removed_peer),
       cmocka_unit_test(test_bully_elect_crash_restart),
       cmocka_unit_test(test_ring_elect_crash_restart),
       cmocka_unit_test(test_ring_dead_successor),

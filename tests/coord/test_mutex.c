@@ -346,6 +346,122 @@ static void test_exclude_suspected(void **state) {
   world_free(&w);
 }
 
+/* ---- dynamic membership: a peer removed while a request is in flight ------ */
+
+static void remove_everywhere(world_t *w, unsigned nodes, cohort_node_id_t gone) {
+  for (cohort_node_id_t i = 1; i <= nodes; i++) {
+    cohort_node_t *n = i != gone ? cohort_sim_node(w->sim, i) : NULL;
+    if (n) assert_int_equal(cohort_node_peer_remove(n, gone), 0);
+  }
+}
+
+/* Lamport / RA wait for every peer. Node 3 crashes for good and is then
+ * removed from the membership while 1's request waits for its answer:
+ * the request is granted at once (it waited only for 3), no fault
+ * detector involved. Node 3 is added back as a new incarnation: it takes
+ * part again (its request is answered by both others). */
+static void removed_while_waiting(const char *algo) {
+  world_t w;
+  char proto[128];
+  snprintf(proto, sizeof proto, "mutex algorithm=%s", algo);
+  world_new(&w, 3, proto, NULL);
+  run_for(&w, 500 * MS);
+  assert_int_equal(cohort_sim_crash(w.sim, 3), 0);
+  acquire(&w, 1);
+  run_for(&w, 2 * S);
+  assert_int_equal(w.calls[1], 0); /* waits for 3 */
+  remove_everywhere(&w, 3, 3);
+  run_for(&w, 10 * MS);
+  assert_int_equal(w.calls[1], 1);
+  assert_int_equal(w.status[1], 0);
+  assert_int_equal(cohort_mutex_stats(mx(&w, 1))->peers_removed, 1);
+  assert_int_equal(cohort_mutex_release(mx(&w, 1)), 0);
+  acquire(&w, 2);
+  run_for(&w, 100 * MS);
+  assert_int_equal(w.status[2], 0);
+  assert_int_equal(cohort_mutex_release(mx(&w, 2)), 0);
+  /* Back, as a new incarnation, added by the others. */
+  assert_int_equal(cohort_sim_restart(w.sim, 3, false), 0);
+  for (cohort_node_id_t i = 1; i <= 2; i++)
+    assert_int_equal(cohort_node_peer_add(cohort_sim_node(w.sim, i), 3, 0, NULL, 0), 0);
+  assert_int_equal(cohort_mutex_stats(mx(&w, 1))->peers_added, 1);
+  run_for(&w, 200 * MS);
+  acquire(&w, 3);
+  acquire(&w, 1);
+  run_for(&w, 500 * MS);
+  assert_int_equal(w.calls[3] + (w.calls[1] - 1), 1); /* one of them holds it */
+  assert_checks(&w);
+  world_free(&w);
+}
+
+static void test_removed_while_waiting_lamport(void **s) {
+  (void)s;
+  removed_while_waiting("lamport");
+}
+static void test_removed_while_waiting_ricart_agrawala(void **s) {
+  (void)s;
+  removed_while_waiting("ricart-agrawala");
+}
+
+/* Centralized: the holder crashes and is removed from the membership
+ * before the detector suspects it: the coordinator frees the lock at once
+ * and grants the waiting request (the holder is no longer in its table:
+ * this used to read a peer entry that was not there). */
+static void test_centralized_holder_removed(void **state) {
+  (void)state;
+  world_t w;
+  world_new(&w, 4, "mutex algorithm=centralized", NULL);
+  run_for(&w, 1500 * MS);
+  assert_int_equal(cohort_mutex_coordinator(mx(&w, 1)), 4);
+  acquire(&w, 2);
+  run_for(&w, 100 * MS);
+  assert_int_equal(w.status[2], 0);
+  acquire(&w, 1);
+  run_for(&w, 100 * MS);
+  assert_int_equal(w.calls[1], 0);
+  assert_int_equal(cohort_sim_crash(w.sim, 2), 0);
+  remove_everywhere(&w, 4, 2);
+  run_for(&w, 100 * MS); /* far below the detector's timeout (1s) */
+  assert_int_equal(w.calls[1], 1);
+  assert_int_equal(w.status[1], 0);
+  assert_true(w.token[1] > w.token[2]);
+  assert_int_equal(cohort_mutex_release(mx(&w, 1)), 0);
+  /* The coordinator itself removed: the election moves on, the mutex
+   * follows the new coordinator. */
+  remove_everywhere(&w, 4, 4);
+  run_for(&w, 1500 * MS);
+  assert_int_equal(cohort_mutex_coordinator(mx(&w, 1)), 3);
+  acquire(&w, 1);
+  run_for(&w, 1500 * MS);
+  assert_int_equal(w.calls[1], 2);
+  assert_int_equal(w.status[1], 0);
+  assert_checks(&w);
+  world_free(&w);
+}
+
+/* Token ring: the token is being handed to a node that is removed before
+ * it acknowledges: the sender drops its copy (the removed node may have
+ * passed it on), a probe regenerates it among the remaining nodes. */
+static void test_token_ring_successor_removed(void **state) {
+  (void)state;
+  world_t w;
+  world_new(&w, 4, "mutex algorithm=token-ring", NULL);
+  run_for(&w, 3 * S);
+  assert_int_equal(cohort_sim_crash(w.sim, 3), 0);
+  remove_everywhere(&w, 4, 3);
+  run_for(&w, 3 * S);
+  for (cohort_node_id_t i = 1; i <= 4; i++) {
+    if (i == 3) continue;
+    acquire(&w, i);
+    run_for(&w, 500 * MS);
+    assert_int_equal(w.status[i], 0);
+    assert_int_equal(cohort_mutex_state(mx(&w, i)), COHORT_MUTEX_HELD);
+    assert_int_equal(cohort_mutex_release(mx(&w, i)), 0);
+  }
+  assert_checks(&w);
+  world_free(&w);
+}
+
 /* ---- bad input, straight to recv ----------------------------------------- */
 
 static size_t pack(uint8_t *buf, uint64_t req, uint64_t ts, uint64_t token, uint64_t epoch,
@@ -478,6 +594,10 @@ int main(void) {
       cmocka_unit_test(test_blocks_lamport),
       cmocka_unit_test(test_blocks_ricart_agrawala),
       cmocka_unit_test(test_exclude_suspected),
+      cmocka_unit_test(test_removed_while_waiting_lamport),
+      cmocka_unit_test(test_removed_while_waiting_ricart_agrawala),
+      cmocka_unit_test(test_centralized_holder_removed),
+      cmocka_unit_test(test_token_ring_successor_removed),
       cmocka_unit_test(test_shared_helpers),
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_config),

@@ -6,7 +6,8 @@
  * modes, φ staying small under steady heartbeats, a silent peer crossing
  * the threshold at the time the model predicts, recovery, the window reset
  * of a restarted peer, the fixed-timeout detector, the trace records, the
- * refusal of malformed payloads, and allocation failures.
+ * refusal of malformed payloads, allocation failures, and the peer table
+ * following the node's peers (added, removed, reported failed).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -440,6 +441,170 @@ static void test_never_heard_peer(void **state) {
   free(net);
 }
 
+/* ---- dynamic membership ------------------------------------------------------ */
+
+static size_t count_states(const net_t *net, cohort_node_id_t at, const char *what,
+                           cohort_node_id_t peer) {
+  char node_s[32], what_s[64], data_s[64];
+  snprintf(node_s, sizeof node_s, "\"node\":%u,", (unsigned)at);
+  snprintf(what_s, sizeof what_s, "\"what\":\"%s\"", what);
+  snprintf(data_s, sizeof data_s, "\"data\":{\"peer\":%u", (unsigned)peer);
+  size_t n = 0;
+  for (size_t i = 0; i < net->states_len; i++)
+    if (strstr(net->states[i], node_s) && strstr(net->states[i], what_s) &&
+        strstr(net->states[i], data_s))
+      n++;
+  return n;
+}
+
+/* A peer removed from the node is no longer monitored (no suspicion when
+ * it then crashes); added back, it is monitored from the moment it is
+ * added, with the prior model, and suspected while it is down; its next
+ * incarnation recovers it. The table stays sorted through it all. */
+static void test_peer_remove_add(void **state) {
+  (void)state;
+  net_t *net = malloc(sizeof *net);
+  net_init(net, 4, NULL);
+  net_boot_all(net);
+  net_run_until(net, 2 * COHORT_NS_PER_S);
+  cohort_fd_t *fd = &net->fds[1];
+  assert_int_equal(cohort_node_peer_remove(net->nodes[1], 3), 0);
+  assert_int_equal(fd->peers_len, 2);
+  assert_true(cohort_fd_phi(fd, 3) == -1.0);
+  assert_int_equal(cohort_fd_stats(fd)->peers_removed, 1);
+  assert_int_equal(count_states(net, 1, "unmonitor", 3), 1);
+  uint64_t hb = cohort_fd_stats(fd)->tx_heartbeats;
+  node_crash(net, 3);
+  net_run_until(net, 4 * COHORT_NS_PER_S);
+  assert_null(find_event(net, 1, 3, true)); /* not monitored: not suspected */
+  assert_non_null(find_event(net, 2, 3, true));
+  /* Heartbeats go to the two remaining peers only. */
+  assert_in_range(cohort_fd_stats(fd)->tx_heartbeats - hb, 2 * 19, 2 * 21);
+  /* Added back (while it is down): monitored from now, suspected once the
+   * prior model says the silence is too long (≈ 340 ms). */
+  int64_t added = net->t;
+  assert_int_equal(cohort_node_peer_add(net->nodes[1], 3, 0, NULL, 0), 0);
+  assert_int_equal(fd->peers_len, 3);
+  char buf[64];
+  assert_true(cohort_fd_status(fd, buf, sizeof buf) > 0);
+  assert_true(strncmp(buf, "2:", 2) == 0); /* sorted: 2, 3, 4 */
+  assert_non_null(strstr(buf, " 3:"));
+  assert_true(strstr(buf, " 3:") < strstr(buf, " 4:"));
+  assert_int_equal(cohort_fd_stats(fd)->peers_added, 1);
+  assert_int_equal(count_states(net, 1, "monitor", 3), 1);
+  cohort_fd_peer_info_t in = info_of(net, 1, 3);
+  assert_int_equal(in.samples, 0);
+  assert_int_equal(in.since_ns, 0);
+  net_run_until(net, added + 300 * MS);
+  assert_null(find_event(net, 1, 3, true));
+  net_run_until(net, added + 400 * MS);
+  const fd_event_t *e = find_event(net, 1, 3, true);
+  assert_non_null(e);
+  assert_in_range(e->t - added, 340 * MS, 340 * MS + net->cfg.check_ns);
+  /* A second add is no event. */
+  assert_int_equal(cohort_node_peer_add(net->nodes[1], 3, 0, NULL, 0), COHORT_EEXIST);
+  assert_int_equal(cohort_fd_stats(fd)->peers_added, 1);
+  node_boot(net, 3, true);
+  net_run_until(net, net->t + 300 * MS);
+  assert_false(cohort_fd_is_suspected(fd, 3));
+  assert_int_equal(info_of(net, 1, 3).incarnation, 2);
+  net_close(net);
+  free(net);
+}
+
+/* A peer added to a node that has no other: the table grows from empty. */
+static void test_peer_add_from_empty(void **state) {
+  (void)state;
+  net_t *net = malloc(sizeof *net);
+  net_init(net, 3, NULL);
+  net_boot_all(net);
+  assert_int_equal(cohort_node_peer_remove(net->nodes[1], 2), 0);
+  assert_int_equal(cohort_node_peer_remove(net->nodes[1], 3), 0);
+  assert_int_equal(net->fds[1].peers_len, 0);
+  net_run_until(net, 1 * COHORT_NS_PER_S);
+  assert_int_equal(cohort_node_peer_add(net->nodes[1], 3, 0, NULL, 0), 0);
+  assert_int_equal(cohort_node_peer_add(net->nodes[1], 2, 0, NULL, 0), 0);
+  net_run_until(net, 3 * COHORT_NS_PER_S);
+  assert_int_equal(net->fds[1].peers_len, 2);
+  char buf[64];
+  assert_true(cohort_fd_status(&net->fds[1], buf, sizeof buf) > 0);
+  assert_true(strncmp(buf, "2:", 2) == 0 && strstr(buf, " 3:"));
+  assert_in_range(info_of(net, 1, 2).samples, 15, 20);
+  assert_in_range(info_of(net, 1, 3).samples, 15, 20);
+  assert_false(cohort_fd_is_suspected(&net->fds[1], 2));
+  net_close(net);
+  free(net);
+}
+
+/* With allocation failing, an added peer is counted and left unmonitored;
+ * nothing leaks. */
+static void test_peer_add_nomem(void **state) {
+  (void)state;
+  failalloc_t fa;
+  failalloc_init(&fa, 0);
+  net_t *net = malloc(sizeof *net);
+  net_init(net, 3, NULL);
+  net->alloc = &fa.base;
+  net_boot_all(net);
+  assert_int_equal(cohort_node_peer_remove(net->nodes[1], 3), 0);
+  /* The node's own table has room (it does not shrink): the fd's window
+   * is the first allocation. */
+  fa.fail_at = fa.count + 1;
+  assert_int_equal(cohort_node_peer_add(net->nodes[1], 3, 0, NULL, 0), 0);
+  fa.fail_at = 0;
+  assert_int_equal(cohort_fd_stats(&net->fds[1])->peers_nomem, 1);
+  assert_true(cohort_fd_phi(&net->fds[1], 3) == -1.0);
+  net_run_until(net, 1 * COHORT_NS_PER_S);
+  net_close(net);
+  assert_int_equal(fa.live, 0);
+  free(net);
+}
+
+/* Fail-stop: the host reports 3 crashed; 1 suspects it at once (traced
+ * with "reason":"failed"), 2 (not told) only when its model says so. A
+ * late heartbeat of the dead incarnation does not recover it; its next
+ * incarnation does. */
+static void test_peer_failed(void **state) {
+  (void)state;
+  net_t *net = malloc(sizeof *net);
+  net_init(net, 3, NULL);
+  net_boot_all(net);
+  net_run_until(net, 2 * COHORT_NS_PER_S);
+  int64_t t = net->t;
+  cohort_node_peer_failed(net->nodes[1], 3, net->inc[3]);
+  const fd_event_t *e = find_event(net, 1, 3, true);
+  assert_non_null(e);
+  assert_int_equal(e->t, t);
+  assert_true(cohort_fd_is_suspected(&net->fds[1], 3));
+  const char *line = find_state(net, 1, "suspect", 3);
+  assert_non_null(line);
+  assert_non_null(strstr(line, "\"reason\":\"failed\""));
+  assert_int_equal(cohort_fd_stats(&net->fds[1])->failures_reported, 1);
+  /* Reported again: no second suspicion. */
+  cohort_node_peer_failed(net->nodes[1], 3, 0);
+  assert_int_equal(cohort_fd_stats(&net->fds[1])->suspicions, 1);
+  /* 3 is in fact still sending (a false report, or its last heartbeats
+   * in flight): they are stale, not a recovery. */
+  uint64_t stale = cohort_fd_stats(&net->fds[1])->rx_stale;
+  net_run_until(net, t + 500 * MS);
+  assert_true(cohort_fd_is_suspected(&net->fds[1], 3));
+  assert_null(find_event(net, 1, 3, false));
+  assert_true(cohort_fd_stats(&net->fds[1])->rx_stale >= stale + 4);
+  assert_null(find_event(net, 2, 3, true));
+  /* Its next incarnation is heard: recovered. */
+  node_crash(net, 3);
+  node_boot(net, 3, true);
+  net_run_until(net, net->t + 300 * MS);
+  assert_false(cohort_fd_is_suspected(&net->fds[1], 3));
+  assert_non_null(find_event(net, 1, 3, false));
+  assert_int_equal(info_of(net, 1, 3).incarnation, 2);
+  /* A report about an older incarnation than the one heard is ignored. */
+  cohort_node_peer_failed(net->nodes[1], 3, 1);
+  assert_false(cohort_fd_is_suspected(&net->fds[1], 3));
+  net_close(net);
+  free(net);
+}
+
 /* ---- pull mode ------------------------------------------------------------- */
 
 static void test_pull_mode(void **state) {
@@ -711,6 +876,10 @@ int main(void) {
       cmocka_unit_test(test_malformed_through_node),
       cmocka_unit_test(test_nomem),
       cmocka_unit_test(test_factory),
+      cmocka_unit_test(test_peer_remove_add),
+      cmocka_unit_test(test_peer_add_from_empty),
+      cmocka_unit_test(test_peer_add_nomem),
+      cmocka_unit_test(test_peer_failed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

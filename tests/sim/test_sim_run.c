@@ -298,6 +298,83 @@ static void test_crash_restart(void **state) {
   cohort_scenario_free(s);
 }
 
+/* ---- membership and operator events: join, leave, ctl ----------------------------- */
+
+/* Node 3 joins at 1s: down before (no node, datagrams to it dropped as
+ * crashed, not picked by random crashes), up from its join as incarnation
+ * 1, traced "join" like a restart. Node 2 leaves at 2s: its protocol's
+ * control op is called with "leave", the node stays up. A ctl line calls
+ * one protocol's control with its command; a refused command is counted. */
+static void test_join_leave_ctl(void **state) {
+  (void)state;
+  cohort_scenario_t *s = scenario(
+      "nodes 3\nduration 4s\nprotocol ping interval=10ms\nnetwork latency=const(1ms)\n"
+      "faults random crash-mtbf=50ms down=10ms max-down=1 end=900ms\n"
+      "at 1s join 3\nat 2s leave 2\nat 3s ctl 1 ping fail\nat 3500ms ctl 1 ping hello\n");
+  capture_t c = {.cap = 16 << 20};
+  c.text = malloc(c.cap);
+  cohort_sim_config_t cfg = {.seed = 3, .trace_fn = capture_fn, .trace_ud = &c};
+  cohort_sim_t *sim = sim_make(s, &cfg);
+  assert_false(cohort_sim_node_up(sim, 3));
+  assert_int_equal(cohort_sim_incarnation(sim, 3), 0);
+  assert_int_equal(cohort_sim_run_until(sim, 999 * COHORT_NS_PER_MS), 0);
+  /* Down until its join: random crashes took the others (max-down=1 counts 3 as down, so
+   * none), never 3. */
+  assert_false(cohort_sim_node_up(sim, 3));
+  assert_null(cohort_sim_proto(sim, 3, "ping"));
+  assert_int_equal(cohort_sim_results(sim)->crashes, 0);
+  assert_true(cohort_sim_results(sim)->drop_crashed > 150);
+  assert_int_equal(cohort_sim_run_until(sim, 1500 * COHORT_NS_PER_MS), 0);
+  assert_true(cohort_sim_node_up(sim, 3));
+  assert_int_equal(cohort_sim_incarnation(sim, 3), 1);
+  assert_true(ping(sim, 3)->from_count[1] > 40);
+  assert_true(ping(sim, 1)->from_count[3] > 40);
+  assert_non_null(strstr(c.text, "{\"ev\":\"state\",\"node\":3,\"inc\":1,"));
+  assert_non_null(strstr(c.text, "\"proto\":\"sim\",\"what\":\"join\"}"));
+  /* leave: control("leave") on node 2's ping; 2 stays up and stops sending. */
+  assert_int_equal(cohort_sim_run_until(sim, 2 * COHORT_NS_PER_S), 0);
+  test_ping_t *p2 = ping(sim, 2);
+  assert_true(p2->left);
+  assert_string_equal(p2->last_cmd, "leave");
+  assert_true(cohort_sim_node_up(sim, 2));
+  uint64_t sent = p2->sent;
+  assert_non_null(strstr(c.text, "\"what\":\"leave\",\"data\":{\"protos\":1,\"failed\":0}"));
+  assert_int_equal(cohort_sim_run(sim), 0);
+  assert_int_equal(ping(sim, 2)->sent, sent);
+  assert_int_equal(ping(sim, 1)->controls, 2);
+  assert_string_equal(ping(sim, 1)->last_cmd, "hello");
+  assert_false(ping(sim, 1)->left);
+  const cohort_sim_results_t *r = cohort_sim_results(sim);
+  assert_int_equal(r->joins, 1);
+  assert_int_equal(r->leaves, 1);
+  assert_int_equal(r->controls, 2);
+  assert_int_equal(r->control_errors, 2); /* "fail" refused, "hello" unknown */
+  assert_int_equal(r->ignored, 0);
+  assert_non_null(strstr(c.text, "\"what\":\"ctl\",\"data\":{\"proto\":\"ping\",\"cmd\":\"fail\","
+                                 "\"rc\":-1"));
+  cohort_sim_free(sim);
+  free(c.text);
+  cohort_scenario_free(s);
+}
+
+/* A leave that finds its node down after a random crash is skipped and
+ * counted (a scripted crash before it is refused at parse time). */
+static void test_leave_of_randomly_crashed_node(void **state) {
+  (void)state;
+  cohort_scenario_t *s = scenario("nodes 3\nduration 2s\nprotocol ping interval=10ms\n"
+                                  "faults random crash-mtbf=1ms down=5s max-down=2\n"
+                                  "at 1s leave 1\nat 1s leave 2\nat 1s leave 3\n");
+  cohort_sim_config_t cfg = {.seed = 5};
+  cohort_sim_t *sim = sim_make(s, &cfg);
+  assert_int_equal(cohort_sim_run(sim), 0);
+  const cohort_sim_results_t *r = cohort_sim_results(sim);
+  assert_int_equal(r->crashes, 2);
+  assert_int_equal(r->ignored, 2);
+  assert_int_equal(r->leaves, 1);
+  cohort_sim_free(sim);
+  cohort_scenario_free(s);
+}
+
 static void test_partition_and_heal(void **state) {
   (void)state;
   cohort_scenario_t *s = scenario("nodes 3\nduration 6s\nprotocol ping interval=10ms\n"
@@ -434,6 +511,8 @@ static void test_shipped_fd_scenario(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_join_leave_ctl),
+      cmocka_unit_test(test_leave_of_randomly_crashed_node),
       cmocka_unit_test(test_determinism),
       cmocka_unit_test(test_trace_file_matches_callback),
       cmocka_unit_test(test_loss_and_dup_rates),

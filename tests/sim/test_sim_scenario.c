@@ -196,6 +196,23 @@ static const bad_case_t bad[] = {
     {HEAD "faults random crash-mtbf=9000000000s\n", ":3: crash-mtbf: bad value"},
     {HEAD "faults random crash-mtbf=1s down=1s..9000000000s\n", ":3: down: bad value"},
     {HEAD "hlc-max-offset 9000000000s\n", ":3: hlc-max-offset"},
+    /* join, leave, ctl */
+    {HEAD "at 10s join\n", ":3: join: which node?"},
+    {HEAD "at 10s join 2 now\n", ":3: usage: at T join N"},
+    {HEAD "at 10s join 7\n", ":3: node 7 out of range"},
+    {HEAD "at 5s join 2\nat 10s join 2\n", ":4: join 2: node 2 joins only once"},
+    {HEAD "at 5s crash 2\nat 10s join 2\n", ":3: crash 2: node 2 has not joined yet"},
+    {HEAD "at 10s join 2\nat 5s restart 2\n", ":4: restart 2: node 2 has not joined yet"},
+    {HEAD "at 10s join 2\nat 5s step 2 +1ms\n", ":4: step 2: node 2 has not joined"},
+    {HEAD "at 10s join 2\nat 5s leave 2\n", ":4: leave 2: node 2 has not joined"},
+    {HEAD "at 10s join 2\nat 10s crash 2\nat 10s join 2\n", ":5: join 2: node 2 joins only"},
+    {HEAD "at 10s leave 1 now\n", ":3: usage: at T leave N"},
+    {HEAD "at 5s crash 3\nat 10s leave 3\n", ":4: leave 3: node 3 is down then"},
+    {HEAD "protocol ping\nat 5s crash 3\nat 10s ctl 3 ping leave\n", ":5: ctl 3: node 3 is down"},
+    {HEAD "at 10s ctl 1 ping\n", ":3: usage: at T ctl N PROTO COMMAND"},
+    {HEAD "at 10s ctl 1 ping leave now\n", ":3: usage: at T ctl N PROTO COMMAND"},
+    {HEAD "protocol ping\nat 10s ctl 1 fd leave\n", ":4: ctl: no protocol 'fd' in this"},
+    {HEAD "at 10s ctl 1 ping leaveleaveleaveleaveleaveleaveleave\n", ":3: ctl: protocol name"},
 };
 
 static void test_bad_lines(void **state) {

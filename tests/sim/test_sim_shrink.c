@@ -121,6 +121,7 @@ static void test_every_kind_round_trips(void **state) {
       "at 1s crash 2\nat 1500ms restart 2 stable\nat 2s partition 1,2 | 3,4\nat 3s heal\n"
       "at 3500ms partition 1 -> 2,3\nat 4s heal\nat 4500ms step 3 -20ms\n"
       "at 5s slew 4 rate=-250.5ppm for=2s\nat 7s crash 3\n"
+      "at 500ms join 4\nat 6s leave 1\nat 6500ms ctl 2 ping hello\n"
       "check fd bound=1ns accuracy=off\n";
   cohort_sim_config_t cfg = {.seed = 4};
   char *out = NULL, err[768];
@@ -128,7 +129,7 @@ static void test_every_kind_round_trips(void **state) {
   int rc = cohort_sim_shrink(text, strlen(text), "kinds.scn", &opts, &cfg, &out, &st, err,
                              sizeof err);
   if (rc) fail_msg("shrink: %s", err);
-  assert_int_equal(st.faults_before, 9);
+  assert_int_equal(st.faults_before, 12);
   assert_true(st.faults_after < st.faults_before);
   assert_true(violations(out, 4) > 0);
   cohort_free(NULL, out);

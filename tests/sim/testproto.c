@@ -3,6 +3,7 @@
  * uses every node entry point a real protocol uses: timers, broadcast,
  * recv with payload validation, and the node's random stream.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "cohort/sim.h"
@@ -42,9 +43,23 @@ static int ping_recv(cohort_proto_t *p, const cohort_msg_t *m) {
 
 static const char *ping_kind_name(uint32_t kind) { return kind == 1 ? "ping" : NULL; }
 
+/* "leave" stops the broadcasts (the node stays up); "fail" is refused;
+ * anything else is unknown. Every call is counted and the command kept. */
+static int ping_control(cohort_proto_t *p, const char *cmd) {
+  test_ping_t *t = (test_ping_t *)p;
+  t->controls++;
+  snprintf(t->last_cmd, sizeof t->last_cmd, "%s", cmd);
+  if (!strcmp(cmd, "leave")) {
+    t->left = true;
+    cohort_node_timer_cancel(p->node, p, 1);
+    return 0;
+  }
+  return !strcmp(cmd, "fail") ? COHORT_EINVAL : COHORT_EUNKNOWN;
+}
+
 static const cohort_proto_ops_t ping_ops = {
     .name = "ping", .proto_id = COHORT_PROTO_APP, .kind_name = ping_kind_name,
-    .start = ping_start, .recv = ping_recv, .timer = ping_timer};
+    .start = ping_start, .recv = ping_recv, .timer = ping_timer, .control = ping_control};
 
 static int ping_create(cohort_node_t *node, const cohort_param_t *params, size_t n,
                        cohort_proto_t **out, char *err, size_t errcap) {

@@ -3,6 +3,8 @@
  * `interval` it broadcasts a message carrying a counter; it counts what it
  * receives per sender and remembers each sender's incarnation.
  * Parameters: interval=100ms (duration), size=8 (payload bytes, 8..1024).
+ * Control: "leave" stops its broadcasts, "fail" is refused (COHORT_EINVAL),
+ * anything else is COHORT_EUNKNOWN.
  */
 #ifndef COHORT_TESTS_SIM_TESTPROTO_H
 #define COHORT_TESTS_SIM_TESTPROTO_H
@@ -22,6 +24,9 @@ typedef struct test_ping {
   uint64_t last_counter[TEST_PING_PEERS];
   uint64_t out_of_order; /* counter below the last one from that sender */
   bool saw_sim;          /* cohort_sim_current() was set during recv */
+  uint64_t controls;     /* control op calls (`leave`, `ctl`) */
+  char last_cmd[32];
+  bool left;             /* got "leave": stopped broadcasting */
 } test_ping_t;
 
 extern const cohort_proto_factory_t test_ping_factory;
