@@ -813,6 +813,8 @@ static void coord_all_vecs(cohort_group_t *g) {
       }
     }
   }
+  /* primary views form one line: above every primary any survivor knows */
+  if (g->p_lp_epoch >= g->p_epoch) g->p_epoch = g->p_lp_epoch + 1;
   /* the new view: component 0's survivors, the partner's, then joiners */
   cohort_group_member_t order[COHORT_GROUP_MEMBERS_MAX];
   size_t on = 0;

@@ -56,6 +56,9 @@ static char *vid_s(cohort_group_view_id_t v, char *b, size_t cap) {
 void group_try_deliver(cohort_group_t *g, size_t s, uint64_t upto, bool flush) {
   gmem_t *m = &g->mem[s];
   if (g->status == COHORT_GROUP_STATE_WAIT) return;
+  /* Once we reported how far we got (FLUSH_VEC), only the agreed cut may
+   * deliver: a message that turns stable later might lie beyond it. */
+  if (g->blocked && !flush) return;
   uint64_t limit = flush ? upto : (m->stable < m->have ? m->stable : m->have);
   if (limit > m->have) limit = m->have;
   while (m->delivered < limit) {
