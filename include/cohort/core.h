@@ -9,6 +9,7 @@
 #ifndef COHORT_CORE_H
 #define COHORT_CORE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -126,6 +127,9 @@ void cohort_assert_fail(const char *expr, const char *file, int line)
  * contract check forbids it). Returns what vsnprintf returns. */
 int cohort_fmt(char *buf, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The va_list form of cohort_fmt. */
+int cohort_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #define COHORT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define COHORT_NS_PER_MS INT64_C(1000000)

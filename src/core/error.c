@@ -50,3 +50,7 @@ int cohort_fmt(char *buf, size_t cap, const char *fmt, ...) {
   va_end(ap);
   return n;
 }
+
+int cohort_vfmt(char *buf, size_t cap, const char *fmt, va_list ap) {
+  return vsnprintf(buf, cap, fmt, ap);
+}

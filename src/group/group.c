@@ -12,7 +12,6 @@
  * (BOUND), who then completes it instead of its own.
  */
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "group_internal.h"
@@ -48,7 +47,7 @@ void group_trace(cohort_group_t *g, const char *what, const char *fmt, ...) {
   if (!cohort_node_tracing(g->node)) return;
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(g->tbuf, g->tbuf_cap, fmt, ap);
+  int n = cohort_vfmt(g->tbuf, g->tbuf_cap, fmt, ap);
   va_end(ap);
   if (n < 0 || (size_t)n >= g->tbuf_cap) return; /* bounded: tbuf fits the largest view */
   cohort_node_trace_state(g->node, &g->proto, what, g->tbuf);
@@ -56,7 +55,7 @@ void group_trace(cohort_group_t *g, const char *what, const char *fmt, ...) {
 
 /* "E.C.I" into b. */
 static const char *vid_str(cohort_group_view_id_t v, char *b, size_t cap) {
-  snprintf(b, cap, "%llu.%u.%llu", (unsigned long long)v.epoch, v.coord,
+  cohort_fmt(b, cap, "%llu.%u.%llu", (unsigned long long)v.epoch, v.coord,
            (unsigned long long)v.coord_inc);
   return b;
 }
@@ -196,11 +195,11 @@ static bool in_list(const cohort_group_member_t *l, size_t n, cohort_node_id_t i
 
 static size_t fmt_members(char *b, size_t cap, const cohort_group_member_t *m, size_t n) {
   size_t pos = 0;
-  pos += (size_t)snprintf(b + pos, cap > pos ? cap - pos : 0, "[");
+  pos += (size_t)cohort_fmt(b + pos, cap > pos ? cap - pos : 0, "[");
   for (size_t i = 0; i < n && pos < cap; i++)
-    pos += (size_t)snprintf(b + pos, cap - pos, "%s[%u,%llu]", i ? "," : "", m[i].id,
+    pos += (size_t)cohort_fmt(b + pos, cap - pos, "%s[%u,%llu]", i ? "," : "", m[i].id,
                             (unsigned long long)m[i].inc);
-  pos += (size_t)snprintf(b + pos, cap > pos ? cap - pos : 0, "]");
+  pos += (size_t)cohort_fmt(b + pos, cap > pos ? cap - pos : 0, "]");
   return pos;
 }
 
@@ -209,23 +208,23 @@ static void trace_view(cohort_group_t *g, const char *state) {
   const cohort_group_view_t *v = &g->view;
   size_t cap = g->tbuf_cap, pos = 0;
   char *b = g->tbuf, vs[64];
-  pos += (size_t)snprintf(b + pos, cap - pos, "{\"vid\":\"%s\",\"epoch\":%llu,\"coord\":%u,",
+  pos += (size_t)cohort_fmt(b + pos, cap - pos, "{\"vid\":\"%s\",\"epoch\":%llu,\"coord\":%u,",
                           vid_str(v->id, vs, sizeof vs), (unsigned long long)v->id.epoch,
                           v->id.coord);
-  pos += (size_t)snprintf(b + pos, cap - pos, "\"members\":");
+  pos += (size_t)cohort_fmt(b + pos, cap - pos, "\"members\":");
   pos += fmt_members(b + pos, cap - pos, v->members, v->members_len);
-  pos += (size_t)snprintf(b + pos, cap - pos, ",\"primary\":%s,\"joined\":",
+  pos += (size_t)cohort_fmt(b + pos, cap - pos, ",\"primary\":%s,\"joined\":",
                           v->primary ? "true" : "false");
   pos += fmt_members(b + pos, cap - pos, v->joined, v->joined_len);
-  pos += (size_t)snprintf(b + pos, cap - pos, ",\"left\":");
+  pos += (size_t)cohort_fmt(b + pos, cap - pos, ",\"left\":");
   pos += fmt_members(b + pos, cap - pos, v->left, v->left_len);
-  pos += (size_t)snprintf(b + pos, cap - pos, ",\"failed\":");
+  pos += (size_t)cohort_fmt(b + pos, cap - pos, ",\"failed\":");
   pos += fmt_members(b + pos, cap - pos, v->failed, v->failed_len);
-  pos += (size_t)snprintf(b + pos, cap - pos, ",\"merged\":[");
+  pos += (size_t)cohort_fmt(b + pos, cap - pos, ",\"merged\":[");
   for (size_t i = 0; i < v->merged_len; i++)
-    pos += (size_t)snprintf(b + pos, cap - pos, "%s\"%s\"", i ? "," : "",
+    pos += (size_t)cohort_fmt(b + pos, cap - pos, "%s\"%s\"", i ? "," : "",
                             vid_str(v->merged[i], vs, sizeof vs));
-  pos += (size_t)snprintf(b + pos, cap - pos, "],\"state\":\"%s\"}", state);
+  pos += (size_t)cohort_fmt(b + pos, cap - pos, "],\"state\":\"%s\"}", state);
   if (pos < cap) cohort_node_trace_state(g->node, &g->proto, "view", b);
 }
 
@@ -307,6 +306,10 @@ static void install_view(cohort_group_t *g, const gsync_t *s, bool joiner, const
   cohort_free(g->alloc, g->last_commit);
   g->last_commit = NULL;
   g->last_commit_len = 0;
+  if (g->partner_commit && !vid_eq(g->partner_commit_vid, s->vid)) {
+    cohort_free(g->alloc, g->partner_commit);
+    g->partner_commit = NULL;
+  }
   if (body && len && (g->last_commit = cohort_alloc(g->alloc, len))) {
     memcpy(g->last_commit, body, len);
     g->last_commit_len = len;
@@ -855,6 +858,18 @@ static void coord_all_vecs(cohort_group_t *g) {
   }
 }
 
+/* The COMMIT(s) that made the current view, to a member that missed it. */
+static void resend_commit(cohort_group_t *g, cohort_node_id_t id, cohort_incarnation_t inc) {
+  if (g->last_commit) {
+    gw_t w = {.p = g->last_commit, .len = g->last_commit_len, .cap = g->last_commit_len};
+    (void)group_send(g, id, inc, GK_COMMIT, &w);
+  }
+  if (g->partner_commit && vid_eq(g->partner_commit_vid, g->vid)) {
+    gw_t w = {.p = g->partner_commit, .len = g->partner_commit_len, .cap = g->partner_commit_len};
+    (void)group_send(g, id, inc, GK_COMMIT, &w);
+  }
+}
+
 static void send_commit_to(cohort_group_t *g, const pmem_t *p) {
   const pcomp_t *c = &g->comp[p->comp >= 0 ? p->comp : 0];
   gw_t w = {.p = c->sync, .len = c->sync_len, .cap = c->sync_len};
@@ -878,8 +893,15 @@ static void coord_on_ok(cohort_group_t *g, cohort_node_id_t from) {
   uint8_t *body = cohort_alloc(g->alloc, len);
   if (!body) return;
   memcpy(body, c->sync, len);
-  /* partner survivors that miss the COMMIT get it again from last_commit
-   * only for component 0; theirs is re-sent while we wait for INSTALLED */
+  /* partner survivors that miss their COMMIT get it again (resend_commit) */
+  cohort_free(g->alloc, g->partner_commit);
+  g->partner_commit = NULL;
+  if (g->ncomp > 1 && g->comp[1].sync_len && !group_sync_decode(g->comp[1].sync, g->comp[1].sync_len, g->sx) &&
+      (g->partner_commit = cohort_alloc(g->alloc, g->comp[1].sync_len))) {
+    memcpy(g->partner_commit, g->comp[1].sync, g->comp[1].sync_len);
+    g->partner_commit_len = g->comp[1].sync_len;
+    g->partner_commit_vid = g->sx->vid;
+  }
   if (g->p_leader_leaves) {
     g->status = COHORT_GROUP_LEFT;
     free_view(g);
@@ -944,10 +966,7 @@ static void add_join(cohort_group_t *g, cohort_node_id_t id, cohort_incarnation_
   size_t k = group_index(g, id);
   if (k != SIZE_MAX) {
     if (g->mem[k].inc == inc) { /* a member that missed its COMMIT */
-      if (g->last_commit) {
-        gw_t w = {.p = g->last_commit, .len = g->last_commit_len, .cap = g->last_commit_len};
-        (void)group_send(g, id, inc, GK_COMMIT, &w);
-      }
+      resend_commit(g, id, inc);
       return;
     }
     if (inc < g->mem[k].inc) return; /* an old incarnation's JOIN */
@@ -1005,14 +1024,21 @@ static void on_join_fwd(cohort_group_t *g, const cohort_msg_t *m, gr_t *r) {
  * what it missed, or that it was excluded. */
 void group_on_foreign_vid(cohort_group_t *g, const cohort_msg_t *m, cohort_group_view_id_t their) {
   g->stats.rx_stale++;
-  if (!g->in_view || !g->has_prev || !vid_eq(their, g->prev_vid)) return;
+  if (!g->in_view) return;
   size_t k = group_index(g, m->from);
-  if (k != SIZE_MAX && g->mem[k].inc == m->from_incarnation) {
-    if (g->last_commit && (!g->blocked || g->self == 0)) {
-      gw_t w = {.p = g->last_commit, .len = g->last_commit_len, .cap = g->last_commit_len};
-      (void)group_send(g, m->from, m->from_incarnation, GK_COMMIT, &w);
-    }
+  bool ours = k != SIZE_MAX && g->mem[k].inc == m->from_incarnation;
+  if (ours) { /* one of ours, behind: the commit it missed, if we have it */
+    if (g->has_prev && vid_eq(their, g->prev_vid) && (!g->blocked || g->self == 0))
+      resend_commit(g, m->from, m->from_incarnation);
     return;
+  }
+  /* The sender still counts us in a view we have left (it sends to us as
+   * a member of `their`), and it is not in ours: a view older than ours
+   * (the previous one, or one it learned late, after everyone else moved
+   * on) is dead, so it must rejoin. A newer or equal epoch is not ours to
+   * judge: the merge probes deal with concurrent components. */
+  if (their.epoch == 0 || their.epoch >= g->vid.epoch) {
+    if (!(g->has_prev && vid_eq(their, g->prev_vid))) return;
   }
   gw_t w = group_writer(g);
   gw_vid(&w, g->vid);
@@ -1037,7 +1063,14 @@ static void on_commit(cohort_group_t *g, const cohort_msg_t *m, const uint8_t *b
   bool survivor = g->in_view && vid_eq(s->from_vid, g->vid);
   bool named = in_list(s->mem, s->n, self_id(g), self_inc(g));
   if (!survivor && !named) return; /* not for us */
-  if (!survivor && g->in_view && g->status != COHORT_GROUP_STATE_WAIT) return;
+  /* A founder whose JOIN was answered late sits in a group of one it
+   * founded meanwhile: non-primary and idle, that group holds nothing
+   * anybody else has, so it enters the view that names it (as a joiner,
+   * taking the group's state). Otherwise the view would wait for it until
+   * the flush timeout, while each side's probes name the other's member
+   * as its own and no merge starts. */
+  bool lone = g->in_view && g->n == 1 && !g->primary && !g->proposing && !g->blocked;
+  if (!survivor && g->in_view && g->status != COHORT_GROUP_STATE_WAIT && !lone) return;
   /* b is in the datagram: copy it (commit_install may send and reuse buffers) */
   uint8_t *copy = cohort_alloc(g->alloc, len);
   if (!copy) return;
@@ -1322,14 +1355,27 @@ static void coord_tick(cohort_group_t *g, int64_t now) {
   if (now - g->last_retx_ns >= g->cfg.retransmit_ns && g->last_commit) {
     for (size_t i = 1; i < g->n; i++) {
       if (g->mem[i].installed) continue;
-      gw_t w = {.p = g->last_commit, .len = g->last_commit_len, .cap = g->last_commit_len};
-      (void)group_send(g, g->mem[i].id, g->mem[i].inc, GK_COMMIT, &w);
+      resend_commit(g, g->mem[i].id, g->mem[i].inc);
     }
   }
   if (now - g->last_probe_ns >= g->cfg.merge_interval_ns) {
     g->last_probe_ns = now;
     send_probes(g);
   }
+}
+
+/* Our view id, to the coordinator and one random member: a member that
+ * moved on answers with the COMMIT we missed or with EXCLUDED
+ * (group_on_foreign_vid), so a process stranded in a dead view learns it. */
+static void send_status(cohort_group_t *g, int64_t now, size_t coord) {
+  if (now - g->last_status_ns < g->cfg.merge_interval_ns) return;
+  g->last_status_ns = now;
+  gw_t w = group_writer(g);
+  gw_vid(&w, g->vid);
+  (void)group_send(g, g->mem[coord].id, g->mem[coord].inc, GK_STATUS, &w);
+  size_t other = (size_t)cohort_node_random_below(g->node, g->n);
+  if (other != g->self && other != coord)
+    (void)group_send(g, g->mem[other].id, g->mem[other].inc, GK_STATUS, &w);
 }
 
 static void member_tick(cohort_group_t *g, int64_t now, size_t coord) {
@@ -1352,6 +1398,9 @@ static void member_tick(cohort_group_t *g, int64_t now, size_t coord) {
       if (g->bound) complete_bound(g);
       else start_proposal(g);
     }
+    /* blocked for long: perhaps the view changed without us */
+    if (now - g->blocked_ns >= g->cfg.flush_timeout_ns && coord != g->self)
+      send_status(g, now, coord);
     return;
   }
   report_suspicions(g, now, coord);
@@ -1361,15 +1410,7 @@ static void member_tick(cohort_group_t *g, int64_t now, size_t coord) {
     gw_vid(&w, g->vid);
     (void)group_send(g, g->mem[coord].id, g->mem[coord].inc, GK_LEAVE, &w);
   }
-  if (now - g->last_status_ns >= g->cfg.merge_interval_ns) {
-    g->last_status_ns = now;
-    gw_t w = group_writer(g);
-    gw_vid(&w, g->vid);
-    (void)group_send(g, g->mem[coord].id, g->mem[coord].inc, GK_STATUS, &w);
-    size_t other = (size_t)cohort_node_random_below(g->node, g->n);
-    if (other != g->self && other != coord)
-      (void)group_send(g, g->mem[other].id, g->mem[other].inc, GK_STATUS, &w);
-  }
+  send_status(g, now, coord);
 }
 
 static void g_timer(cohort_proto_t *p, uint32_t id) {
@@ -1589,6 +1630,7 @@ void cohort_group_free(cohort_group_t *g) {
     cohort_free(a, g->fd);
   }
   cohort_free(a, g->last_commit);
+  cohort_free(a, g->partner_commit);
   cohort_free(a, g->lp);
   cohort_free(a, g->scratch);
   cohort_free(a, g->sx);
@@ -1633,13 +1675,13 @@ int cohort_group_leave(cohort_group_t *g) {
 
 int cohort_group_status_line(const cohort_group_t *g, char *buf, size_t cap) {
   static const char *const st[] = {"joining", "member", "blocked", "state-wait", "left"};
-  if (!g->in_view) return snprintf(buf, cap, "group %s", st[g->status]);
+  if (!g->in_view) return cohort_fmt(buf, cap, "group %s", st[g->status]);
   char a[64];
-  int pos = snprintf(buf, cap, "view %s [", vid_str(g->vid, a, sizeof a));
+  int pos = cohort_fmt(buf, cap, "view %s [", vid_str(g->vid, a, sizeof a));
   for (size_t i = 0; i < g->n && pos >= 0; i++)
-    pos += snprintf(buf + ((size_t)pos < cap ? (size_t)pos : cap),
+    pos += cohort_fmt(buf + ((size_t)pos < cap ? (size_t)pos : cap),
                     (size_t)pos < cap ? cap - (size_t)pos : 0, "%s%u", i ? " " : "", g->mem[i].id);
-  pos += snprintf(buf + ((size_t)pos < cap ? (size_t)pos : cap),
+  pos += cohort_fmt(buf + ((size_t)pos < cap ? (size_t)pos : cap),
                   (size_t)pos < cap ? cap - (size_t)pos : 0, "] %s %s",
                   g->primary ? "primary" : "non-primary", st[g->status]);
   return pos;

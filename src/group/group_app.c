@@ -7,7 +7,6 @@
  * the same messages in the same per-sender order since the state they
  * started from hold the same digest.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -184,6 +184,11 @@ struct cohort_group {
   cohort_group_view_id_t v_merged[2];
   uint8_t *last_commit;   /* the COMMIT that made this view (for laggards) */
   size_t last_commit_len;
+  /* After a merge: the COMMIT of the other component (its members match
+   * it against their own view), re-sent with last_commit to laggards. */
+  uint8_t *partner_commit;
+  size_t partner_commit_len;
+  cohort_group_view_id_t partner_commit_vid;
   cohort_group_view_id_t prev_vid;
   bool has_prev;
   bool leaving;

@@ -16,7 +16,6 @@
  * after a retransmit interval without progress; the donor keeps the
  * snapshot it took when it installed the view, for that view only.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "group_internal.h"
@@ -39,13 +38,13 @@ void group_ring_free(cohort_group_t *g, gmem_t *m) {
 /* "S.I.N": N counts the sender's multicasts over its incarnation (base:
  * what it sent in earlier views). */
 static char *mid_str(const gmem_t *s, uint64_t seq, char *b, size_t cap) {
-  snprintf(b, cap, "%u.%llu.%llu", s->id, (unsigned long long)s->inc,
+  cohort_fmt(b, cap, "%u.%llu.%llu", s->id, (unsigned long long)s->inc,
            (unsigned long long)(s->base + seq));
   return b;
 }
 
 static char *vid_s(cohort_group_view_id_t v, char *b, size_t cap) {
-  snprintf(b, cap, "%llu.%u.%llu", (unsigned long long)v.epoch, v.coord,
+  cohort_fmt(b, cap, "%llu.%u.%llu", (unsigned long long)v.epoch, v.coord,
            (unsigned long long)v.coord_inc);
   return b;
 }

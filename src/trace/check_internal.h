@@ -37,5 +37,15 @@ extern const cohort_checker_t cohort_check_causality;
 extern const cohort_checker_t cohort_check_integrity;
 extern const cohort_checker_t cohort_check_fd;
 extern const cohort_checker_t cohort_check_fifo;
+/* check_group.c: group membership and virtual synchrony. */
+COHORT_INTERNAL extern const cohort_checker_t cohort_check_view_agreement;
+COHORT_INTERNAL extern const cohort_checker_t cohort_check_view_order;
+COHORT_INTERNAL extern const cohort_checker_t cohort_check_view_synchrony;
+COHORT_INTERNAL extern const cohort_checker_t cohort_check_vs_agreement;
+COHORT_INTERNAL extern const cohort_checker_t cohort_check_group_integrity;
+COHORT_INTERNAL extern const cohort_checker_t cohort_check_self_delivery;
+COHORT_INTERNAL extern const cohort_checker_t cohort_check_primary_unique;
+COHORT_INTERNAL extern const cohort_checker_t cohort_check_state_transfer;
+COHORT_INTERNAL extern const cohort_checker_t cohort_check_view_liveness;
 
 #endif

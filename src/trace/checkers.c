@@ -37,6 +37,8 @@ static const char *const fd_params[] = {"bound", "accuracy", "settle", "proto", 
                                         "heal_grace", NULL};
 static const char *const fifo_params[] = {"proto", "ev", NULL};
 static const char *const rpc_once_params[] = {"slack", "complete", NULL};
+static const char *const group_params[] = {"proto", NULL};
+static const char *const group_live_params[] = {"proto", "settle", NULL};
 
 static bool has_stamps(const cohort_trace_t *t) {
   for (size_t i = 0; i < t->len; i++)
@@ -68,6 +70,14 @@ static bool has_leader(const cohort_trace_t *t) { return has_state(t, "leader");
 static bool has_lock(const cohort_trace_t *t) { return has_state(t, "lock_grant"); }
 static bool has_rpc(const cohort_trace_t *t) { return has_state(t, "rpc_start"); }
 
+static bool has_group(const cohort_trace_t *t) {
+  for (size_t i = 0; i < t->len; i++)
+    if (t->recs[i].type == COHORT_EV_STATE && t->recs[i].proto &&
+        !strcmp(t->recs[i].proto, "group") && t->recs[i].what && !strcmp(t->recs[i].what, "view"))
+      return true;
+  return false;
+}
+
 static bool never(const cohort_trace_t *t) {
   (void)t;
   return false;
@@ -91,6 +101,15 @@ static const struct entry {
     {&cohort_check_mutex_liveness, mutex_liveness_params, has_lock},
     {&cohort_check_mutex_bypass, mutex_bypass_params, never},
     {&cohort_check_rpc_once, rpc_once_params, has_rpc},
+    {&cohort_check_view_agreement, group_params, has_group},
+    {&cohort_check_view_order, group_params, has_group},
+    {&cohort_check_view_synchrony, group_params, has_group},
+    {&cohort_check_vs_agreement, group_params, has_group},
+    {&cohort_check_group_integrity, group_params, has_group},
+    {&cohort_check_self_delivery, group_params, has_group},
+    {&cohort_check_primary_unique, group_params, has_group},
+    {&cohort_check_state_transfer, group_params, has_group},
+    {&cohort_check_view_liveness, group_live_params, never},
 };
 
 static const cohort_checker_t *const checkers[] = {
@@ -107,6 +126,15 @@ static const cohort_checker_t *const checkers[] = {
     &cohort_check_mutex_liveness,
     &cohort_check_mutex_bypass,
     &cohort_check_rpc_once,
+    &cohort_check_view_agreement,
+    &cohort_check_view_order,
+    &cohort_check_view_synchrony,
+    &cohort_check_vs_agreement,
+    &cohort_check_group_integrity,
+    &cohort_check_self_delivery,
+    &cohort_check_primary_unique,
+    &cohort_check_state_transfer,
+    &cohort_check_view_liveness,
 };
 
 _Static_assert(COHORT_ARRAY_LEN(table) == COHORT_ARRAY_LEN(checkers),
