@@ -167,8 +167,8 @@ static void send_joins(cohort_group_t *g) {
 static void install_view(cohort_group_t *g, const gsync_t *s, bool joiner, const uint8_t *body,
                          size_t len);
 
-static bool quorum(cohort_group_t *g, const cohort_node_id_t *ids, size_t n,
-                   const cohort_node_id_t *lp, size_t lp_n);
+static bool quorum(cohort_group_t *g, const cohort_group_member_t *ids, size_t n,
+                   const cohort_group_member_t *lp, size_t lp_n);
 
 static void found_group(cohort_group_t *g) {
   gsync_t *s = g->sx;
@@ -177,8 +177,7 @@ static void found_group(cohort_group_t *g) {
   s->n = 1;
   s->mem[0] = (cohort_group_member_t){self_id(g), self_inc(g)};
   s->addr_len[0] = 0;
-  cohort_node_id_t me = self_id(g);
-  s->primary = quorum(g, &me, 1, NULL, 0);
+  s->primary = quorum(g, &s->mem[0], 1, NULL, 0);
   s->lp_epoch = 0;
   s->lp_n = 0;
   install_view(g, s, false, NULL, 0);
@@ -279,7 +278,7 @@ static void install_view(cohort_group_t *g, const gsync_t *s, bool joiner, const
     cohort_free(g->alloc, g->lp);
     g->lp = cohort_calloc(g->alloc, s->n, sizeof *g->lp);
     g->lp_n = g->lp ? s->n : 0;
-    for (size_t i = 0; i < g->lp_n; i++) g->lp[i] = s->mem[i].id;
+    for (size_t i = 0; i < g->lp_n; i++) g->lp[i] = s->mem[i];
     g->lp_epoch = s->vid.epoch;
   } else if (s->lp_epoch >= g->lp_epoch) {
     cohort_free(g->alloc, g->lp);
@@ -383,7 +382,10 @@ static void send_vec(cohort_group_t *g, cohort_node_id_t to, cohort_incarnation_
   }
   gw_u64(&w, g->lp_epoch); /* the newest primary we know: the coordinator takes the max */
   gw_u16(&w, (uint16_t)g->lp_n);
-  for (size_t i = 0; i < g->lp_n; i++) gw_u32(&w, g->lp[i]);
+  for (size_t i = 0; i < g->lp_n; i++) {
+    gw_u32(&w, g->lp[i].id);
+    gw_u64(&w, g->lp[i].inc);
+  }
   (void)group_send(g, to, to_inc, GK_FLUSH_VEC, &w);
 }
 
@@ -562,7 +564,7 @@ static void complete_bound(cohort_group_t *g) {
 
 static int comp_init(cohort_group_t *g, pcomp_t *c, cohort_group_view_id_t vid,
                      const cohort_group_member_t *mem, size_t n, uint64_t lp_epoch,
-                     const cohort_node_id_t *lp, size_t lp_n) {
+                     const cohort_group_member_t *lp, size_t lp_n) {
   c->vid = vid;
   c->n = n;
   c->mem = cohort_calloc(g->alloc, n, sizeof *c->mem);
@@ -715,25 +717,28 @@ static void coord_on_vec_self(cohort_group_t *g) {
 }
 
 /* Primary: the processes in `ids` hold more than half the votes of the
- * last primary view `lp` (or, before any, of expected_votes). Only
- * survivors count: a joiner promised nothing. */
-static bool quorum(cohort_group_t *g, const cohort_node_id_t *ids, size_t n,
-                   const cohort_node_id_t *lp, size_t lp_n) {
+ * last primary view `lp`. Only survivors count: a joiner promised nothing.
+ * With no last primary known (the group boots, or every process that knew
+ * it restarted without stable storage), all expected votes must be present
+ * at once — Corosync's wait_for_all: a majority of fresh processes cannot
+ * tell whether the old primary still runs beside them. */
+static bool quorum(cohort_group_t *g, const cohort_group_member_t *ids, size_t n,
+                   const cohort_group_member_t *lp, size_t lp_n) {
   uint64_t have = 0, total = 0;
   if (lp_n) {
     for (size_t i = 0; i < lp_n; i++) {
-      uint32_t v = votes_of(g, lp[i]);
+      uint32_t v = votes_of(g, lp[i].id);
       total += v;
-      for (size_t k = 0; k < n; k++)
-        if (ids[k] == lp[i]) {
+      for (size_t k = 0; k < n; k++) /* the same process: a restarted node is new */
+        if (ids[k].id == lp[i].id && ids[k].inc == lp[i].inc) {
           have += v;
           break;
         }
     }
     return 2 * have > total;
   }
-  for (size_t k = 0; k < n; k++) have += votes_of(g, ids[k]);
-  return 2 * have > g->cfg.expected_votes;
+  for (size_t k = 0; k < n; k++) have += votes_of(g, ids[k].id);
+  return have >= g->cfg.expected_votes;
 }
 
 /* Write the SYNC / COMMIT body for the survivors of component c. */
@@ -757,7 +762,10 @@ static int build_sync(cohort_group_t *g, size_t ci, const cohort_group_member_t 
     if (p && p->addr_len) gw_bytes(&w, p->addr, p->addr_len);
   }
   gw_u16(&w, (uint16_t)g->p_lp_n);
-  for (size_t i = 0; i < g->p_lp_n; i++) gw_u32(&w, g->p_lp[i]);
+  for (size_t i = 0; i < g->p_lp_n; i++) {
+    gw_u32(&w, g->p_lp[i].id);
+    gw_u64(&w, g->p_lp[i].inc);
+  }
   gw_u8(&w, (uint8_t)(g->ncomp > 1 ? g->ncomp : 0));
   for (size_t i = 0; g->ncomp > 1 && i < g->ncomp; i++) gw_vid(&w, g->comp[i].vid);
   /* failed and left: members of component c not in the new view */
@@ -831,11 +839,11 @@ static void coord_all_vecs(cohort_group_t *g) {
   if (on == 0) return;
   /* primary: survivors holding a majority of the newest last-primary view
    * any of them knows */
-  cohort_node_id_t surv[COHORT_GROUP_MEMBERS_MAX];
+  cohort_group_member_t surv[COHORT_GROUP_MEMBERS_MAX];
   size_t sn = 0;
   for (size_t k = 0; k < g->pn; k++)
     if (g->pm[k].comp >= 0 && !(g->p_leader_leaves && g->pm[k].id == self_id(g)))
-      surv[sn++] = g->pm[k].id;
+      surv[sn++] = (cohort_group_member_t){g->pm[k].id, g->pm[k].inc};
   bool primary = quorum(g, surv, sn, g->p_lp, g->p_lp_n);
   for (size_t ci = 0; ci < g->ncomp; ci++)
     if (build_sync(g, ci, order, on, primary)) {
@@ -945,8 +953,11 @@ static void on_flush_vec(cohort_group_t *g, const cohort_msg_t *m, gr_t *r) {
     uint64_t lpe = gr_u64(r);
     uint16_t lpn = gr_u16(r);
     if (r->err || lpn > COHORT_GROUP_MEMBERS_MAX) return;
-    cohort_node_id_t lp[COHORT_GROUP_MEMBERS_MAX];
-    for (size_t i = 0; i < lpn; i++) lp[i] = gr_u32(r);
+    cohort_group_member_t lp[COHORT_GROUP_MEMBERS_MAX];
+    for (size_t i = 0; i < lpn; i++) {
+      lp[i].id = gr_u32(r);
+      lp[i].inc = gr_u64(r);
+    }
     if (r->err) return;
     if (lpe > g->p_lp_epoch && lpe <= COHORT_COUNTER_REMOTE_MAX) {
       g->p_lp_epoch = lpe;
@@ -1338,8 +1349,8 @@ static void coord_tick(cohort_group_t *g, int64_t now) {
     if (i != g->self && must_go(g, &g->mem[i])) change = true;
   if (g->joins_len && now - g->first_join_ns >= g->cfg.join_delay_ns) change = true;
   if (!change && !g->primary && g->n > 1) { /* joiners made a quorum: confirm it */
-    cohort_node_id_t ids[COHORT_GROUP_MEMBERS_MAX];
-    for (size_t i = 0; i < g->n; i++) ids[i] = g->mem[i].id;
+    cohort_group_member_t ids[COHORT_GROUP_MEMBERS_MAX];
+    for (size_t i = 0; i < g->n; i++) ids[i] = (cohort_group_member_t){g->mem[i].id, g->mem[i].inc};
     bool all_in = true;
     for (size_t i = 0; i < g->n; i++)
       if (g->mem[i].since_ns > now - g->cfg.flush_timeout_ns) all_in = false;

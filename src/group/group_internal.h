@@ -117,7 +117,7 @@ typedef struct pcomp {
   uint64_t *cut;
   cohort_node_id_t *holder;
   uint64_t lp_epoch;
-  cohort_node_id_t *lp;
+  cohort_group_member_t *lp; /* processes (id, incarnation) */
   size_t lp_n;
   uint8_t *sync; /* the SYNC/COMMIT body for its survivors */
   size_t sync_len;
@@ -141,7 +141,7 @@ typedef struct gsync {
   cohort_group_member_t mem[COHORT_GROUP_MEMBERS_MAX];
   uint8_t addr_len[COHORT_GROUP_MEMBERS_MAX];
   const uint8_t *addr[COHORT_GROUP_MEMBERS_MAX];
-  cohort_node_id_t lp[COHORT_GROUP_MEMBERS_MAX];
+  cohort_group_member_t lp[COHORT_GROUP_MEMBERS_MAX];
   cohort_group_member_t cut_mem[COHORT_GROUP_MEMBERS_MAX];
   uint64_t cut[COHORT_GROUP_MEMBERS_MAX];
   cohort_node_id_t holder[COHORT_GROUP_MEMBERS_MAX];
@@ -177,7 +177,7 @@ struct cohort_group {
   uint64_t stable_sent;   /* what we last announced */
   bool stable_dirty;      /* stability advanced since the last announcement */
   uint64_t lp_epoch;      /* the last primary view known, by epoch */
-  cohort_node_id_t *lp;
+  cohort_group_member_t *lp; /* processes (id, incarnation) */
   size_t lp_n;
   cohort_group_view_t view; /* what the application reads */
   cohort_group_member_t *v_members, *v_joined, *v_left, *v_failed;
@@ -220,7 +220,7 @@ struct cohort_group {
   size_t ncomp;
   int p_phase; /* 1 collect vectors, 2 sync sent, 3 committed */
   uint64_t p_lp_epoch; /* the newest last-primary view any survivor knows */
-  cohort_node_id_t p_lp[COHORT_GROUP_MEMBERS_MAX];
+  cohort_group_member_t p_lp[COHORT_GROUP_MEMBERS_MAX];
   size_t p_lp_n;
   int64_t p_started_ns, p_sent_ns;
   bool p_leader_leaves;

@@ -117,7 +117,7 @@ static bool read_members(gr_t *r, size_t *n, cohort_group_member_t *mem, uint8_t
 
 /* SYNC / COMMIT / BOUND body:
  *   att u32, pcoord u32, vid, from_vid, primary u8, lp_epoch u64,
- *   members u16 [id u32, inc u64, alen u8, addr], lp u16 [id u32],
+ *   members u16 [id u32, inc u64, alen u8, addr], lp u16 [id u32, inc u64],
  *   merged u8 [vid], failed u16 [id, inc], left u16 [id, inc],
  *   cut u16 [id u32, inc u64, cut u64, holder u32] */
 int group_sync_decode(const uint8_t *b, size_t len, gsync_t *s) {
@@ -132,7 +132,10 @@ int group_sync_decode(const uint8_t *b, size_t len, gsync_t *s) {
     return COHORT_EPROTO;
   s->lp_n = gr_u16(&r);
   if (s->lp_n > COHORT_GROUP_MEMBERS_MAX) return COHORT_EPROTO;
-  for (size_t i = 0; i < s->lp_n; i++) s->lp[i] = gr_u32(&r);
+  for (size_t i = 0; i < s->lp_n; i++) {
+    s->lp[i].id = gr_u32(&r);
+    s->lp[i].inc = gr_u64(&r);
+  }
   s->merged_n = gr_u8(&r);
   if (s->merged_n > 2) return COHORT_EPROTO;
   for (size_t i = 0; i < s->merged_n; i++) s->merged[i] = gr_vid(&r);
