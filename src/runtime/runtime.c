@@ -751,6 +751,9 @@ int cohort_runtime_node_set_peer(cohort_runtime_node_t *rn, cohort_node_id_t pee
   if (slot < 0) return COHORT_EUNKNOWN;
   rn->peers[slot].addr = *addr;
   rn->peers[slot].has_addr = true;
+  uint8_t enc[COHORT_PEER_ADDR_MAX]; /* the node keeps the same address */
+  int len = cohort_runtime_addr_encode(addr, enc, sizeof enc);
+  if (len > 0) (void)cohort_node_peer_add(rn->node, peer, 0, enc, (size_t)len);
   return 0;
 }
 

@@ -45,7 +45,7 @@ ns_prefix="cohortg$$"
 pids=()
 
 cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do { kill -9 "$p" && wait "$p"; } 2>/dev/null; done
   if [ "$mode" = netns ]; then
     for i in $(seq 1 $N); do ip netns del "${ns_prefix}n$i" 2>/dev/null; done
     ip netns del "${ns_prefix}br" 2>/dev/null
