@@ -19,7 +19,9 @@
 #      `cohort trace check` (causality, plus the group checkers when this
 #      build has them).
 #
-# MODE loopback: 127.0.0.1, consecutive ports from pick_base_port.
+# MODE loopback: 127.0.0.1, consecutive ports from pick_base_port; the
+#   cluster is keyed and encrypted (--key-file, --security encrypt), so the
+#   JOIN to a bare address and the address learning go through AEAD.
 # MODE netns: each node in its own network namespace on a bridge
 #   (198.18.0.1-5, as tests/runtime/fd_cluster.sh); skipped (exit 77) where
 #   namespaces cannot be made. The namespaces are always removed (trap).
@@ -77,10 +79,14 @@ netns_setup() {
   done
 }
 
+security=()
 if [ "$mode" = netns ]; then
   netns_setup
 else
   base=$(pick_base_port)
+  echo "1 $(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" > "$dir/cluster.key"
+  chmod 600 "$dir/cluster.key"
+  security=(--key-file "$dir/cluster.key" --security encrypt)
 fi
 
 addr_of() {
@@ -92,7 +98,8 @@ start_node() {
   local id=$1 trace=$2 join=${3:-} wrap=()
   [ "$mode" = netns ] && wrap=(ip netns exec "${ns_prefix}n$id")
   "${wrap[@]}" "$cohort" node --id "$id" --listen "$(addr_of "$id")" ${join:+--join "$join"} \
-    --proto "$GFD_PROTO" --proto "$GROUP_PROTO" --vector-clock --trace "$dir/$trace.jsonl" \
+    "${security[@]}" --proto "$GFD_PROTO" --proto "$GROUP_PROTO" --vector-clock \
+    --trace "$dir/$trace.jsonl" \
     --status-interval 1s > "$dir/$trace.log" 2>&1 &
   pids[$id]=$!
 }
