@@ -39,7 +39,8 @@ typedef struct proto_spec {
 typedef struct node_args {
   cohort_runtime_node_config_t cfg;
   cohort_runtime_peer_t peers[COHORT_NODES_MAX];
-  bool have_id, have_listen;
+  struct sockaddr_storage contacts[COHORT_CONTACTS_MAX]; /* --join */
+  bool have_id, have_listen, have_join;
   cohort_runtime_keys_t keys;
   const char *key_path; /* re-read on SIGHUP */
   proto_spec_t protos[COHORT_PROTOS_PER_NODE_MAX];
@@ -63,8 +64,13 @@ typedef struct node_app {
   cohort_observe_t *observe; /* --metrics / --control */
 } node_app_t;
 
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+#define CONTACTS_MAX_TEXT STRINGIFY(COHORT_CONTACTS_MAX)
+
 static const char usage_text[] =
-    "usage: cohort node --id N --listen ADDR:PORT --peers ID@ADDR:PORT,...\n"
+    "usage: cohort node --id N --listen ADDR:PORT\n"
+    "                   [--peers ID@ADDR:PORT,...] [--join ADDR:PORT,...]\n"
     "                   [--cluster-id X] [--key-file F] [--proto SPEC]...\n"
     "                   [--trace FILE] [--status-interval DUR] [--state-dir DIR]\n"
     "                   [--fault PEER:KEY=V,...]... [--vector-clock]\n"
@@ -73,6 +79,11 @@ static const char usage_text[] =
     "                   [--cipher aes-256-gcm|chacha20-poly1305]\n"
     "                   [--metrics ADDR:PORT] [--control PATH]\n"
     "\n"
+    "  --peers LIST      the static members: ID@ADDR:PORT,... (optional with --join)\n"
+    "  --join LIST       contact points ADDR:PORT,... (IPv4:PORT or [IPv6]:PORT, at most\n"
+    "                    " CONTACTS_MAX_TEXT "): a membership protocol (--proto group)\n"
+    "                    sends its JOIN there"
+    "; peers are then learned at run time\n"
     "  --proto SPEC      protocol and parameters, e.g.\n"
     "                    \"fd detector=phi threshold=8 interval=100ms\"\n"
     "  --fault SPEC      inject faults on send: 3:drop=0.2,delay=5ms,jitter=2ms,dup=0.01\n"
@@ -147,13 +158,14 @@ static int parse_duration_arg(const char *opt, const char *v, int64_t *out) {
 enum {
   OPT_ID = 256, OPT_LISTEN, OPT_PEERS, OPT_CLUSTER, OPT_KEY, OPT_PROTO, OPT_TRACE,
   OPT_STATUS, OPT_STATE, OPT_FAULT, OPT_VC, OPT_HLC, OPT_DURATION, OPT_HELP, OPT_SECURITY,
-  OPT_CIPHER, OPT_METRICS, OPT_CONTROL
+  OPT_CIPHER, OPT_METRICS, OPT_CONTROL, OPT_JOIN
 };
 
 static const struct option options[] = {
     {"id", required_argument, NULL, OPT_ID},
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"peers", required_argument, NULL, OPT_PEERS},
+    {"join", required_argument, NULL, OPT_JOIN},
     {"cluster-id", required_argument, NULL, OPT_CLUSTER},
     {"key-file", required_argument, NULL, OPT_KEY},
     {"proto", required_argument, NULL, OPT_PROTO},
@@ -200,6 +212,13 @@ static int parse_one(node_args_t *a, int opt, const char *v) {
     if (cohort_runtime_parse_peers(v, a->peers, &a->cfg.peers_len, COHORT_NODES_MAX - 1,
                                    err, sizeof err) < 0)
       return bad_usage("--peers: %s", err);
+    return 0;
+  case OPT_JOIN:
+    if (a->have_join) return bad_usage("--join given twice (list every contact in one)");
+    if (cohort_runtime_parse_contacts(v, a->contacts, &a->cfg.contacts_len,
+                                      COHORT_CONTACTS_MAX, err, sizeof err) < 0)
+      return bad_usage("--join: %s", err);
+    a->have_join = true;
     return 0;
   case OPT_CLUSTER:
     return parse_u64_arg("--cluster-id", v, UINT64_MAX, &a->cfg.cluster_id);
@@ -265,6 +284,7 @@ static int parse_args(int argc, char **argv, node_args_t *a) {
     return bad_usage("--security %s needs --key-file",
                      a->cfg.security == COHORT_SECURITY_AUTH ? "auth" : "encrypt");
   a->cfg.peers = a->peers;
+  a->cfg.contacts = a->contacts;
   return 0;
 }
 
@@ -455,10 +475,11 @@ static void print_banner(node_app_t *app) {
       port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
     }
   }
-  printf("cohort node %u incarnation %llu listening on %s:%d, %zu peers, %zu protocols\n",
+  printf("cohort node %u incarnation %llu listening on %s:%d, %zu peers, %zu contacts, "
+         "%zu protocols\n",
          (unsigned)cohort_node_id(node),
          (unsigned long long)cohort_node_incarnation(node), name, port,
-         app->args->cfg.peers_len, app->args->protos_len);
+         app->args->cfg.peers_len, app->args->cfg.contacts_len, app->args->protos_len);
   fflush(stdout);
 }
 

@@ -279,7 +279,11 @@ void cohort_node_start(cohort_node_t *n);
 int cohort_node_on_datagram(cohort_node_t *n, const uint8_t *buf, size_t len);
 /* The same, with the host address it came from (opaque, at most
  * COHORT_PEER_ADDR_MAX bytes, borrowed for the call): protocols see it in
- * cohort_msg_t and may add the sender as a peer with it. */
+ * cohort_msg_t and may add the sender as a peer with it. Once the datagram
+ * is admitted, a peer without an address (or a newer incarnation of a
+ * peer) takes this one, and so does the sender when a protocol adds it as
+ * a peer without an address while handling the datagram; the host hears
+ * of it through its `peer` op. */
 int cohort_node_on_datagram_from(cohort_node_t *n, const uint8_t *buf, size_t len,
                                  const uint8_t *addr, size_t addr_len);
 

@@ -96,6 +96,12 @@ typedef struct cohort_runtime_node_config {
   bool vector_clock;
   int64_t hlc_max_offset_ns; /* 0 = the node's default */
   const char *trace_path;    /* NULL = no trace; truncated at open */
+  /* Contact points for a join (`cohort node --join`): addresses whose node
+   * ids are unknown, handed to the node encoded (cohort_node_contacts) so a
+   * membership protocol can send its JOIN there. Copied; at most
+   * COHORT_CONTACTS_MAX, IPv4 or IPv6, port not 0. */
+  const struct sockaddr_storage *contacts;
+  size_t contacts_len;
 } cohort_runtime_node_config_t;
 
 /* What the host itself counted (the node counts the rest). */
@@ -180,6 +186,13 @@ int cohort_runtime_parse_addr(const char *s, bool allow_port0,
 int cohort_runtime_parse_peers(const char *s, cohort_runtime_peer_t *peers,
                                size_t *len, size_t cap, char *err,
                                size_t errcap);
+/* "ADDR:PORT,ADDR:PORT,..." (IPv4:PORT or [IPv6]:PORT, port 1-65535): the
+ * contact points of `cohort node --join`, into out[0..cap). Rejects an
+ * empty list or item, a bad address, a duplicate and more than cap with a
+ * message in err; *len and out are written only on success. */
+int cohort_runtime_parse_contacts(const char *s, struct sockaddr_storage *out,
+                                  size_t *len, size_t cap, char *err,
+                                  size_t errcap);
 /* "3:drop=0.2,delay=5ms,jitter=2ms,dup=0.01" or "all:drop=0.1".
  * *peer = COHORT_NODE_NONE for "all". Missing keys are 0. */
 int cohort_runtime_parse_fault(const char *s, cohort_node_id_t *peer,

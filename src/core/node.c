@@ -314,6 +314,13 @@ int cohort_node_peer_add(cohort_node_t *n, cohort_node_id_t id, cohort_incarnati
                          const uint8_t *addr, size_t addr_len) {
   if (!peer_args_ok(n, id, addr, addr_len)) return COHORT_EINVAL;
   size_t i = node_peer_index(n, id);
+  /* Added while its own datagram is handled, with no address: take the
+   * datagram's (never replacing one the peer has). */
+  if (!addr_len && n->rx_addr_len && id == n->rx_sender &&
+      (i == SIZE_MAX || !n->peers[i].addr_len)) {
+    addr = n->rx_addr;
+    addr_len = n->rx_addr_len;
+  }
   if (i != SIZE_MAX) {
     node_peer_t *p = &n->peers[i];
     if (addr_len) peer_set_addr(p, addr, addr_len);

@@ -59,6 +59,12 @@ struct cohort_node {
   cohort_proto_t self_proto; /* the node layer's own messages (NOTICE) */
   cohort_contact_t contacts[COHORT_CONTACTS_MAX];
   size_t contacts_len;
+  /* While an admitted datagram is handled: its sender and source address
+   * (borrowed), so a peer the protocol adds for that sender without an
+   * address gets this one (cohort_node_peer_add). rx_addr_len 0 = none. */
+  cohort_node_id_t rx_sender;
+  const uint8_t *rx_addr;
+  size_t rx_addr_len;
 
   cohort_heap_t timers;  /* ref = slot (cohort/heap.h) */
   node_timer_t *slots;   /* slots_cap entries, slots_len ever used */

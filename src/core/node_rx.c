@@ -365,6 +365,24 @@ static void restarted(cohort_node_t *n, const cohort_envelope_t *e, cohort_incar
   node_peer_event(n, e->sender, COHORT_PEER_RESTARTED);
 }
 
+/* Where a peer is, from an admitted datagram (authenticated when keyed,
+ * fresh, not a replay): a peer the node holds no address for (added at
+ * run time without one, as a joiner adds the coordinator that let it in)
+ * gets the datagram's source address, and so does a newer incarnation (a
+ * restarted process may come back elsewhere). The host hears of it
+ * through its `peer` op, so replies and later traffic reach the sender.
+ * A sender the protocol makes a peer while handling the datagram gets
+ * the address in cohort_node_peer_add (n->rx_addr). */
+static void learn_addr(cohort_node_t *n, const rx_t *x, bool newer) {
+  if (!x->addr || !x->addr_len) return;
+  size_t i = node_peer_index(n, x->e.sender);
+  if (i == SIZE_MAX) return;
+  const node_peer_t *p = &n->peers[i];
+  if (p->addr_len && !newer) return;
+  if (p->addr_len == x->addr_len && !memcmp(p->addr, x->addr, x->addr_len)) return;
+  (void)cohort_node_peer_add(n, x->e.sender, 0, x->addr, x->addr_len); /* EEXIST: updated */
+}
+
 static int dispatch(cohort_node_t *n, const rx_t *x, size_t len) {
   const cohort_envelope_t *e = &x->e;
   cohort_proto_t *p = node_proto_by_id(n, e->proto);
@@ -417,9 +435,20 @@ int cohort_node_on_datagram_from(cohort_node_t *n, const uint8_t *buf, size_t le
     rc = map_reason(reason);
   } else {
     trace_recv(n, &x.e, len);
+    bool newer = x.newer;
     cohort_incarnation_t old = note_peer(n, &x);
+    learn_addr(n, &x, newer);
+    cohort_node_id_t saved_sender = n->rx_sender;
+    const uint8_t *saved_addr = n->rx_addr;
+    size_t saved_len = n->rx_addr_len;
+    n->rx_sender = x.e.sender;
+    n->rx_addr = x.addr;
+    n->rx_addr_len = x.addr ? x.addr_len : 0;
     if (old) restarted(n, &x.e, old);
     rc = x.e.proto == COHORT_PROTO_NODE ? 0 : dispatch(n, &x, len);
+    n->rx_sender = saved_sender;
+    n->rx_addr = saved_addr;
+    n->rx_addr_len = saved_len;
     if (rc == 0 && x.e.proto == COHORT_PROTO_NODE) n->stats.rx_delivered++;
   }
   node_entry_end(n);

@@ -62,7 +62,8 @@ uint8_t gr_u8(gr_t *r) {
 }
 uint16_t gr_u16(gr_t *r) {
   const uint8_t *p = take(r, 2);
-  return p ? (uint16_t)(p[0] | p[1] << 8) : 0;
+  if (!p) return 0; /* a conditional would promote to int (-Wconversion under UBSan) */
+  return (uint16_t)(p[0] | p[1] << 8);
 }
 uint32_t gr_u32(gr_t *r) {
   const uint8_t *p = take(r, 4);

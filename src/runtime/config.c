@@ -1,6 +1,6 @@
 /*
- * src/runtime/config.c — what a runtime node is configured from: listen
- * and peer addresses, fault specifications, the cluster key file (a key
+ * src/runtime/config.c — what a runtime node is configured from: listen,
+ * peer and contact addresses, fault specifications, the cluster key file (a key
  * ring, with its permissions checked) and the incarnation floor in the
  * state directory.
  *
@@ -117,6 +117,61 @@ int cohort_runtime_parse_peers(const char *s, cohort_runtime_peer_t *peers,
     if (p[w] == '\0') break;
     p += w + 1;
   }
+  *len = n;
+  return 0;
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
+  if (a->ss_family != b->ss_family) return false;
+  if (a->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
+    const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
+    return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
+  }
+  const struct sockaddr_in *x = (const struct sockaddr_in *)a;
+  const struct sockaddr_in *y = (const struct sockaddr_in *)b;
+  return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+}
+
+int cohort_runtime_parse_contacts(const char *s, struct sockaddr_storage *out,
+                                  size_t *len, size_t cap, char *err,
+                                  size_t errcap) {
+  char item[ADDR_TEXT_MAX];
+  struct sockaddr_storage got[COHORT_CONTACTS_MAX];
+  size_t n = 0;
+  if (cap > COHORT_CONTACTS_MAX) cap = COHORT_CONTACTS_MAX;
+  if (!s || !*s) {
+    snprintf(err, errcap, "empty contact list (want HOST:PORT[,HOST:PORT...])");
+    return COHORT_EINVAL;
+  }
+  for (const char *p = s;;) {
+    size_t w = strcspn(p, ",");
+    if (w == 0 || w >= sizeof item) {
+      snprintf(err, errcap, "contact list '%s': empty or overlong item", s);
+      return COHORT_EINVAL;
+    }
+    if (n == cap) {
+      snprintf(err, errcap, "too many contact points (max %zu)", cap);
+      return COHORT_EINVAL;
+    }
+    memcpy(item, p, w);
+    item[w] = '\0';
+    if (cohort_runtime_parse_addr(item, false, &got[n]) < 0) {
+      snprintf(err, errcap,
+               "contact '%s': bad address (want IPv4:PORT or [IPv6]:PORT, port 1-65535)",
+               item);
+      return COHORT_EINVAL;
+    }
+    for (size_t i = 0; i < n; i++)
+      if (same_addr(&got[i], &got[n])) {
+        snprintf(err, errcap, "duplicate contact '%s'", item);
+        return COHORT_EINVAL;
+      }
+    n++;
+    if (p[w] == '\0') break;
+    p += w + 1;
+  }
+  memcpy(out, got, n * sizeof *got);
   *len = n;
   return 0;
 }

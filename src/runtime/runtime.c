@@ -570,6 +570,17 @@ static int check_config(const cohort_runtime_t *rt,
     snprintf(err, errcap, "cluster key longer than %d bytes", COHORT_CLUSTER_KEY_MAX);
     return COHORT_EINVAL;
   }
+  if (cfg->contacts_len > COHORT_CONTACTS_MAX || (cfg->contacts_len && !cfg->contacts)) {
+    snprintf(err, errcap, "too many contact points (max %d)", COHORT_CONTACTS_MAX);
+    return COHORT_EINVAL;
+  }
+  for (size_t i = 0; i < cfg->contacts_len; i++) {
+    uint8_t enc[COHORT_PEER_ADDR_MAX];
+    if (cohort_runtime_addr_encode(&cfg->contacts[i], enc, sizeof enc) < 0) {
+      snprintf(err, errcap, "contact point %zu is not an IPv4 or IPv6 address", i + 1);
+      return COHORT_EINVAL;
+    }
+  }
   for (size_t i = 0; i < cfg->peers_len; i++) {
     if (cfg->peers[i].id == cfg->id || cfg->peers[i].id == COHORT_NODE_NONE) {
       snprintf(err, errcap, "peer id %u is this node's own id or reserved",
@@ -627,17 +638,36 @@ static int open_trace(cohort_runtime_node_t *rn, const char *path, char *err,
   return 0;
 }
 
+/* The configured peers' addresses, given to the node too: it then knows
+ * every peer's address, and learns from datagrams only those it lacks
+ * (peers added at run time without one, e.g. a group coordinator). */
+static void tell_peer_addrs(cohort_runtime_node_t *rn) {
+  for (size_t i = 0; i < rn->peers_len; i++) {
+    uint8_t enc[COHORT_PEER_ADDR_MAX];
+    int len = cohort_runtime_addr_encode(&rn->peers[i].addr, enc, sizeof enc);
+    if (len > 0) (void)cohort_node_peer_add(rn->node, rn->peers[i].id, 0, enc, (size_t)len);
+  }
+}
+
 static int make_node(cohort_runtime_node_t *rn, const cohort_runtime_node_config_t *cfg,
                      cohort_incarnation_t inc, char *err, size_t errcap) {
   cohort_node_id_t *ids = cohort_calloc(rn->rt->alloc, rn->peers_len + 1, sizeof *ids);
   if (!ids) return COHORT_ENOMEM;
   for (size_t i = 0; i < rn->peers_len; i++) ids[i] = rn->peers[i].id;
+  cohort_contact_t contacts[COHORT_CONTACTS_MAX];
+  size_t nc_len = 0;
+  for (size_t i = 0; i < cfg->contacts_len && i < COHORT_CONTACTS_MAX; i++) {
+    int len = cohort_runtime_addr_encode(&cfg->contacts[i], contacts[nc_len].addr,
+                                         sizeof contacts[nc_len].addr);
+    if (len > 0) contacts[nc_len++].len = (uint8_t)len; /* checked in check_config */
+  }
   cohort_node_config_t nc = {
       .cluster_id = cfg->cluster_id, .id = cfg->id, .incarnation = inc,
       .peers = ids, .peers_len = rn->peers_len, .key = cfg->key,
       .key_len = cfg->key_len, .vector_clock = cfg->vector_clock,
       .hlc_max_offset_ns = cfg->hlc_max_offset_ns, .alloc = rn->rt->alloc,
-      .security = cfg->security, .cipher = cfg->cipher};
+      .security = cfg->security, .cipher = cfg->cipher,
+      .contacts = nc_len ? contacts : NULL, .contacts_len = nc_len};
   const cohort_runtime_keys_t *k = cfg->keys;
   for (size_t i = 0; k && i < k->len; i++)
     if (k->ids[i] == k->use) {
@@ -648,6 +678,7 @@ static int make_node(cohort_runtime_node_t *rn, const cohort_runtime_node_config
   int rc = cohort_node_new(&nc, rn->trace_fd >= 0 ? &host_ops : &host_ops_untraced, rn,
                            &rn->node);
   cohort_free(rn->rt->alloc, ids);
+  if (rc == 0) tell_peer_addrs(rn);
   if (rc == 0 && k) rc = cohort_runtime_node_set_keys(rn, k);
   if (rc < 0) snprintf(err, errcap, "node: %s", cohort_strerror(rc));
   return rc;
@@ -720,6 +751,9 @@ int cohort_runtime_node_set_peer(cohort_runtime_node_t *rn, cohort_node_id_t pee
   if (slot < 0) return COHORT_EUNKNOWN;
   rn->peers[slot].addr = *addr;
   rn->peers[slot].has_addr = true;
+  uint8_t enc[COHORT_PEER_ADDR_MAX]; /* the node keeps the same address */
+  int len = cohort_runtime_addr_encode(addr, enc, sizeof enc);
+  if (len > 0) (void)cohort_node_peer_add(rn->node, peer, 0, enc, (size_t)len);
   return 0;
 }
 

@@ -45,6 +45,8 @@ typedef struct host {
   size_t addr_sent_len, addr_sends;
   cohort_node_id_t peer_op_id;
   int peer_op_adds, peer_op_removes;
+  uint8_t peer_op_addr[COHORT_PEER_ADDR_MAX]; /* the last address a peer op gave */
+  size_t peer_op_addr_len;
 } host_t;
 
 static int64_t h_now(void *h) { return ((host_t *)h)->now; }
@@ -84,8 +86,9 @@ static int h_send_addr(void *h, const uint8_t *addr, size_t addr_len, const uint
 }
 static void h_peer(void *h, cohort_node_id_t id, const uint8_t *addr, size_t len, bool added) {
   host_t *x = h;
-  (void)addr, (void)len;
   x->peer_op_id = id;
+  x->peer_op_addr_len = len;
+  if (len) memcpy(x->peer_op_addr, addr, len);
   if (added) x->peer_op_adds++;
   else x->peer_op_removes++;
 }
@@ -802,6 +805,94 @@ static void test_dynamic_peers(void **state) {
   cohort_node_free(joiner);
 }
 
+/* A protocol that admits every sender as a peer, without an address (as
+ * a joiner adds the coordinator named in the view it is let into). */
+typedef struct adder {
+  cohort_proto_t base;
+  cohort_node_t *node;
+  int received;
+} adder_t;
+
+static int adder_recv(cohort_proto_t *p, const cohort_msg_t *m) {
+  adder_t *a = (adder_t *)p;
+  a->received++;
+  (void)cohort_node_peer_add(a->node, m->from, m->from_incarnation, NULL, 0);
+  return 0;
+}
+static const cohort_proto_ops_t adder_ops = {.name = "adder", .proto_id = COHORT_PROTO_APP + 1,
+                                             .recv = adder_recv,
+                                             .flags = COHORT_PROTO_ACCEPT_UNKNOWN};
+
+static void expect_addr(const cohort_node_t *n, cohort_node_id_t id, const uint8_t *want,
+                        size_t len) {
+  const uint8_t *a;
+  size_t alen;
+  assert_int_equal(cohort_node_peer_addr(n, id, &a, &alen), 0);
+  assert_int_equal(alen, len);
+  assert_memory_equal(a, want, len);
+}
+
+/* The node learns where a peer is from its admitted datagrams: the sender
+ * a protocol makes a peer while handling its datagram, a peer added
+ * without an address, a newer incarnation; never an address change of the
+ * same incarnation, nor from a refused datagram. */
+static void test_learn_addr(void **state) {
+  (void)state;
+  host_t h = {0}, hs = {0};
+  cohort_node_t *n, *s;
+  cohort_node_config_t cfg = {.cluster_id = 42, .id = 1, .incarnation = 1};
+  h.wall = hs.wall = 1700000000000000000ll;
+  assert_int_equal(cohort_node_new(&cfg, &host_ops, &h, &n), 0);
+  adder_t ad = {.base.ops = &adder_ops, .node = n};
+  assert_int_equal(cohort_node_attach(n, &ad.base), 0);
+  cohort_node_start(n);
+  cfg.id = 9;
+  cfg.incarnation = 5;
+  assert_int_equal(cohort_node_new(&cfg, &host_ops, &hs, &s), 0);
+  adder_t as = {.base.ops = &adder_ops, .node = s};
+  assert_int_equal(cohort_node_attach(s, &as.base), 0);
+  const uint8_t contact[] = {4, 0, 1, 127, 0, 0, 1};
+  const uint8_t from[] = {4, 0, 9, 10, 0, 0, 9}, elsewhere[] = {4, 0, 9, 10, 0, 0, 99};
+  /* 1. a non-peer's datagram; the protocol adds it without an address */
+  assert_int_equal(cohort_node_send_addr(s, &as.base, contact, sizeof contact, 1, NULL, 0), 0);
+  assert_int_equal(cohort_node_on_datagram_from(n, hs.out[0].bytes, hs.out[0].len, from,
+                                                sizeof from), 0);
+  assert_int_equal(ad.received, 1);
+  assert_true(cohort_node_is_peer(n, 9));
+  expect_addr(n, 9, from, sizeof from);
+  assert_int_equal(h.peer_op_id, 9);
+  assert_int_equal(h.peer_op_addr_len, sizeof from);
+  assert_memory_equal(h.peer_op_addr, from, sizeof from);
+  /* 2. the same incarnation from elsewhere does not move it */
+  assert_int_equal(cohort_node_peer_add(s, 1, 1, contact, sizeof contact), 0);
+  assert_int_equal(cohort_node_send(s, &as.base, 1, 1, NULL, 0), 0);
+  int adds = h.peer_op_adds;
+  assert_int_equal(cohort_node_on_datagram_from(n, hs.out[1].bytes, hs.out[1].len, elsewhere,
+                                                sizeof elsewhere), 0);
+  expect_addr(n, 9, from, sizeof from);
+  assert_int_equal(h.peer_op_adds, adds);
+  /* 3. a refused datagram (a replay) teaches nothing either */
+  assert_int_not_equal(cohort_node_on_datagram_from(n, hs.out[1].bytes, hs.out[1].len,
+                                                    elsewhere, sizeof elsewhere), 0);
+  expect_addr(n, 9, from, sizeof from);
+  /* 4. a newer incarnation (a restart) may come back elsewhere */
+  assert_int_equal(cohort_node_reincarnate(s), 0);
+  assert_int_equal(cohort_node_send(s, &as.base, 1, 1, NULL, 0), 0);
+  assert_int_equal(cohort_node_on_datagram_from(n, hs.out[2].bytes, hs.out[2].len, elsewhere,
+                                                sizeof elsewhere), 0);
+  expect_addr(n, 9, elsewhere, sizeof elsewhere);
+  assert_memory_equal(h.peer_op_addr, elsewhere, sizeof elsewhere);
+  /* 5. a peer added without an address takes the first one it speaks from */
+  assert_int_equal(cohort_node_peer_remove(n, 9), 0);
+  assert_int_equal(cohort_node_peer_add(n, 9, 0, NULL, 0), 0);
+  assert_int_equal(cohort_node_send(s, &as.base, 1, 1, NULL, 0), 0);
+  assert_int_equal(cohort_node_on_datagram_from(n, hs.out[3].bytes, hs.out[3].len, from,
+                                                sizeof from), 0);
+  expect_addr(n, 9, from, sizeof from);
+  cohort_node_free(n);
+  cohort_node_free(s);
+}
+
 /* Longer than COHORT_DATAGRAM_MAX: counted and traced by the node (hosts
  * pass what they read, up to one byte more). */
 static void test_oversize(void **state) {
@@ -838,6 +929,7 @@ int main(void) {
       cmocka_unit_test(test_encryption),
       cmocka_unit_test_setup_teardown(test_key_rotation, pair_setup, pair_teardown),
       cmocka_unit_test(test_dynamic_peers),
+      cmocka_unit_test(test_learn_addr),
       cmocka_unit_test_setup_teardown(test_oversize, pair_setup, pair_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -62,6 +62,20 @@ expect 2 "unknown key 'loss'" node --id 1 --listen "$L" --fault all:loss=0.1
 expect 2 "not a peer" node --id 1 --listen "$L" --peers 2@127.0.0.1:5 --fault 9:drop=0.1
 expect 2 "not a duration" node --id 1 --listen "$L" --status-interval 5
 expect 2 "unexpected argument 'extra'" node --id 1 --listen "$L" extra
+expect 2 "--join: empty contact list" node --id 1 --listen "$L" --join ""
+expect 2 "--join: contact list ',': empty" node --id 1 --listen "$L" --join ,
+expect 2 "--join: contact '127.0.0.1': bad address" node --id 1 --listen "$L" --join 127.0.0.1
+expect 2 "--join: contact 'nohost:5': bad address" node --id 1 --listen "$L" --join nohost:5
+expect 2 "--join: contact '127.0.0.1:0': bad address" node --id 1 --listen "$L" --join 127.0.0.1:0
+expect 2 "--join: duplicate contact '127.0.0.1:5'" node --id 1 --listen "$L" \
+  --join 127.0.0.1:5,[::1]:5,127.0.0.1:5
+many=$(seq -f "127.0.0.1:%g" 7001 7017 | paste -sd,)
+expect 2 "--join: too many contact points \(max 16\)" node --id 1 --listen "$L" --join "$many"
+expect 2 "--join given twice" node --id 1 --listen "$L" --join 127.0.0.1:5 --join 127.0.0.1:6
+expect 2 "bad or incomplete option" node --id 1 --listen "$L" --join
+# A joiner needs no --peers: it starts with its contacts alone.
+expect 0 "0 peers, 2 contacts" node --id 1 --listen "$L" --join "127.0.0.1:5,[::1]:6" \
+  --proto group --duration 100ms
 expect 2 "missing sub-command" cluster
 expect 2 "unknown sub-command 'frob'" cluster frob
 expect 2 "usage: cohort cluster up" cluster up

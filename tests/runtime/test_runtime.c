@@ -304,6 +304,98 @@ static void test_alloc_failure(void **state) {
   assert_true(succeeded);
 }
 
+/* ---- a join through a contact point ------------------------------------------ */
+
+/* Opted in to non-peers. The member side admits a JOIN (adds the sender
+ * with the address it came from) and answers; the joiner side adds the
+ * member that answered as a peer without an address (as a group joiner
+ * adds the coordinator named in its first view) and answers in turn. */
+typedef struct joinp {
+  cohort_proto_t base;
+  size_t received, from_non_peer;
+  bool member;
+} joinp_t;
+
+static int joinp_recv(cohort_proto_t *p, const cohort_msg_t *m) {
+  joinp_t *j = (joinp_t *)p;
+  j->received++;
+  if (!m->from_peer) j->from_non_peer++;
+  if (j->received > 2) return 0;
+  if (j->member) (void)cohort_node_peer_add(p->node, m->from, m->from_incarnation, m->addr,
+                                            m->addr_len);
+  else (void)cohort_node_peer_add(p->node, m->from, m->from_incarnation, NULL, 0);
+  return cohort_node_send(p->node, p, m->from, m->kind + 1, NULL, 0);
+}
+
+static const cohort_proto_ops_t joinp_ops = {.name = "joinp", .proto_id = COHORT_PROTO_APP + 1,
+                                             .recv = joinp_recv,
+                                             .flags = COHORT_PROTO_ACCEPT_UNKNOWN};
+
+/* A node with no peers and one contact reaches the member there, and the
+ * member's answer, and all traffic after it, reach the joiner and back:
+ * the runtime learns both addresses from the datagrams. */
+static void test_join_contact(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  cohort_runtime_t *rt;
+  cohort_runtime_node_t *member, *joiner;
+  char err[256];
+  assert_int_equal(uv_loop_init(&loop), 0);
+  assert_int_equal(cohort_runtime_new(&loop, NULL, &rt), 0);
+  cohort_runtime_node_config_t c;
+  memset(&c, 0, sizeof c);
+  c.cluster_id = 7;
+  c.id = 1;
+  c.incarnation = 1;
+  assert_int_equal(cohort_runtime_parse_addr("127.0.0.1:0", true, &c.listen), 0);
+  assert_int_equal(cohort_runtime_node_add(rt, &c, &member, err, sizeof err), 0);
+  struct sockaddr_storage contact;
+  assert_int_equal(cohort_runtime_node_address(member, &contact), 0);
+  c.id = 3;
+  c.contacts = &contact;
+  c.contacts_len = 1;
+  assert_int_equal(cohort_runtime_node_add(rt, &c, &joiner, err, sizeof err), 0);
+  size_t nc;
+  const cohort_contact_t *ct = cohort_node_contacts(cohort_runtime_node(joiner), &nc);
+  assert_int_equal(nc, 1);
+  uint8_t enc[COHORT_PEER_ADDR_MAX];
+  assert_int_equal(cohort_runtime_addr_encode(&contact, enc, sizeof enc), ct[0].len);
+  assert_memory_equal(ct[0].addr, enc, ct[0].len);
+  joinp_t jm = {.base.ops = &joinp_ops, .member = true}, jj = {.base.ops = &joinp_ops};
+  cohort_node_t *nm = cohort_runtime_node(member), *nj = cohort_runtime_node(joiner);
+  assert_int_equal(cohort_node_attach(nm, &jm.base), 0);
+  assert_int_equal(cohort_node_attach(nj, &jj.base), 0);
+  cohort_node_start(nm);
+  cohort_node_start(nj);
+  assert_int_equal(cohort_node_send_addr(nj, &jj.base, ct[0].addr, ct[0].len, 10, NULL, 0), 0);
+  for (int i = 0; i < 50 && jm.received < 3; i++) run_for(&loop, 10);
+  /* JOIN (10) -> member; 11 -> joiner; 12 -> member; 13 -> joiner; 14 -> member */
+  assert_int_equal(jm.received, 3);
+  assert_int_equal(jm.from_non_peer, 1);
+  assert_int_equal(jj.received, 2);
+  assert_int_equal(jj.from_non_peer, 1);
+  assert_int_equal(cohort_node_stats(nj)->tx_errors, 0);
+  assert_int_equal(cohort_node_stats(nm)->tx_errors, 0);
+  cohort_node_detach(nm, &jm.base);
+  cohort_node_detach(nj, &jj.base);
+  cohort_runtime_free(rt);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  /* contact points are checked */
+  assert_int_equal(uv_loop_init(&loop), 0);
+  assert_int_equal(cohort_runtime_new(&loop, NULL, &rt), 0);
+  struct sockaddr_storage unix_addr;
+  memset(&unix_addr, 0, sizeof unix_addr);
+  unix_addr.ss_family = AF_UNIX;
+  c.contacts = &unix_addr;
+  assert_int_equal(cohort_runtime_node_add(rt, &c, &joiner, err, sizeof err), COHORT_EINVAL);
+  assert_non_null(strstr(err, "contact"));
+  c.contacts = &contact;
+  c.contacts_len = COHORT_CONTACTS_MAX + 1;
+  assert_int_equal(cohort_runtime_node_add(rt, &c, &joiner, err, sizeof err), COHORT_EINVAL);
+  cohort_runtime_free(rt);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 /* ---- parsers, key file, incarnation ----------------------------------------- */
 
 static void test_parse_addr(void **state) {
@@ -320,6 +412,59 @@ static void test_parse_addr(void **state) {
                        "[::1]7001", "[::1:7001", "127.0.0.1:80x", "300.0.0.1:80"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_int_equal(cohort_runtime_parse_addr(bad[i], false, &ss), COHORT_EINVAL);
+}
+
+static void test_parse_contacts(void **state) {
+  (void)state;
+  struct sockaddr_storage c[COHORT_CONTACTS_MAX];
+  size_t n = 0;
+  char err[256];
+  assert_int_equal(cohort_runtime_parse_contacts("127.0.0.1:7001,[::1]:7002", c, &n,
+                                                 COHORT_CONTACTS_MAX, err, sizeof err), 0);
+  assert_int_equal(n, 2);
+  assert_int_equal(c[0].ss_family, AF_INET);
+  assert_int_equal(c[1].ss_family, AF_INET6);
+  assert_int_equal(ntohs(((struct sockaddr_in6 *)&c[1])->sin6_port), 7002);
+  /* round trip through the node's opaque encoding */
+  uint8_t enc[COHORT_PEER_ADDR_MAX];
+  struct sockaddr_storage back;
+  int len = cohort_runtime_addr_encode(&c[1], enc, sizeof enc);
+  assert_int_equal(len, 19);
+  assert_int_equal(cohort_runtime_addr_decode(enc, (size_t)len, &back), 0);
+  assert_memory_equal(&((struct sockaddr_in6 *)&back)->sin6_addr,
+                      &((struct sockaddr_in6 *)&c[1])->sin6_addr, 16);
+  struct {
+    const char *text, *why;
+  } bad[] = {{"", "empty"},
+             {",", "empty"},
+             {"127.0.0.1:1,", "empty"},
+             {"127.0.0.1", "bad address"},
+             {"127.0.0.1:0", "bad address"},
+             {"localhost:80", "bad address"},
+             {"2@127.0.0.1:80", "bad address"},
+             {"127.0.0.1:1,127.0.0.1:1", "duplicate"},
+             {"[::1]:5,[0:0::1]:5", "duplicate"}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    size_t m = 7;
+    assert_int_equal(cohort_runtime_parse_contacts(bad[i].text, c, &m, COHORT_CONTACTS_MAX, err,
+                                                   sizeof err),
+                     COHORT_EINVAL);
+    assert_non_null(strstr(err, bad[i].why));
+    assert_int_equal(m, 7); /* unchanged on error */
+  }
+  char many[COHORT_CONTACTS_MAX * 24 + 32] = "";
+  for (int i = 0; i <= COHORT_CONTACTS_MAX; i++) {
+    char one[24];
+    snprintf(one, sizeof one, "%s127.0.0.1:%d", i ? "," : "", 7000 + i);
+    strcat(many, one);
+  }
+  assert_int_equal(cohort_runtime_parse_contacts(many, c, &n, COHORT_CONTACTS_MAX, err,
+                                                 sizeof err), COHORT_EINVAL);
+  assert_non_null(strstr(err, "too many"));
+  *strrchr(many, ',') = '\0'; /* exactly COHORT_CONTACTS_MAX */
+  assert_int_equal(cohort_runtime_parse_contacts(many, c, &n, COHORT_CONTACTS_MAX, err,
+                                                 sizeof err), 0);
+  assert_int_equal(n, COHORT_CONTACTS_MAX);
 }
 
 static void test_parse_peers(void **state) {
@@ -482,8 +627,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_bind_in_use, pair_setup, pair_teardown),
       cmocka_unit_test_setup_teardown(test_bad_config, pair_setup, pair_teardown),
       cmocka_unit_test(test_alloc_failure),
+      cmocka_unit_test(test_join_contact),
       cmocka_unit_test(test_parse_addr),
       cmocka_unit_test(test_parse_peers),
+      cmocka_unit_test(test_parse_contacts),
       cmocka_unit_test(test_parse_fault),
       cmocka_unit_test(test_key_file),
       cmocka_unit_test(test_incarnation),
