@@ -898,33 +898,35 @@ static int g_run(int which, const cohort_trace_t *t, const cohort_param_t *p, si
   return 0;
 }
 
-#define G_CHECKER(sym, which, help)                                                        \
+/* NAME is g_names[WHICH], spelled again: an initializer must be a
+ * constant expression (clang refuses an array element). */
+#define G_CHECKER(sym, which, name, help)                                                  \
   static int sym##_run(const cohort_trace_t *t, const cohort_param_t *p, size_t n,         \
                        cohort_check_result_t *out, char *err, size_t errcap) {             \
     return g_run(which, t, p, n, out, err, errcap);                                        \
   }                                                                                        \
-  const cohort_checker_t cohort_check_##sym = {g_names[which], help, sym##_run};
+  const cohort_checker_t cohort_check_##sym = {name, help, sym##_run};
 
-G_CHECKER(view_agreement, G_AGREEMENT,
+G_CHECKER(view_agreement, G_AGREEMENT, "view-agreement",
           "every process installing a view id installs the same members and primary flag "
           "[proto=group]")
-G_CHECKER(view_order, G_ORDER,
+G_CHECKER(view_order, G_ORDER, "view-order",
           "each process installs views in increasing epoch; one vid, one epoch [proto=group]")
-G_CHECKER(view_synchrony, G_SYNCHRONY,
+G_CHECKER(view_synchrony, G_SYNCHRONY, "view-synchrony",
           "a message is delivered only in the view it was sent in [proto=group]")
-G_CHECKER(vs_agreement, G_VS,
+G_CHECKER(vs_agreement, G_VS, "vs-agreement",
           "processes going from V to the same next view delivered the same messages in V "
           "[proto=group]")
-G_CHECKER(group_integrity, G_INTEGRITY,
+G_CHECKER(group_integrity, G_INTEGRITY, "group-integrity",
           "no duplicate deliveries; every delivered message was sent by its sender "
           "[proto=group]")
-G_CHECKER(self_delivery, G_SELF,
+G_CHECKER(self_delivery, G_SELF, "self-delivery",
           "a sender that installs a next view delivered its own messages first [proto=group]")
-G_CHECKER(primary_unique, G_PRIMARY,
+G_CHECKER(primary_unique, G_PRIMARY, "primary-unique",
           "one primary view per epoch; consecutive primary views share a process "
           "[proto=group]")
-G_CHECKER(state_transfer, G_STATE,
+G_CHECKER(state_transfer, G_STATE, "state-transfer",
           "a joiner delivers nothing before its state is installed [proto=group]")
-G_CHECKER(view_liveness, G_LIVENESS,
+G_CHECKER(view_liveness, G_LIVENESS, "view-liveness",
           "after the last fault + settle, all live processes share one view of exactly "
           "them [settle=5s proto=group]")
