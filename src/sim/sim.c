@@ -866,7 +866,8 @@ static void apply_slow_link(cohort_sim_t *sim, const sim_fault_t *f, uint32_t i,
   snprintf(sim->data, sizeof sim->data, "{\"to\":%s,\"both\":%s,\"mean_ns\":%.0f,\"for_ns\":%lld}",
            to, f->both ? "true" : "false", sim_dist_mean(&f->delay), (long long)f->for_ns);
   for (cohort_node_id_t a = 1; a <= sim->n; a++)
-    if (f->side[a] == 1) trace_fault(sim, &sim->hosts[a], on ? "slow-link" : "slow-link-end",
+    if (f->side[a] == 1 || (f->both && f->side[a] == 2))
+      trace_fault(sim, &sim->hosts[a], on ? "slow-link" : "slow-link-end",
                                      sim->data);
   if (on) sim->r.timing_faults++;
 }
