@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 15
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 
-.PHONY: all deps build demo check check-fast test-san bench sweep failure-models clean install uninstall deb
+.PHONY: all deps build demo demo-group check check-fast test-san bench sweep failure-models clean install uninstall deb
 
 all: build
 
@@ -31,6 +31,11 @@ $(BUILD_REL)/build.ninja:
 
 demo: build
 	./scripts/demo
+
+# Group membership live: five nodes join through a contact point, two are
+# killed (one the coordinator), both rejoin; checked and drawn.
+demo-group: build
+	./scripts/demo-group
 
 # Every test: the normal build (warnings are errors), then the whole suite
 # again under AddressSanitizer + UBSan.

@@ -45,5 +45,6 @@ int cohort_bench_rpc(int argc, char **argv); /* bench_rpc.c */
 int cohort_bench_clock(int argc, char **argv); /* bench_clock.c */
 int cohort_bench_mutex(int argc, char **argv); /* bench_mutex.c */
 int cohort_bench_election(int argc, char **argv); /* bench_election.c */
+int cohort_bench_group(int argc, char **argv); /* bench_group.c */
 
 #endif

@@ -43,6 +43,7 @@ static const command_t benches[] = {
     {"clock", cohort_bench_clock, "clock sync: Cristian, NTP, PTP error vs true time"},
     {"mutex", cohort_bench_mutex, "mutual exclusion: messages per entry, delays"},
     {"election", cohort_bench_election, "leader election: messages, failover time"},
+    {"group", cohort_bench_group, "group membership: view-change time and messages"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
