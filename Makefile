@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 15
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 
-.PHONY: all deps build demo demo-group check check-fast test-san bench sweep clean install uninstall deb
+.PHONY: all deps build demo demo-group check check-fast test-san bench sweep failure-models clean install uninstall deb
 
 all: build
 
@@ -63,6 +63,13 @@ bench: deps $(BUILD_REL)/build.ninja
 sweep: deps $(BUILD_REL)/build.ninja
 	ninja -C $(BUILD_REL)
 	./scripts/sweep $(BUILD_REL)/tools/cohort 10000
+
+# docs/failure-models.md: every protocol × failure model over 20 seeds
+# (scripts/failure-models; SEEDS=N for more).
+SEEDS ?= 20
+failure-models: deps $(BUILD_REL)/build.ninja
+	ninja -C $(BUILD_REL)
+	./scripts/failure-models --cohort $(BUILD_REL)/tools/cohort --seeds $(SEEDS)
 
 # Install the release build: libcohort.so.0 (+ libcohort.a), headers under
 # include/cohort/, cohort.pc, the cohort and protoc-gen-cohort programs and

@@ -257,6 +257,23 @@ static void print_summary(const sim_options_t *o, const cohort_scenario_t *sc,
   printf("faults    crashes %" PRIu64 ", restarts %" PRIu64 ", partitions %" PRIu64
          ", heals %" PRIu64 ", steps %" PRIu64 ", slews %" PRIu64 "\n",
          r->crashes, r->restarts, r->partitions, r->heals, r->steps, r->slews);
+  if (r->omissions || r->drop_send_omission || r->drop_recv_omission || r->notices)
+    printf("omission  send-omission drops %" PRIu64 ", recv-omission drops %" PRIu64
+           " (%" PRIu64 " omit lines); crash notices (fail-stop) %" PRIu64 "\n",
+           r->drop_send_omission, r->drop_recv_omission, r->omissions, r->notices);
+  if (r->timing_faults || r->datagrams_slowed || r->timing_clamped || r->gst_ns >= 0)
+  {
+    printf("timing    slowed %" PRIu64 " (%" PRIu64 " slow lines), clamped to the bound %" PRIu64,
+           r->datagrams_slowed, r->timing_faults, r->timing_clamped);
+    if (r->gst_ns >= 0) printf(", GST at %.3f s", (double)r->gst_ns / 1e9);
+    printf("\n");
+  }
+  if (r->datagrams_forged || r->datagrams_stuck || r->stuck_faults || r->datagrams_corrupted ||
+      r->datagrams_replayed)
+    printf("byzantine forged %" PRIu64 " (refused by authentication %" PRIu64 ", passed %" PRIu64
+           "), stuck-bit %" PRIu64 ", corrupted %" PRIu64 ", replayed %" PRIu64 "\n",
+           r->datagrams_forged, r->forged_refused, r->forged_passed, r->datagrams_stuck,
+           r->datagrams_corrupted, r->datagrams_replayed);
   if (r->joins || r->leaves || r->controls || r->ignored)
     printf("members   joins %" PRIu64 ", leaves %" PRIu64 ", ctl %" PRIu64 " (%" PRIu64
            " refused), ignored (node down) %" PRIu64 "\n",

@@ -156,6 +156,21 @@ typedef struct cohort_sim_results {
   const char *budget;
   char budget_msg[160];
   uint64_t memory_bytes_peak, trace_bytes;
+  /* Failure models (docs/failure-models.md). Omission: datagrams a node's
+   * send / receive omission dropped (traced as drops, reasons
+   * "send-omission" / "recv-omission"), omit lines applied. Fail-stop:
+   * crash notices given to live nodes. Timing: datagrams delayed by a slow
+   * node or link, slow / slow-link lines applied, delays the network
+   * timing model clamped to its bound, and the run's GST (partial
+   * synchrony; -1 if none). Byzantine: forged copies sent, and of those
+   * delivered, the ones authentication refused and the ones that passed
+   * it (an unkeyed cluster); datagrams a stuck bit changed, stuck lines. */
+  uint64_t drop_send_omission, drop_recv_omission, omissions;
+  uint64_t notices;
+  uint64_t datagrams_slowed, timing_faults, timing_clamped;
+  int64_t gst_ns;
+  uint64_t datagrams_forged, forged_refused, forged_passed;
+  uint64_t datagrams_stuck, stuck_faults;
 } cohort_sim_results_t;
 
 /* Build the cluster of scenario `s` (borrowed: it must outlive the

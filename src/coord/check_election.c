@@ -121,6 +121,20 @@ static bool classify(ctx_t *c, const cohort_trace_rec_t *r, lev_t *e) {
 }
 
 /* One pass: election events, participating nodes, faults. */
+
+/* The simulator's faults other than crashes and restarts after which
+ * agreement must settle again: partitions and heals, and the failure
+ * models' starts and ends (omission, timing failures, a stuck bit, GST).
+ * check_mutex.c keeps the same list. */
+static bool network_fault(const char *what) {
+  static const char *const faults[] = {"partition", "heal", "omit", "omit-end", "slow",
+                                       "slow-end", "slow-link", "slow-link-end", "stuck",
+                                       "stuck-end", "gst"};
+  for (size_t i = 0; i < COHORT_ARRAY_LEN(faults); i++)
+    if (!strcmp(what, faults[i])) return true;
+  return false;
+}
+
 static int collect(ctx_t *c) {
   const cohort_trace_t *t = c->t;
   const cohort_allocator_t *a = cohort_allocator_default();
@@ -134,8 +148,7 @@ static int collect(ctx_t *c) {
     if (!i || r->true_ns > c->t_end) c->t_end = r->true_ns;
     if (r->type != COHORT_EV_STATE || !r->proto || !r->what) continue;
     bool sim = !strcmp(r->proto, "sim");
-    if (sim && (!strcmp(r->what, "partition") || !strcmp(r->what, "heal")))
-      c->last_fault = r->true_ns;
+    if (sim && network_fault(r->what)) c->last_fault = r->true_ns;
     if (!sim && !is_election(c, r->proto)) continue;
     nstate_t *n = node_get(c, r->node);
     if (!n) {

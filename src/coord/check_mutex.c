@@ -339,7 +339,10 @@ static int get_durations(const cohort_param_t *p, size_t n, const char *who, int
 /* Times (tt) of the simulator's fault events, sorted: the liveness bound
  * runs from the last fault that overlapped a wait ("runs whose faults heal"). */
 static int64_t *fault_times(const cohort_trace_t *t, size_t *len) {
-  static const char *const faults[] = {"crash", "restart", "partition", "heal"};
+  /* check_election.c's network_fault() keeps the same list. */
+  static const char *const faults[] = {"crash", "restart", "partition", "heal", "omit",
+                                       "omit-end", "slow", "slow-end", "slow-link",
+                                       "slow-link-end", "stuck", "stuck-end", "gst"};
   int64_t *v = malloc((t->len + 1) * sizeof *v);
   if (!v) return NULL;
   size_t k = 0;

@@ -271,6 +271,7 @@ void sim_net_merge(sim_net_t *base, const sim_net_t *over) {
   if (over->set & SIM_NET_REPLAY) base->replay = over->replay;
   if (over->set & SIM_NET_REPLAY_DELAY) base->replay_delay = over->replay_delay;
   if (over->set & SIM_NET_CORRUPT) base->corrupt = over->corrupt;
+  if (over->set & SIM_NET_FORGE) base->forge = over->forge;
   base->set |= over->set;
 }
 

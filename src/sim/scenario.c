@@ -181,6 +181,11 @@ static int split_kv(parser_t *p, char *tok, const char **k, const char **v) {
 
 /* ---- directives ------------------------------------------------------------------ */
 
+static bool is_timing_key(const char *k) {
+  return !strcmp(k, "timing") || !strcmp(k, "bound") || !strcmp(k, "gst") ||
+         !strcmp(k, "extra");
+}
+
 static int parse_net_params(parser_t *p, char **tok, int n, sim_net_t *net) {
   char e[256];
   memset(net, 0, sizeof *net);
@@ -207,13 +212,17 @@ static int parse_net_params(parser_t *p, char **tok, int n, sim_net_t *net) {
     } else {
       double *d = !strcmp(k, "loss") ? &net->loss : !strcmp(k, "dup") ? &net->dup
                 : !strcmp(k, "reorder") ? &net->reorder : !strcmp(k, "replay") ? &net->replay
-                : !strcmp(k, "corrupt") ? &net->corrupt : NULL;
+                : !strcmp(k, "corrupt") ? &net->corrupt : !strcmp(k, "forge") ? &net->forge
+                : NULL;
+      if (!d && is_timing_key(k))
+        return fail(p, "%s: a network timing option, only on a `network` line", k);
       if (!d)
         return fail(p, "unknown network parameter '%s' (latency, jitter, loss, dup, reorder, "
-                       "reorder-delay, replay, replay-delay, corrupt)", k);
+                       "reorder-delay, replay, replay-delay, corrupt, forge, timing, bound, "
+                       "gst, extra)", k);
       bit = d == &net->loss ? SIM_NET_LOSS : d == &net->dup ? SIM_NET_DUP
           : d == &net->reorder ? SIM_NET_REORDER : d == &net->replay ? SIM_NET_REPLAY
-          : SIM_NET_CORRUPT;
+          : d == &net->corrupt ? SIM_NET_CORRUPT : SIM_NET_FORGE;
       if (parse_prob(v, d)) return fail(p, "%s: not a probability in [0, 1]: '%s'", k, v);
     }
     if (net->set & bit) return fail(p, "'%s' given twice", k);
@@ -222,11 +231,64 @@ static int parse_net_params(parser_t *p, char **tok, int n, sim_net_t *net) {
   return 0;
 }
 
+/* The timing keys of a `network` line (timing, bound, gst, extra): moved
+ * out of tok[] (the rest are link parameters); 0 or the error. */
+static int parse_timing(parser_t *p, char **tok, int *n) {
+  sim_timing_t *t = &p->s->timing;
+  const char *kind = NULL, *bound = NULL, *gst = NULL, *extra = NULL;
+  int kept = 0;
+  for (int i = 0; i < *n; i++) {
+    char *eq = strchr(tok[i], '=');
+    size_t kl = eq ? (size_t)(eq - tok[i]) : 0;
+    const char **slot = NULL;
+    if (kl == 6 && !strncmp(tok[i], "timing", 6)) slot = &kind;
+    else if (kl == 5 && !strncmp(tok[i], "bound", 5)) slot = &bound;
+    else if (kl == 3 && !strncmp(tok[i], "gst", 3)) slot = &gst;
+    else if (kl == 5 && !strncmp(tok[i], "extra", 5)) slot = &extra;
+    if (!slot) {
+      tok[kept++] = tok[i];
+      continue;
+    }
+    if (*slot) return fail(p, "'%.*s' given twice", (int)kl, tok[i]);
+    *slot = eq + 1;
+  }
+  *n = kept;
+  if (!kind && !bound && !gst && !extra) return 0;
+  if (!kind) return fail(p, "bound, gst and extra need timing=synchronous|partial|asynchronous");
+  if (t->kind) return fail(p, "timing: the network timing model is given once");
+  char e[256];
+  memset(t, 0, sizeof *t);
+  if (!strcmp(kind, "synchronous")) t->kind = SIM_TIMING_SYNC;
+  else if (!strcmp(kind, "partial")) t->kind = SIM_TIMING_PARTIAL;
+  else if (!strcmp(kind, "asynchronous")) t->kind = SIM_TIMING_ASYNC;
+  else return fail(p, "timing: expected synchronous, partial or asynchronous, got '%s'", kind);
+  bool bounded = t->kind != SIM_TIMING_ASYNC;
+  if (bounded && !bound) return fail(p, "timing=%s: give bound=D (the known delay bound)", kind);
+  if (!bounded && bound) return fail(p, "timing=asynchronous: no bound (delays are unbounded)");
+  if (bound && (sim_parse_span(bound, &t->bound_ns) || t->bound_ns == 0))
+    return fail(p, "bound: not a positive duration: '%s'", bound);
+  if (gst && t->kind != SIM_TIMING_PARTIAL) return fail(p, "gst: only with timing=partial");
+  if (extra && t->kind == SIM_TIMING_SYNC)
+    return fail(p, "extra: not with timing=synchronous (every delay is bounded)");
+  t->gst_min_ns = 10 * COHORT_NS_PER_S;
+  t->gst_max_ns = 30 * COHORT_NS_PER_S;
+  if (gst && parse_range(gst, &t->gst_min_ns, &t->gst_max_ns))
+    return fail(p, "gst: expected a duration or a range MIN..MAX: '%s'", gst);
+  /* Defaults: before GST, or always when asynchronous, a heavy tail with
+   * no practical cap (10 years), mean ~3 ms, P(> 1 s) ~ 1e-4. */
+  t->extra = (sim_dist_t){.kind = SIM_DIST_PARETO, .a = COHORT_NS_PER_MS,
+                          .b = COHORT_SIM_TIME_MAX_NS, .x = 1.5};
+  if (extra && sim_dist_parse(extra, &t->extra, e, sizeof e)) return fail(p, "extra: %s", e);
+  return 0;
+}
+
 static int d_network(parser_t *p, char **tok, int n) {
   sim_net_t net;
-  int rc = parse_net_params(p, tok + 1, n - 1, &net);
-  if (rc) return rc;
   if (n < 2) return fail(p, "network: no parameters");
+  int rest = n - 1;
+  int rc = parse_timing(p, tok + 1, &rest);
+  if (rc) return rc;
+  if ((rc = parse_net_params(p, tok + 1, rest, &net))) return rc;
   sim_net_merge(&p->s->net, &net);
   return 0;
 }
@@ -420,12 +482,14 @@ static int d_faults(parser_t *p, char **tok, int n) {
     else if (!strcmp(k, "end")) ok = !sim_parse_span(v, &r->end_ns);
     else if (!strcmp(k, "stable")) ok = !strcmp(v, "on") ? (r->stable = true)
                                        : !strcmp(v, "off") ? !(r->stable = false) : false;
+    else if (!strcmp(k, "notify")) ok = !strcmp(v, "on") ? (r->notify = true)
+                                       : !strcmp(v, "off") ? !(r->notify = false) : false;
     else if (!strcmp(k, "max-down")) {
       ok = !cohort_parse_u64(v, &u) && u < s->nodes;
       if (ok) r->max_down = (uint32_t)u;
     } else
-      return fail(p, "unknown fault parameter '%s' (crash-mtbf, down, stable, max-down, "
-                     "partition-mtbf, partition-len, oneway, start, end)", k);
+      return fail(p, "unknown fault parameter '%s' (crash-mtbf, down, stable, notify, "
+                     "max-down, partition-mtbf, partition-len, oneway, start, end)", k);
     if (!ok) return fail(p, "%s: bad value '%s'", k, v);
   }
   if (r->crash_mtbf_ns == 0 && r->part_mtbf_ns == 0)
@@ -510,23 +574,121 @@ static int at_ctl(parser_t *p, sim_fault_t *f, char **tok, int n) {
   return 0;
 }
 
+/* The optional for=D of a timed failure: a positive duration. */
+static int parse_for(parser_t *p, const char *what, const char *v, sim_fault_t *f) {
+  if (sim_parse_span(v, &f->for_ns) || f->for_ns == 0)
+    return fail(p, "%s: for: not a positive duration: '%s'", what, v);
+  return 0;
+}
+
+/* at T omit N send=P recv=Q [for=D] */
+static int at_omit(parser_t *p, sim_fault_t *f, char **tok, int n) {
+  f->kind = SIM_FAULT_OMIT;
+  bool given = false;
+  for (int i = 0; i < n; i++) {
+    const char *k = NULL, *v = NULL;
+    int rc = split_kv(p, tok[i], &k, &v);
+    if (rc) return rc;
+    if (!strcmp(k, "send") || !strcmp(k, "recv")) {
+      given = true;
+      if (parse_prob(v, k[0] == 's' ? &f->omit_send : &f->omit_recv))
+        return fail(p, "omit: %s: not a probability in [0, 1]: '%s'", k, v);
+    } else if (!strcmp(k, "for")) {
+      if ((rc = parse_for(p, "omit", v, f))) return rc;
+    } else {
+      return fail(p, "omit: unknown parameter '%s' (send, recv, for)", k);
+    }
+  }
+  if (!given) return fail(p, "usage: at T omit N send=P recv=Q [for=D]");
+  return 0;
+}
+
+/* delay=DIST [for=D] of slow and slow-link */
+static int parse_slow(parser_t *p, const char *what, sim_fault_t *f, char **tok, int n) {
+  bool given = false;
+  char e[256];
+  for (int i = 0; i < n; i++) {
+    const char *k = NULL, *v = NULL;
+    int rc = split_kv(p, tok[i], &k, &v);
+    if (rc) return rc;
+    if (!strcmp(k, "delay")) {
+      given = true;
+      if (sim_dist_parse(v, &f->delay, e, sizeof e)) return fail(p, "%s: delay: %s", what, e);
+    } else if (!strcmp(k, "for")) {
+      if ((rc = parse_for(p, what, v, f))) return rc;
+    } else {
+      return fail(p, "%s: unknown parameter '%s' (delay, for)", what, k);
+    }
+  }
+  if (!given) return fail(p, "usage: at T %s %s delay=DIST [for=D]", what,
+                          f->kind == SIM_FAULT_SLOW ? "N" : "A->B");
+  return 0;
+}
+
+/* at T slow-link A->B|A<->B delay=DIST [for=D] (A, B node sets) */
+static int at_slow_link(parser_t *p, sim_fault_t *f, char **tok, int n) {
+  cohort_scenario_t *s = p->s;
+  f->kind = SIM_FAULT_SLOW_LINK;
+  if (n < 1) return fail(p, "usage: at T slow-link A->B delay=DIST [for=D]");
+  char *spec = tok[0], *arrow = strstr(spec, "->");
+  if (!arrow) return fail(p, "slow-link: expected A->B or A<->B, got '%s'", spec);
+  f->both = arrow > spec && arrow[-1] == '<';
+  *(f->both ? arrow - 1 : arrow) = '\0';
+  f->side = cohort_calloc(s->alloc, s->nodes + 1, sizeof *f->side);
+  if (!f->side) return COHORT_ENOMEM;
+  int rc = parse_node_set(p, spec, f->side, 1);
+  if (!rc) rc = parse_node_set(p, arrow + 2, f->side, 2);
+  if (rc) return rc;
+  return parse_slow(p, "slow-link", f, tok + 1, n - 1);
+}
+
+/* at T stuck N bit=K value=0|1 [for=D] */
+static int at_stuck(parser_t *p, sim_fault_t *f, char **tok, int n) {
+  f->kind = SIM_FAULT_STUCK;
+  bool bit = false, value = false;
+  for (int i = 0; i < n; i++) {
+    const char *k = NULL, *v = NULL;
+    uint64_t u;
+    int rc = split_kv(p, tok[i], &k, &v);
+    if (rc) return rc;
+    if (!strcmp(k, "bit")) {
+      bit = true;
+      if (cohort_parse_u64(v, &u) || u >= (uint64_t)COHORT_DATAGRAM_MAX * 8)
+        return fail(p, "stuck: bit: expected 0..%u, got '%s'", COHORT_DATAGRAM_MAX * 8 - 1, v);
+      f->bit = (uint32_t)u;
+    } else if (!strcmp(k, "value")) {
+      value = true;
+      if (strcmp(v, "0") && strcmp(v, "1")) return fail(p, "stuck: value: expected 0 or 1");
+      f->bit_value = v[0] == '1';
+    } else if (!strcmp(k, "for")) {
+      if ((rc = parse_for(p, "stuck", v, f))) return rc;
+    } else {
+      return fail(p, "stuck: unknown parameter '%s' (bit, value, for)", k);
+    }
+  }
+  if (!bit || !value) return fail(p, "usage: at T stuck N bit=K value=0|1 [for=D]");
+  return 0;
+}
+
 static int d_at(parser_t *p, char **tok, int n) {
   int64_t at;
   int rc = need_nodes(p);
   if (rc) return rc;
   if (n < 3)
-    return fail(p, "usage: at TIME crash|restart|partition|heal|step|slew|join|leave|ctl ...");
+    return fail(p, "usage: at TIME crash|restart|partition|heal|step|slew|join|leave|ctl|"
+                   "omit|slow|slow-link|stuck ...");
   if (sim_parse_span(tok[1], &at)) return fail(p, "bad time '%s' (e.g. 10s)", tok[1]);
   sim_fault_t *f = NULL;
   if ((rc = fault_add(p, at, &f))) return rc;
   const char *what = tok[2];
-  bool has_node = strcmp(what, "partition") && strcmp(what, "heal");
+  bool has_node = strcmp(what, "partition") && strcmp(what, "heal") && strcmp(what, "slow-link");
   if (has_node && n < 4) return fail(p, "%s: which node?", what);
   if (has_node && (rc = parse_node(p, tok[3], &f->node))) return rc;
   if (!strcmp(what, "crash") || !strcmp(what, "restart")) {
     f->kind = what[0] == 'c' ? SIM_FAULT_CRASH : SIM_FAULT_RESTART;
     f->stable = f->kind == SIM_FAULT_RESTART && n == 5 && !strcmp(tok[4], "stable");
-    if (n > 4 + f->stable) return fail(p, "%s: unexpected '%s'", what, tok[4]);
+    f->notify = f->kind == SIM_FAULT_CRASH && n == 5 && !strcmp(tok[4], "notify");
+    if (n > 4 + (f->stable || f->notify)) return fail(p, "%s: unexpected '%s'", what, tok[4]);
     return 0;
   }
   if (!strcmp(what, "heal")) {
@@ -549,8 +711,15 @@ static int d_at(parser_t *p, char **tok, int n) {
     return n == 4 ? 0 : fail(p, "usage: at T %s N", what);
   }
   if (!strcmp(what, "ctl")) return at_ctl(p, f, tok + 4, n - 4);
+  if (!strcmp(what, "omit")) return at_omit(p, f, tok + 4, n - 4);
+  if (!strcmp(what, "slow")) {
+    f->kind = SIM_FAULT_SLOW;
+    return parse_slow(p, "slow", f, tok + 4, n - 4);
+  }
+  if (!strcmp(what, "slow-link")) return at_slow_link(p, f, tok + 3, n - 3);
+  if (!strcmp(what, "stuck")) return at_stuck(p, f, tok + 4, n - 4);
   return fail(p, "unknown event '%s' (crash, restart, partition, heal, step, slew, join, "
-                 "leave, ctl)", what);
+                 "leave, ctl, omit, slow, slow-link, stuck)", what);
 }
 
 static int hexval(char c) {
@@ -654,7 +823,8 @@ enum { NODE_UP = 0, NODE_DOWN, NODE_UNJOINED };
 
 static const char *fault_name(sim_fault_kind_t k) {
   static const char *const names[] = {"crash", "restart", "partition", "partition", "heal",
-                                      "step", "slew", "join", "leave", "ctl"};
+                                      "step", "slew", "join", "leave", "ctl", "omit", "slow",
+                                      "slow-link", "stuck"};
   return (size_t)k < COHORT_ARRAY_LEN(names) ? names[k] : "event";
 }
 
@@ -663,7 +833,7 @@ static int fault_consistent(parser_t *p, const sim_fault_t *f, uint8_t *state) {
   cohort_scenario_t *s = p->s;
   uint32_t id = f->node;
   bool named = f->kind != SIM_FAULT_PARTITION && f->kind != SIM_FAULT_BLOCK &&
-               f->kind != SIM_FAULT_HEAL;
+               f->kind != SIM_FAULT_HEAL && f->kind != SIM_FAULT_SLOW_LINK;
   if (f->at_ns > s->duration_ns)
     return fail(p, "event at %.3fs is after the end of the run (duration %.3fs)",
                 (double)f->at_ns / 1e9, (double)s->duration_ns / 1e9);

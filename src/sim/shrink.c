@@ -143,13 +143,75 @@ static int partition_format(const sim_fault_t *f, uint32_t n, char *buf, size_t 
   return pos + 1 < cap ? 0 : -1;
 }
 
+/* A distribution as the scenario writes it ("uniform(1ms,5ms)"). */
+static void dist_format(const sim_dist_t *d, char *buf, size_t cap) {
+  char a[32], b[32];
+  span_format(d->a, a, sizeof a);
+  span_format(d->b, b, sizeof b);
+  switch (d->kind) {
+  case SIM_DIST_CONST: snprintf(buf, cap, "%s", a); return;
+  case SIM_DIST_UNIFORM: snprintf(buf, cap, "uniform(%s,%s)", a, b); return;
+  case SIM_DIST_EXP: snprintf(buf, cap, "exp(%s)", a); return;
+  case SIM_DIST_NORMAL: snprintf(buf, cap, "normal(%s,%s)", a, b); return;
+  case SIM_DIST_LOGNORMAL: snprintf(buf, cap, "lognormal(%s,%.17g)", a, d->x); return;
+  case SIM_DIST_PARETO: snprintf(buf, cap, "pareto(%s,%.17g,%s)", a, d->x, b); return;
+  }
+  snprintf(buf, cap, "%s", a);
+}
+
+/* The timing failures' " delay=DIST [for=D]" (or " for=D" alone). */
+static void timed_format(const sim_fault_t *f, bool delay, char *buf, size_t cap) {
+  char d[160] = "", span[32];
+  size_t pos = 0;
+  buf[0] = '\0';
+  if (delay) {
+    dist_format(&f->delay, d, sizeof d);
+    pos = (size_t)snprintf(buf, cap, " delay=%s", d);
+  }
+  if (f->for_ns > 0 && pos < cap) {
+    span_format(f->for_ns, span, sizeof span);
+    snprintf(buf + pos, cap - pos, " for=%s", span);
+  }
+}
+
+/* The fault kinds of the failure models (omit, slow, slow-link, stuck). */
+static int fault_format_model(const sim_fault_t *f, uint32_t n, const char *at, char *buf,
+                              size_t cap) {
+  char tail[256], from[2048], to[2048];
+  switch (f->kind) {
+  case SIM_FAULT_OMIT:
+    timed_format(f, false, tail, sizeof tail);
+    snprintf(buf, cap, "at %s omit %u send=%.17g recv=%.17g%s", at, f->node, f->omit_send,
+             f->omit_recv, tail);
+    return 0;
+  case SIM_FAULT_SLOW:
+    timed_format(f, true, tail, sizeof tail);
+    snprintf(buf, cap, "at %s slow %u%s", at, f->node, tail);
+    return 0;
+  case SIM_FAULT_SLOW_LINK:
+    if (!node_list(f->side, n, 1, from, sizeof from) || !node_list(f->side, n, 2, to, sizeof to))
+      return -1;
+    timed_format(f, true, tail, sizeof tail);
+    snprintf(buf, cap, "at %s slow-link %s%s%s%s", at, from, f->both ? "<->" : "->", to, tail);
+    return 0;
+  case SIM_FAULT_STUCK:
+    timed_format(f, false, tail, sizeof tail);
+    snprintf(buf, cap, "at %s stuck %u bit=%u value=%u%s", at, f->node, f->bit, f->bit_value,
+             tail);
+    return 0;
+  default: return -1;
+  }
+}
+
 /* One fault as its scenario line (without the newline); -1 if it cannot
  * be written (a kind this function does not know yet: add its case). */
 static int fault_format(const sim_fault_t *f, uint32_t n, char *buf, size_t cap) {
   char at[32], amount[40], spec[8192];
   span_format(f->at_ns, at, sizeof at);
   switch (f->kind) {
-  case SIM_FAULT_CRASH: snprintf(buf, cap, "at %s crash %u", at, f->node); return 0;
+  case SIM_FAULT_CRASH:
+    snprintf(buf, cap, "at %s crash %u%s", at, f->node, f->notify ? " notify" : "");
+    return 0;
   case SIM_FAULT_RESTART:
     snprintf(buf, cap, "at %s restart %u%s", at, f->node, f->stable ? " stable" : "");
     return 0;
@@ -173,6 +235,10 @@ static int fault_format(const sim_fault_t *f, uint32_t n, char *buf, size_t cap)
   case SIM_FAULT_CTL:
     snprintf(buf, cap, "at %s ctl %u %s %s", at, f->node, f->proto, f->cmd);
     return 0;
+  case SIM_FAULT_OMIT:
+  case SIM_FAULT_SLOW:
+  case SIM_FAULT_SLOW_LINK:
+  case SIM_FAULT_STUCK: return fault_format_model(f, n, at, buf, cap);
   }
   return -1;
 }
@@ -341,6 +407,13 @@ static bool fault_edit(const shrink_t *sh, sim_fault_log_t *l, size_t i, unsigne
     return move_to(l, i, f->at_ns / 2);
   case SIM_FAULT_LEAVE: /* an operator's command: dropped or kept, not bent */
   case SIM_FAULT_CTL: return false;
+  case SIM_FAULT_OMIT: /* a failure model's interval: shorter (halved), or dropped */
+  case SIM_FAULT_SLOW:
+  case SIM_FAULT_SLOW_LINK:
+  case SIM_FAULT_STUCK:
+    if (f->for_ns < 2 * MOVE_MIN_NS) return false;
+    f->for_ns /= 2;
+    return true;
   }
   return false;
 }

@@ -42,7 +42,9 @@ typedef enum sim_ev_type {
   EV_RCRASH,    /* random crash process */
   EV_RRESTART,  /* ref: node id */
   EV_RPART,     /* random partition starts */
-  EV_RHEAL      /* random partition heals */
+  EV_RHEAL,     /* random partition heals */
+  EV_FAULT_END, /* ref: scenario fault index (omit, slow, slow-link, stuck with for=) */
+  EV_GST        /* partial synchrony: the global stabilisation time */
 } sim_ev_type_t;
 
 typedef cohort_heap_entry_t sim_event_t;
@@ -53,6 +55,7 @@ typedef struct sim_dgram {
   cohort_node_id_t from, to;
   uint32_t life;      /* the destination's life when sent */
   uint32_t next_free; /* free list link */
+  bool forged;        /* a forged copy (net `forge`): its fate is counted */
 } sim_dgram_t;
 
 typedef struct sim_link {
@@ -60,6 +63,8 @@ typedef struct sim_link {
   uint64_t rng;    /* splitmix64 stream of this link */
   uint32_t net;    /* index into sim->nets */
   uint8_t blocked; /* CUT_* bits */
+  uint32_t slow_fault;      /* 1 + index of the slow-link fault in force, 0 if none */
+  const sim_dist_t *slow;   /* its extra delay */
 } sim_link_t;
 
 typedef struct sim_host {
@@ -77,6 +82,17 @@ typedef struct sim_host {
   sim_xoshiro_t rng;
   uint8_t *stable;
   size_t stable_len;
+  /* Failure models of the machine (they outlive crashes): each *_fault is
+   * 1 + the index of the scenario fault in force, 0 if none, so the end
+   * of an earlier one does not undo a later one. */
+  double omit_send, omit_recv;
+  uint32_t omit_fault;
+  const sim_dist_t *slow; /* a slow node: extra delay of its sends and timers */
+  uint32_t slow_fault;
+  uint64_t slow_rng;
+  uint32_t stuck_fault; /* a stuck bit in what it sends */
+  uint32_t stuck_bit;
+  uint8_t stuck_value;
 } sim_host_t;
 
 struct cohort_sim {
@@ -100,6 +116,8 @@ struct cohort_sim {
   uint64_t fault_rng;
   cohort_node_id_t *scratch; /* n + 1 ids */
   uint16_t *side;            /* n + 1 */
+  int64_t gst_ns;            /* partial synchrony: GST drawn from the seed */
+  uint8_t *xbuf;             /* 2 · COHORT_DATAGRAM_MAX: stuck-bit and forged copies */
   const cohort_proto_ops_t *proto_ops[COHORT_PROTO_ID_MAX + 1];
   const cohort_host_ops_t *ops;
   /* trace */
@@ -119,6 +137,10 @@ struct cohort_sim {
 static _Thread_local cohort_sim_t *current_sim;
 
 cohort_sim_t *cohort_sim_current(void) { return current_sim; }
+
+static inline sim_link_t *link_at(cohort_sim_t *sim, cohort_node_id_t a, cohort_node_id_t b) {
+  return &sim->links[(size_t)a * (sim->n + 1) + b];
+}
 
 /* ---- event queue --------------------------------------------------------------- */
 
@@ -210,9 +232,19 @@ static bool scan_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
 static void scan_envelope(const uint8_t *buf, size_t len, env_info_t *e) {
   memset(e, 0, sizeof *e);
   if (len < 2 || buf[0] != 0xC0) return;
-  size_t body = (buf[1] & 1) ? (len >= 2 + COHORT_AUTH_TAG_LEN ? len - COHORT_AUTH_TAG_LEN : 0)
+  if (buf[1] & 2) { /* AEAD: key id, then sender, incarnation and seq in clear */
+    if (len < 23) return;
+    e->has_sender = true;
+    e->f[4] = (uint64_t)buf[3] << 24 | (uint64_t)buf[4] << 16 | (uint64_t)buf[5] << 8 | buf[6];
+    for (int i = 0; i < 8; i++) e->f[5] = e->f[5] << 8 | buf[7 + i];
+    for (int i = 0; i < 8; i++) e->f[9] = e->f[9] << 8 | buf[15 + i];
+    return;
+  }
+  /* MAC: a key id byte after the flags, the tag at the end. */
+  size_t start = (buf[1] & 1) ? 3 : 2;
+  size_t body = (buf[1] & 1) ? (len >= start + COHORT_AUTH_TAG_LEN ? len - COHORT_AUTH_TAG_LEN : 0)
                              : len;
-  const uint8_t *p = buf + 2, *end = buf + (body < 2 ? 2 : body);
+  const uint8_t *p = buf + start, *end = buf + (body < start ? start : body);
   while (p < end) {
     uint64_t tag, v;
     if (!scan_varint(&p, end, &tag)) return;
@@ -291,6 +323,7 @@ static void host_wake(void *host, int64_t deadline) {
   }
   int64_t t = sim_clock_mono_inverse(&h->clock, deadline);
   if (t < sim->now) t = sim->now;
+  if (h->slow) t += sim_dist_sample(h->slow, &h->slow_rng); /* a slow node's timers are late */
   uint32_t pos = sim->wake_pos[h->id];
   if (pos != COHORT_HEAP_NONE) cohort_heap_rekey(&sim->q, pos, t);
   else heap_push(sim, t, EV_WAKE, h->id);
@@ -346,6 +379,7 @@ static int dgram_push(cohort_sim_t *sim, int64_t at, cohort_node_id_t from,
   d->from = from;
   d->to = to;
   d->life = sim->hosts[to].life;
+  d->forged = false;
   heap_push(sim, at, EV_DGRAM, slot);
   if (out) *out = slot;
   return 0;
@@ -374,6 +408,132 @@ static void corrupt(cohort_sim_t *sim, sim_link_t *l, uint32_t slot) {
   }
 }
 
+/* The network's delay for one copy sent now: latency, jitter and `extra`
+ * (reordering), shaped by the timing model — clamped to the bound when
+ * synchronous and after GST (what was sent before GST arrives by GST +
+ * bound), with a heavy tail added before GST and when asynchronous. */
+static int64_t timed_delay(cohort_sim_t *sim, sim_link_t *l, int64_t d) {
+  const sim_timing_t *t = &sim->sc->timing;
+  int64_t cap = INT64_MAX;
+  switch (t->kind) {
+  case SIM_TIMING_NONE: return d;
+  case SIM_TIMING_SYNC: cap = t->bound_ns; break;
+  case SIM_TIMING_PARTIAL:
+    if (sim->now < sim->gst_ns) {
+      d += sim_dist_sample(&t->extra, &l->rng);
+      cap = sim->gst_ns - sim->now + t->bound_ns;
+    } else {
+      cap = t->bound_ns;
+    }
+    break;
+  case SIM_TIMING_ASYNC:
+    d += sim_dist_sample(&t->extra, &l->rng);
+    if (d > COHORT_SIM_TIME_MAX_NS) d = COHORT_SIM_TIME_MAX_NS;
+    return d;
+  }
+  if (d > cap) {
+    sim->r.timing_clamped++;
+    d = cap;
+  }
+  return d;
+}
+
+/* Timing failures on top of the network's delay (they break its bound:
+ * that is what a timing failure is): a slow sender, a slow link. */
+static int64_t failure_delay(cohort_sim_t *sim, sim_host_t *h, sim_link_t *l) {
+  int64_t d = 0;
+  if (h->slow) d += sim_dist_sample(h->slow, &h->slow_rng);
+  if (l->slow) d += sim_dist_sample(l->slow, &l->rng);
+  if (h->slow || l->slow) sim->r.datagrams_slowed++;
+  return d;
+}
+
+/* A stuck bit of h's interface: *buf points to the altered copy if the
+ * bit changed it. */
+static void stick_bit(cohort_sim_t *sim, const sim_host_t *h, const uint8_t **buf, size_t len) {
+  uint32_t byte = h->stuck_bit / 8;
+  uint8_t mask = (uint8_t)(1u << (h->stuck_bit % 8));
+  if (byte >= len) return;
+  uint8_t v = h->stuck_value ? (uint8_t)((*buf)[byte] | mask) : (uint8_t)((*buf)[byte] & ~mask);
+  if (v == (*buf)[byte]) return;
+  memcpy(sim->xbuf, *buf, len);
+  sim->xbuf[byte] = v;
+  *buf = sim->xbuf;
+  sim->r.datagrams_stuck++;
+}
+
+static size_t put_varint(uint8_t *out, uint64_t v) {
+  size_t n = 0;
+  for (; v >= 0x80; v >>= 7) out[n++] = (uint8_t)(v | 0x80);
+  out[n++] = (uint8_t)v;
+  return n;
+}
+
+/* buf as if sent by `as`: the AEAD header's sender, or the envelope's
+ * sender field (4) rewritten, everything else (the tag too) as it was.
+ * The length of the copy, 0 if buf is not an envelope. */
+static size_t forge_sender(const uint8_t *buf, size_t len, cohort_node_id_t as, uint8_t *out) {
+  if (len < 2 || buf[0] != 0xC0) return 0;
+  if (buf[1] & 2) {
+    if (len < 23) return 0;
+    memcpy(out, buf, len);
+    for (int i = 0; i < 4; i++) out[3 + i] = (uint8_t)(as >> (24 - 8 * i));
+    return len;
+  }
+  size_t start = (buf[1] & 1) ? 3 : 2, tag = (buf[1] & 1) ? COHORT_AUTH_TAG_LEN : 0;
+  if (len < start + tag || len + 10 > COHORT_DATAGRAM_MAX) return 0;
+  const uint8_t *p = buf + start, *end = buf + len - tag;
+  size_t w = start;
+  bool found = false;
+  memcpy(out, buf, start);
+  while (p < end) {
+    const uint8_t *field = p;
+    uint64_t key, v;
+    if (!scan_varint(&p, end, &key)) return 0;
+    switch (key & 7) {
+    case 0: if (!scan_varint(&p, end, &v)) return 0; break;
+    case 1: if ((size_t)(end - p) < 8) return 0; p += 8; break;
+    case 5: if ((size_t)(end - p) < 4) return 0; p += 4; break;
+    case 2:
+      if (!scan_varint(&p, end, &v) || v > (uint64_t)(end - p)) return 0;
+      p += v;
+      break;
+    default: return 0;
+    }
+    if (key == (4 << 3)) { /* sender, varint */
+      w += put_varint(out + w, key);
+      w += put_varint(out + w, as);
+      found = true;
+    } else {
+      memcpy(out + w, field, (size_t)(p - field));
+      w += (size_t)(p - field);
+    }
+  }
+  if (!found) return 0;
+  memcpy(out + w, end, tag);
+  return w + tag;
+}
+
+/* A forged copy of what h sends to `to`: the same bytes claiming another
+ * node (neither h nor to) as sender, on the same link. */
+static int send_forged(cohort_sim_t *sim, sim_host_t *h, cohort_node_id_t to, sim_link_t *l,
+                       const sim_net_t *net, const uint8_t *buf, size_t len) {
+  if (sim->n < 3) return 0;
+  cohort_node_id_t as = 1 + (cohort_node_id_t)sim_below(&l->rng, sim->n - 2);
+  if (as >= (h->id < to ? h->id : to)) as++;
+  if (as >= (h->id < to ? to : h->id)) as++;
+  uint8_t *copy = sim->xbuf + COHORT_DATAGRAM_MAX;
+  size_t n = forge_sender(buf, len, as, copy);
+  if (!n) return 0;
+  uint32_t slot;
+  int rc = dgram_push(sim, sim->now + timed_delay(sim, l, link_delay(net, l)), h->id, to, copy,
+                      n, &slot);
+  if (rc) return rc;
+  sim->dgrams[slot].forged = true;
+  sim->r.datagrams_forged++;
+  return 0;
+}
+
 static int host_send(void *host, cohort_node_id_t to, const uint8_t *buf, size_t len) {
   sim_host_t *h = host;
   cohort_sim_t *sim = h->sim;
@@ -382,6 +542,11 @@ static int host_send(void *host, cohort_node_id_t to, const uint8_t *buf, size_t
   sim_link_t *l = &sim->links[(size_t)h->id * (sim->n + 1) + to];
   const sim_net_t *net = &sim->nets[l->net];
   sim->r.datagrams_sent++;
+  if (h->omit_send > 0 && chance(&l->rng, h->omit_send)) {
+    sim->r.drop_send_omission++;
+    trace_drop(sim, h->id, to, buf, len, "send-omission");
+    return 0;
+  }
   if (l->blocked) {
     sim->r.drop_partition++;
     trace_drop(sim, h->id, to, buf, len, "partition");
@@ -392,11 +557,15 @@ static int host_send(void *host, cohort_node_id_t to, const uint8_t *buf, size_t
     trace_drop(sim, h->id, to, buf, len, "loss");
     return 0;
   }
-  int64_t at = sim->now + link_delay(net, l);
-  if (chance(&l->rng, net->reorder)) {
-    at += (int64_t)sim_below(&l->rng, (uint64_t)net->reorder_ns + 1);
+  if (h->stuck_fault) stick_bit(sim, h, &buf, len);
+  int64_t d = link_delay(net, l), extra = 0;
+  bool reordered = chance(&l->rng, net->reorder);
+  if (reordered) {
+    extra = (int64_t)sim_below(&l->rng, (uint64_t)net->reorder_ns + 1);
     sim->r.datagrams_reordered++;
-  } else {
+  }
+  int64_t at = sim->now + timed_delay(sim, l, d + extra) + failure_delay(sim, h, l);
+  if (!reordered) {
     if (at < l->last_ns) at = l->last_ns;
     l->last_ns = at;
   }
@@ -405,13 +574,15 @@ static int host_send(void *host, cohort_node_id_t to, const uint8_t *buf, size_t
   if (!rc && chance(&l->rng, net->corrupt)) corrupt(sim, l, slot);
   if (!rc && chance(&l->rng, net->dup)) {
     sim->r.datagrams_duplicated++;
-    rc = dgram_push(sim, sim->now + link_delay(net, l), h->id, to, buf, len, NULL);
+    rc = dgram_push(sim, sim->now + timed_delay(sim, l, link_delay(net, l)), h->id, to, buf,
+                    len, NULL);
   }
   if (!rc && chance(&l->rng, net->replay)) {
     sim->r.datagrams_replayed++;
     rc = dgram_push(sim, sim->now + sim_dist_sample(&net->replay_delay, &l->rng), h->id, to,
                     buf, len, NULL);
   }
+  if (!rc && chance(&l->rng, net->forge)) rc = send_forged(sim, h, to, l, net, buf, len);
   if (rc) sim->r.drop_full++;
   return rc;
 }
@@ -438,10 +609,17 @@ static void deliver(cohort_sim_t *sim, uint32_t slot) {
   if (!h->up) { /* a later incarnation gets what was in flight, as on UDP */
     sim->r.drop_crashed++;
     trace_drop(sim, d->from, d->to, d->buf, d->len, "crashed");
+  } else if (h->omit_recv > 0 && chance(&link_at(sim, d->from, d->to)->rng, h->omit_recv)) {
+    sim->r.drop_recv_omission++;
+    trace_drop(sim, d->from, d->to, d->buf, d->len, "recv-omission");
   } else {
     sim->r.datagrams_delivered++;
+    bool forged = d->forged;
+    uint64_t auth = cohort_node_stats(h->node)->drop_auth;
     /* d may move if the node sends and the pool grows; the buffer does not. */
     cohort_node_on_datagram(h->node, d->buf, d->len);
+    if (forged && h->up && cohort_node_stats(h->node)->drop_auth > auth) sim->r.forged_refused++;
+    else if (forged) sim->r.forged_passed++;
   }
   dgram_release(sim, slot);
 }
@@ -516,11 +694,21 @@ static int host_boot(cohort_sim_t *sim, sim_host_t *h, cohort_incarnation_t inc,
   return rc;
 }
 
-static int do_crash(cohort_sim_t *sim, sim_host_t *h) {
+/* Crash h. notify: fail-stop — every live node is told at once (a
+ * perfect failure detector: COHORT_PEER_FAILED through
+ * cohort_node_peer_failed); else fail-silent, the others find out only by
+ * what they stop receiving. */
+static int do_crash(cohort_sim_t *sim, sim_host_t *h, bool notify) {
   if (!h->up) return COHORT_ESTATE;
-  trace_fault(sim, h, "crash", NULL);
+  trace_fault(sim, h, "crash", notify ? "{\"notify\":true}" : NULL);
   host_teardown(sim, h);
   sim->r.crashes++;
+  for (cohort_node_id_t i = 1; notify && i <= sim->n; i++) {
+    sim_host_t *o = &sim->hosts[i];
+    if (!o->up || o == h) continue;
+    cohort_node_peer_failed(o->node, h->id, h->inc);
+    sim->r.notices++;
+  }
   return 0;
 }
 
@@ -586,9 +774,6 @@ static void do_control(cohort_sim_t *sim, sim_host_t *h, const char *name, const
 
 /* ---- partitions --------------------------------------------------------------------- */
 
-static inline sim_link_t *link_at(cohort_sim_t *sim, cohort_node_id_t a, cohort_node_id_t b) {
-  return &sim->links[(size_t)a * (sim->n + 1) + b];
-}
 
 /* Append "[i,j,...]" of the peers whose link to/from node a carries
  * CUT_NEW (out: a -> peer; in: peer -> a). */
@@ -657,11 +842,75 @@ static void apply_heal(cohort_sim_t *sim, uint8_t bits) {
 
 /* ---- faults ------------------------------------------------------------------------------ */
 
+/* "[2,3]": the nodes b with side[b] & 2 (a slow link's destinations). */
+static void side_list(const cohort_sim_t *sim, const uint16_t *side, char *buf, size_t cap) {
+  size_t pos = (size_t)snprintf(buf, cap, "[");
+  for (cohort_node_id_t b = 1; b <= sim->n && pos + 16 < cap; b++)
+    if (side[b] == 2) pos += (size_t)snprintf(buf + pos, cap - pos, pos > 1 ? ",%u" : "%u", b);
+  snprintf(buf + pos, cap - pos, "]");
+}
+
+/* Start (on) or end a slow-link fault (index i): every selected link. */
+static void apply_slow_link(cohort_sim_t *sim, const sim_fault_t *f, uint32_t i, bool on) {
+  char to[1024];
+  for (cohort_node_id_t a = 1; a <= sim->n; a++)
+    for (cohort_node_id_t b = 1; b <= sim->n; b++) {
+      bool sel = a != b && ((f->side[a] == 1 && f->side[b] == 2) ||
+                            (f->both && f->side[a] == 2 && f->side[b] == 1));
+      sim_link_t *l = link_at(sim, a, b);
+      if (!sel || (!on && l->slow_fault != i + 1)) continue;
+      l->slow = on ? &f->delay : NULL;
+      l->slow_fault = on ? i + 1 : 0;
+    }
+  side_list(sim, f->side, to, sizeof to);
+  snprintf(sim->data, sizeof sim->data, "{\"to\":%s,\"both\":%s,\"mean_ns\":%.0f,\"for_ns\":%lld}",
+           to, f->both ? "true" : "false", sim_dist_mean(&f->delay), (long long)f->for_ns);
+  for (cohort_node_id_t a = 1; a <= sim->n; a++)
+    if (f->side[a] == 1 || (f->both && f->side[a] == 2))
+      trace_fault(sim, &sim->hosts[a], on ? "slow-link" : "slow-link-end",
+                                     sim->data);
+  if (on) sim->r.timing_faults++;
+}
+
+/* The failure models of a node (omit, slow, stuck), fault index i: start
+ * (on) or end (only if it is still the one in force). */
+static void apply_model(cohort_sim_t *sim, const sim_fault_t *f, uint32_t i, bool on) {
+  sim_host_t *h = &sim->hosts[f->node];
+  uint32_t *cur = f->kind == SIM_FAULT_OMIT ? &h->omit_fault
+                : f->kind == SIM_FAULT_SLOW ? &h->slow_fault : &h->stuck_fault;
+  if (!on && *cur != i + 1) return;
+  *cur = on ? i + 1 : 0;
+  const char *what;
+  if (f->kind == SIM_FAULT_OMIT) {
+    h->omit_send = on ? f->omit_send : 0;
+    h->omit_recv = on ? f->omit_recv : 0;
+    what = on ? "omit" : "omit-end";
+    snprintf(sim->data, sizeof sim->data, "{\"send\":%.6g,\"recv\":%.6g,\"for_ns\":%lld}",
+             f->omit_send, f->omit_recv, (long long)f->for_ns);
+    if (on) sim->r.omissions++;
+  } else if (f->kind == SIM_FAULT_SLOW) {
+    h->slow = on ? &f->delay : NULL;
+    what = on ? "slow" : "slow-end";
+    snprintf(sim->data, sizeof sim->data, "{\"mean_ns\":%.0f,\"for_ns\":%lld}",
+             sim_dist_mean(&f->delay), (long long)f->for_ns);
+    if (on) sim->r.timing_faults++;
+  } else {
+    h->stuck_bit = f->bit;
+    h->stuck_value = f->bit_value;
+    what = on ? "stuck" : "stuck-end";
+    snprintf(sim->data, sizeof sim->data, "{\"bit\":%u,\"value\":%u,\"for_ns\":%lld}",
+             f->bit, f->bit_value, (long long)f->for_ns);
+    if (on) sim->r.stuck_faults++;
+  }
+  trace_fault(sim, h, what, sim->data);
+}
+
 static void apply_fault(cohort_sim_t *sim, const sim_fault_t *f) {
   sim_host_t *h = &sim->hosts[f->node];
+  uint32_t index = (uint32_t)(f - sim->sc->faults);
   switch (f->kind) {
   case SIM_FAULT_CRASH:
-    do_crash(sim, h);
+    do_crash(sim, h, f->notify);
     break;
   case SIM_FAULT_RESTART:
     do_restart(sim, h, f->stable);
@@ -695,7 +944,30 @@ static void apply_fault(cohort_sim_t *sim, const sim_fault_t *f) {
   case SIM_FAULT_CTL:
     do_control(sim, h, f->proto, f->cmd);
     break;
+  case SIM_FAULT_OMIT:
+  case SIM_FAULT_SLOW:
+  case SIM_FAULT_STUCK:
+    apply_model(sim, f, index, true);
+    break;
+  case SIM_FAULT_SLOW_LINK:
+    apply_slow_link(sim, f, index, true);
+    break;
   }
+}
+
+/* The end of a failure model's for=D. */
+static void end_fault(cohort_sim_t *sim, uint32_t index) {
+  const sim_fault_t *f = &sim->sc->faults[index];
+  if (f->kind == SIM_FAULT_SLOW_LINK) apply_slow_link(sim, f, index, false);
+  else apply_model(sim, f, index, false);
+}
+
+/* GST (partial synchrony): traced on every node, so diagrams and the
+ * liveness checkers see when delays became bounded. */
+static void trace_gst(cohort_sim_t *sim) {
+  snprintf(sim->data, sizeof sim->data, "{\"bound_ns\":%lld}",
+           (long long)sim->sc->timing.bound_ns);
+  for (cohort_node_id_t a = 1; a <= sim->n; a++) trace_fault(sim, &sim->hosts[a], "gst", sim->data);
 }
 
 static int64_t draw_between(cohort_sim_t *sim, int64_t lo, int64_t hi) {
@@ -708,12 +980,16 @@ static int64_t draw_exp(cohort_sim_t *sim, int64_t mean) {
 }
 
 /* Record a random fault as the explicit one it amounts to (for the
- * shrinker: src/sim/shrink.c). side: n + 1 entries to copy, or NULL. */
+ * shrinker: src/sim/shrink.c). side: n + 1 entries to copy, or NULL;
+ * stable: a restart kept stable storage, a crash notified. */
 static void log_fault(cohort_sim_t *sim, sim_fault_kind_t kind, cohort_node_id_t node,
                       bool stable, const uint16_t *side) {
   sim_fault_log_t *log = sim->fault_log;
   if (!log || log->failed) return;
-  sim_fault_t f = {.at_ns = sim->now, .kind = kind, .node = node, .stable = stable};
+  /* `stable` of a crash: it notified (fail-stop) */
+  sim_fault_t f = {.at_ns = sim->now, .kind = kind, .node = node,
+                   .stable = kind == SIM_FAULT_RESTART && stable,
+                   .notify = kind == SIM_FAULT_CRASH && stable};
   if (side) {
     f.side = cohort_calloc(log->alloc, (size_t)sim->n + 1, sizeof *f.side);
     if (!f.side) {
@@ -742,8 +1018,8 @@ static void random_crash(cohort_sim_t *sim) {
     else down++;
   if (up > 0 && down < r->max_down) {
     sim_host_t *h = &sim->hosts[sim->scratch[sim_below(&sim->fault_rng, up)]];
-    do_crash(sim, h);
-    log_fault(sim, SIM_FAULT_CRASH, h->id, false, NULL);
+    do_crash(sim, h, r->notify);
+    log_fault(sim, SIM_FAULT_CRASH, h->id, r->notify, NULL);
     h->random_down = true;
     heap_push(sim, sim->now + draw_between(sim, r->down_min_ns, r->down_max_ns), EV_RRESTART,
               h->id);
@@ -807,6 +1083,12 @@ static void dispatch(cohort_sim_t *sim, sim_event_t ev) {
     apply_heal(sim, CUT_RANDOM);
     log_fault(sim, SIM_FAULT_HEAL, 0, false, NULL);
     random_next(sim, EV_RPART, sc->random.part_mtbf_ns);
+    break;
+  case EV_FAULT_END:
+    end_fault(sim, ev.ref);
+    break;
+  case EV_GST:
+    trace_gst(sim);
     break;
   }
 }
@@ -902,7 +1184,7 @@ static bool net_equal(const sim_net_t *a, const sim_net_t *b) {
          a->replay == b->replay && a->corrupt == b->corrupt &&
          a->replay_delay.kind == b->replay_delay.kind &&
          a->replay_delay.a == b->replay_delay.a && a->replay_delay.b == b->replay_delay.b &&
-         a->replay_delay.x == b->replay_delay.x;
+         a->replay_delay.x == b->replay_delay.x && a->forge == b->forge;
 }
 
 /* Resolve every link's parameters (defaults, then matching `link` lines
@@ -952,6 +1234,7 @@ static void setup_hosts(cohort_sim_t *sim) {
     sim_clock_init(&h->clock, cs->drift_set ? cs->drift_ppb : drift,
                    cs->offset_set ? cs->offset_ns : offset);
     sim_xoshiro_seed(&h->rng, sim_stream_seed(sim->seed, SIM_STREAM_NODE, i, 0));
+    h->slow_rng = sim_stream_seed(sim->seed, SIM_STREAM_SLOW, i, 0);
     h->sim = sim;
     h->id = i;
     sim->wake_pos[i] = COHORT_HEAP_NONE;
@@ -986,6 +1269,18 @@ static void setup_faults(cohort_sim_t *sim) {
     heap_push(sim, sc->faults[i].at_ns, EV_FAULT, (uint32_t)i);
     if (sc->faults[i].kind == SIM_FAULT_SLEW)
       heap_push(sim, sc->faults[i].at_ns + sc->faults[i].for_ns, EV_SLEW_END, (uint32_t)i);
+    else if (sc->faults[i].kind >= SIM_FAULT_OMIT && sc->faults[i].for_ns > 0)
+      heap_push(sim, sc->faults[i].at_ns + sc->faults[i].for_ns, EV_FAULT_END, (uint32_t)i);
+  }
+  sim->gst_ns = -1;
+  sim->r.gst_ns = -1;
+  if (sc->timing.kind == SIM_TIMING_PARTIAL) {
+    uint64_t trng = sim_stream_seed(sim->seed, SIM_STREAM_TIMING, 0, 0);
+    const sim_timing_t *t = &sc->timing;
+    sim->gst_ns = t->gst_min_ns + (int64_t)sim_below(&trng, (uint64_t)(t->gst_max_ns -
+                                                                       t->gst_min_ns) + 1);
+    sim->r.gst_ns = sim->gst_ns;
+    if (sim->gst_ns <= sc->duration_ns) heap_push(sim, sim->gst_ns, EV_GST, 0);
   }
   sim->fault_rng = sim_stream_seed(sim->seed, SIM_STREAM_FAULT, 0, 0);
   const sim_random_faults_t *r = &sc->random;
@@ -1004,7 +1299,8 @@ static int sim_alloc_tables(cohort_sim_t *sim) {
   sim->scratch = cohort_calloc(sim->alloc, n1, sizeof *sim->scratch);
   sim->side = cohort_calloc(sim->alloc, n1, sizeof *sim->side);
   sim->wake_pos = cohort_calloc(sim->alloc, n1, sizeof *sim->wake_pos);
-  if (!sim->hosts || !sim->links || !sim->scratch || !sim->side || !sim->wake_pos)
+  sim->xbuf = cohort_alloc(sim->alloc, 2 * (size_t)COHORT_DATAGRAM_MAX);
+  if (!sim->hosts || !sim->links || !sim->scratch || !sim->side || !sim->wake_pos || !sim->xbuf)
     return COHORT_ENOMEM;
   cohort_heap_init(&sim->q, sim->wake_pos);
   sim->heap_reserve = 2 * sim->n + 16;
@@ -1073,6 +1369,7 @@ void cohort_sim_free(cohort_sim_t *sim) {
   cohort_free(a, sim->hosts);
   cohort_free(a, sim->scratch);
   cohort_free(a, sim->side);
+  cohort_free(a, sim->xbuf);
   cohort_free(sim->budget.user, sim);
 }
 
@@ -1125,7 +1422,7 @@ int64_t cohort_sim_node_wall(const cohort_sim_t *sim, cohort_node_id_t id) {
 
 int cohort_sim_crash(cohort_sim_t *sim, cohort_node_id_t id) {
   sim_host_t *h = host_get(sim, id);
-  return h ? do_crash(sim, h) : COHORT_EINVAL;
+  return h ? do_crash(sim, h, false) : COHORT_EINVAL;
 }
 
 int cohort_sim_restart(cohort_sim_t *sim, cohort_node_id_t id, bool stable) {

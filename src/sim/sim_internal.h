@@ -23,7 +23,9 @@ enum {
   SIM_STREAM_NET = 1,   /* one per directed link (from, to) */
   SIM_STREAM_NODE = 2,  /* one per node: the node's `random` op */
   SIM_STREAM_CLOCK = 3, /* one per node: random clock parameters */
-  SIM_STREAM_FAULT = 4  /* one per simulator: random faults */
+  SIM_STREAM_FAULT = 4, /* one per simulator: random faults */
+  SIM_STREAM_SLOW = 5,  /* one per node: timing failures (slow node) */
+  SIM_STREAM_TIMING = 6 /* one per simulator: the network timing model (GST) */
 };
 
 /* xoshiro256** (cohort/prng.h): the node streams. */
@@ -93,7 +95,8 @@ enum {
   SIM_NET_REORDER_DELAY = 1u << 5,
   SIM_NET_REPLAY = 1u << 6,
   SIM_NET_REPLAY_DELAY = 1u << 7,
-  SIM_NET_CORRUPT = 1u << 8
+  SIM_NET_CORRUPT = 1u << 8,
+  SIM_NET_FORGE = 1u << 9
 };
 
 /* Parameters of one directed link. Zero-initialised before filling, so
@@ -110,7 +113,30 @@ typedef struct sim_net {
    * flipped on the wire (1 to 4 random bits: what checksums miss). */
   double replay, corrupt;
   sim_dist_t replay_delay;
+  /* A copy re-sent by an outsider with another node's id as sender (the
+   * envelope's sender field, or the AEAD header's): authentication must
+   * refuse it when the cluster is keyed. */
+  double forge;
 } sim_net_t;
+
+/* The network timing model (`network timing=...`, one per scenario):
+ * synchronous — every delay is at most `bound`; partially synchronous —
+ * arbitrary delays (the latency plus `extra`) until GST, drawn from the
+ * seed in [gst_min, gst_max] and unknown to the nodes, bounded after;
+ * asynchronous — every delay gets an unbounded heavy-tailed `extra`. */
+typedef enum sim_timing_kind {
+  SIM_TIMING_NONE = 0,
+  SIM_TIMING_SYNC,
+  SIM_TIMING_PARTIAL,
+  SIM_TIMING_ASYNC
+} sim_timing_kind_t;
+
+typedef struct sim_timing {
+  sim_timing_kind_t kind;
+  int64_t bound_ns;            /* sync, partial (after GST) */
+  int64_t gst_min_ns, gst_max_ns; /* partial */
+  sim_dist_t extra;            /* partial: before GST; async: always */
+} sim_timing_t;
 
 /* Fields of `over` that it sets replace those of `base`. */
 COHORT_INTERNAL void sim_net_merge(sim_net_t *base, const sim_net_t *over);
@@ -173,7 +199,11 @@ typedef enum sim_fault_kind {
   SIM_FAULT_SLEW,
   SIM_FAULT_JOIN,  /* the node's first boot, late: down from 0 until then */
   SIM_FAULT_LEAVE, /* control(p, "leave") on every protocol that has it */
-  SIM_FAULT_CTL    /* control(p, cmd) on protocol `proto` */
+  SIM_FAULT_CTL,   /* control(p, cmd) on protocol `proto` */
+  SIM_FAULT_OMIT,  /* send / receive omission of a node: omit_send, omit_recv */
+  SIM_FAULT_SLOW,  /* a slow node: its sends and timers late by `delay` */
+  SIM_FAULT_SLOW_LINK, /* slow links: side[] 1 = from, 2 = to; `both` */
+  SIM_FAULT_STUCK  /* a stuck bit in every datagram a node sends */
 } sim_fault_kind_t;
 
 typedef struct sim_fault {
@@ -184,8 +214,14 @@ typedef struct sim_fault {
   bool stable;
   int64_t amount_ns; /* step */
   int64_t rate_ppb;  /* slew */
-  int64_t for_ns;    /* slew */
-  uint16_t *side;    /* partition / block: nodes + 1 entries */
+  int64_t for_ns;    /* slew; omit, slow, slow-link, stuck: 0 = to the end */
+  uint16_t *side;    /* partition / block / slow-link: nodes + 1 entries */
+  bool notify;       /* crash: fail-stop, the others are told */
+  bool both;         /* slow-link A<->B */
+  double omit_send, omit_recv; /* omit: probabilities */
+  sim_dist_t delay;  /* slow, slow-link: the extra delay */
+  uint32_t bit;      /* stuck: bit index in the datagram (bit 0 = LSB of byte 0) */
+  uint8_t bit_value; /* stuck: 0 or 1 */
   char proto[COHORT_SIM_CTL_MAX]; /* ctl: the scenario's protocol name */
   char cmd[COHORT_SIM_CTL_MAX];   /* ctl: the command */
 } sim_fault_t;
@@ -220,6 +256,7 @@ typedef struct sim_random_faults {
   int64_t part_mtbf_ns; /* 0 = no random partitions */
   int64_t part_min_ns, part_max_ns;
   double oneway; /* probability a random partition is one-way */
+  bool notify;   /* random crashes are fail-stop: the others are told */
   int64_t start_ns, end_ns;
 } sim_random_faults_t;
 
@@ -245,6 +282,7 @@ struct cohort_scenario {
   sim_check_spec_t checks[COHORT_SIM_CHECKS_MAX];
   size_t checks_len;
   sim_net_t net;
+  sim_timing_t timing;
   sim_link_spec_t *links;
   size_t links_len;
   sim_clock_spec_t *clocks; /* nodes + 1 entries */

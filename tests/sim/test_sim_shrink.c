@@ -122,6 +122,9 @@ static void test_every_kind_round_trips(void **state) {
       "at 3500ms partition 1 -> 2,3\nat 4s heal\nat 4500ms step 3 -20ms\n"
       "at 5s slew 4 rate=-250.5ppm for=2s\nat 7s crash 3\n"
       "at 500ms join 4\nat 6s leave 1\nat 6500ms ctl 2 ping hello\n"
+      "at 1s omit 1 send=0.5 recv=0.25 for=2s\nat 2s slow 2 delay=uniform(1ms,3ms) for=1s\n"
+      "at 2s slow-link 1,2<->3 delay=lognormal(1ms,0.5)\nat 3s stuck 1 bit=20 value=1 for=1s\n"
+      "at 8s crash 1 notify\n"
       "check fd bound=1ns accuracy=off\n";
   cohort_sim_config_t cfg = {.seed = 4};
   char *out = NULL, err[768];
@@ -129,7 +132,7 @@ static void test_every_kind_round_trips(void **state) {
   int rc = cohort_sim_shrink(text, strlen(text), "kinds.scn", &opts, &cfg, &out, &st, err,
                              sizeof err);
   if (rc) fail_msg("shrink: %s", err);
-  assert_int_equal(st.faults_before, 12);
+  assert_int_equal(st.faults_before, 17);
   assert_true(st.faults_after < st.faults_before);
   assert_true(violations(out, 4) > 0);
   cohort_free(NULL, out);
