@@ -195,6 +195,11 @@ typedef struct cohort_group_stats {
   uint64_t views, view_changes_led, joins, exclusions, merges, rejoins;
   uint64_t state_bytes_sent, state_bytes_received, state_transfers, state_abandoned;
   uint64_t non_primary_views; /* installed here: split-brain is visible */
+  /* promised attempts of a coordinator that vanished, found while
+   * proposing: finished (a quorum had promised) or voided (proof that
+   * they were never committed) */
+  uint64_t attempts_finished, attempts_voided;
+  uint64_t declined; /* views that named us while we were in another one */
 } cohort_group_stats_t;
 
 /* Create on `node` (not attached). Uses the node's failure detector if

@@ -119,6 +119,9 @@ static void free_proposal(cohort_group_t *g) {
   g->ncomp = 0;
   g->proposing = false;
   g->p_phase = 0;
+  cohort_free(g->alloc, g->p_held);
+  g->p_held = NULL;
+  g->p_held_len = 0;
 }
 
 static void free_view(cohort_group_t *g) {
@@ -138,6 +141,7 @@ static void clear_bound(cohort_group_t *g) {
   g->bound_buf = NULL;
   g->bound_len = 0;
   g->bound = false;
+  g->bound_committed = false;
   g->synced = false;
 }
 
@@ -474,6 +478,7 @@ static void commit_install(cohort_group_t *g, const uint8_t *body, size_t len) {
     if (!synced_complete(g, true)) { /* fetch first; the commit waits as our promise */
       if (!g->bound) keep_bound(g, body, len, s->att, s->pcoord);
       g->bound = true;
+      g->bound_committed = true;
       return;
     }
     for (size_t i = 0; i < g->n; i++) group_try_deliver(g, i, g->cut[i], true);
@@ -504,7 +509,8 @@ static void on_flush(cohort_group_t *g, const cohort_msg_t *m, gr_t *r) {
     return;
   }
   if (g->bound && !(g->bound_att == att && g->bound_coord == coord)) {
-    gw_t w = group_writer(g); /* hand on the promise */
+    gw_t w = group_writer(g); /* hand on the promise (or the COMMIT) */
+    gw_u8(&w, g->bound_committed ? 1 : 0);
     gw_bytes(&w, g->bound_buf, g->bound_len);
     (void)group_send(g, m->from, m->from_incarnation, GK_BOUND, &w);
     return;
@@ -532,7 +538,16 @@ static void member_on_sync(cohort_group_t *g, const uint8_t *body, size_t len,
   gsync_t *s = g->sx;
   if (group_sync_decode(body, len, s) || !g->in_view || !vid_eq(s->from_vid, g->vid)) return;
   if (s->att != g->seen_att || s->pcoord != g->seen_coord || s->pcoord != from) return;
-  if (g->bound) return; /* already promised: the same SYNC again */
+  if (g->bound) { /* the same SYNC again: our FLUSH_OK was lost, say it again */
+    if (!g->bound_committed && g->bound_att == s->att && g->bound_coord == s->pcoord &&
+        g->bound_coord != self_id(g)) {
+      gw_t w = group_writer(g);
+      gw_u32(&w, g->bound_att);
+      gw_u32(&w, g->bound_coord);
+      (void)group_send(g, g->bound_coord, 0, GK_FLUSH_OK, &w);
+    }
+    return;
+  }
   if (!load_cut(g, s)) return;
   keep_bound(g, body, len, s->att, s->pcoord);
   synced_complete(g, true);
@@ -637,6 +652,7 @@ static void send_flush(cohort_group_t *g, const pmem_t *p) {
 
 static void coord_on_vec_self(cohort_group_t *g);
 static void coord_check_vecs(cohort_group_t *g);
+static void decide_held(cohort_group_t *g);
 
 static void start_proposal(cohort_group_t *g) {
   free_proposal(g);
@@ -666,6 +682,18 @@ static void start_proposal(cohort_group_t *g) {
   g->synced = false;
   g->p_epoch = g->vid.epoch + 1;
   if (g->partner && g->partner_vid.epoch >= g->p_epoch) g->p_epoch = g->partner_vid.epoch + 1;
+  /* every attempt names a view never named before (a member may hold an
+   * earlier attempt's SYNC), above any attempt we hold a promise to */
+  if (g->bound && g->bound_buf && !group_sync_decode(g->bound_buf, g->bound_len, g->sx) &&
+      (g->p_held = cohort_alloc(g->alloc, g->bound_len))) {
+    memcpy(g->p_held, g->bound_buf, g->bound_len);
+    g->p_held_len = g->bound_len;
+    g->p_held_att = g->bound_att;
+    g->p_held_coord = g->bound_coord;
+    if (g->sx->vid.epoch >= g->p_epoch) g->p_epoch = g->sx->vid.epoch + 1;
+  }
+  if (g->p_epoch <= g->last_p_epoch) g->p_epoch = g->last_p_epoch + 1;
+  g->last_p_epoch = g->p_epoch;
   g->p_phase = 1;
   g->p_started_ns = g->p_sent_ns = now_of(g);
   g->p_lp_epoch = g->lp_epoch;
@@ -673,6 +701,7 @@ static void start_proposal(cohort_group_t *g) {
   if (g->lp_n) memcpy(g->p_lp, g->lp, g->lp_n * sizeof *g->lp);
   /* survivors: our members that stay (we first), then the partner's */
   pm_add(g, self_id(g), self_inc(g), NULL, 0, 0);
+  if (g->p_held && g->pn) g->pm[0].held = true;
   for (size_t i = 0; i < g->n; i++) {
     gmem_t *m = &g->mem[i];
     if (i == g->self) continue;
@@ -826,6 +855,7 @@ static void coord_all_vecs(cohort_group_t *g) {
   }
   /* primary views form one line: above every primary any survivor knows */
   if (g->p_lp_epoch >= g->p_epoch) g->p_epoch = g->p_lp_epoch + 1;
+  if (g->p_epoch > g->last_p_epoch) g->last_p_epoch = g->p_epoch;
   /* the new view: component 0's survivors, the partner's, then joiners */
   cohort_group_member_t order[COHORT_GROUP_MEMBERS_MAX];
   size_t on = 0;
@@ -924,8 +954,9 @@ static void coord_on_ok(cohort_group_t *g, cohort_node_id_t from) {
 static void coord_check_vecs(cohort_group_t *g) {
   if (!g->proposing || g->p_phase != 1) return;
   for (size_t k = 0; k < g->pn; k++)
-    if (g->pm[k].comp >= 0 && !g->pm[k].vec) return;
-  coord_all_vecs(g);
+    if (g->pm[k].comp >= 0 && !g->pm[k].vec && !g->pm[k].held) return;
+  if (g->p_held) decide_held(g);
+  else coord_all_vecs(g);
 }
 
 static void on_flush_vec(cohort_group_t *g, const cohort_msg_t *m, gr_t *r) {
@@ -1057,6 +1088,15 @@ void group_on_foreign_vid(cohort_group_t *g, const cohort_msg_t *m, cohort_group
   (void)group_send(g, m->from, m->from_incarnation, GK_EXCLUDED, &w);
 }
 
+/* Tell the coordinator of `v` (a view that names us while we are in
+ * another) that we leave it: its next view drops us. */
+static void decline_view(cohort_group_t *g, cohort_group_view_id_t v) {
+  gw_t w = group_writer(g);
+  gw_vid(&w, v);
+  (void)group_send(g, v.coord, v.coord_inc, GK_LEAVE, &w);
+  g->stats.declined++;
+}
+
 static void on_commit(cohort_group_t *g, const cohort_msg_t *m, const uint8_t *b, size_t len) {
   gsync_t *s = g->sx;
   if (group_sync_decode(b, len, s)) return;
@@ -1070,9 +1110,14 @@ static void on_commit(cohort_group_t *g, const cohort_msg_t *m, const uint8_t *b
     return;
   }
   if (g->status == COHORT_GROUP_LEFT) return;
-  if (g->in_view && s->vid.epoch <= g->vid.epoch) return;
   bool survivor = g->in_view && vid_eq(s->from_vid, g->vid);
   bool named = in_list(s->mem, s->n, self_id(g), self_inc(g));
+  if (g->in_view && s->vid.epoch <= g->vid.epoch) {
+    /* a view of another component that counts us (its coordinator
+     * re-sends it to us): decline, as below */
+    if (named && !vid_eq(s->from_vid, g->vid)) decline_view(g, s->vid);
+    return;
+  }
   if (!survivor && !named) return; /* not for us */
   /* A founder whose JOIN was answered late sits in a group of one it
    * founded meanwhile: non-primary and idle, that group holds nothing
@@ -1081,7 +1126,13 @@ static void on_commit(cohort_group_t *g, const cohort_msg_t *m, const uint8_t *b
    * the flush timeout, while each side's probes name the other's member
    * as its own and no merge starts. */
   bool lone = g->in_view && g->n == 1 && !g->primary && !g->proposing && !g->blocked;
-  if (!survivor && g->in_view && g->status != COHORT_GROUP_STATE_WAIT && !lone) return;
+  if (!survivor && g->in_view && g->status != COHORT_GROUP_STATE_WAIT && !lone) {
+    /* Admitted by two coordinators (a JOIN goes to two contacts) and in
+     * the other's view already: decline, or that view waits for us for
+     * ever and each side's merge probes name us as its own member. */
+    decline_view(g, s->vid);
+    return;
+  }
   /* b is in the datagram: copy it (commit_install may send and reuse buffers) */
   uint8_t *copy = cohort_alloc(g->alloc, len);
   if (!copy) return;
@@ -1090,24 +1141,114 @@ static void on_commit(cohort_group_t *g, const cohort_msg_t *m, const uint8_t *b
   cohort_free(g->alloc, copy);
 }
 
+/* Finish the attempt in body b (a COMMIT received, or an attempt decided
+ * by decide_held): install it and hand it to its members. */
+static void finish_attempt(cohort_group_t *g, const uint8_t *b, size_t len) {
+  gsync_t *s = g->sx;
+  uint8_t *copy = cohort_alloc(g->alloc, len);
+  if (!copy) return;
+  memcpy(copy, b, len);
+  free_proposal(g);
+  if (group_sync_decode(copy, len, s)) {
+    cohort_free(g->alloc, copy);
+    return;
+  }
+  keep_bound(g, copy, len, s->att, s->pcoord);
+  cohort_free(g->alloc, copy);
+  g->bound = true;
+  g->bound_committed = true;
+  if (load_cut(g, s) && synced_complete(g, true)) complete_bound(g);
+  /* else: fetch, then complete from the tick */
+}
+
 static void on_bound(cohort_group_t *g, const cohort_msg_t *m, const uint8_t *b, size_t len) {
   gsync_t *s = g->sx;
-  (void)m;
-  if (!g->proposing || group_sync_decode(b, len, s)) return;
+  if (len < 1 || !g->proposing) return;
+  bool committed = b[0] != 0;
+  b++, len--;
+  if (group_sync_decode(b, len, s)) return;
+  pmem_t *p = pm_find(g, m->from);
   if (!vid_eq(s->from_vid, g->vid)) { /* a partner member bound elsewhere: leave it out */
-    pmem_t *p = pm_find(g, m->from);
     if (p && p->comp == 1) p->comp = -2; /* ignored from now on */
     return;
   }
-  /* one of ours promised another proposal: complete that one instead */
-  free_proposal(g);
-  keep_bound(g, b, len, s->att, s->pcoord);
-  if (load_cut(g, s) && synced_complete(g, true)) {
-    g->bound = true;
-    complete_bound(g);
-  } else {
-    g->bound = true; /* fetch, then complete from the tick */
+  if (committed) { /* proof that attempt was committed: finish it */
+    finish_attempt(g, b, len);
+    return;
   }
+  if (g->p_phase != 1 || !p || p->inc != m->from_incarnation) return;
+  /* A promise to another attempt: hold it until every survivor answered. */
+  if (!g->p_held) {
+    if (!(g->p_held = cohort_alloc(g->alloc, len))) return;
+    memcpy(g->p_held, b, len);
+    g->p_held_len = len;
+    g->p_held_att = s->att;
+    g->p_held_coord = s->pcoord;
+  }
+  if (s->att == g->p_held_att && s->pcoord == g->p_held_coord) p->held = true;
+  else p->other = true; /* promised yet another attempt: it promised not ours */
+  coord_check_vecs(g);
+}
+
+/* Every survivor answered and some promised an earlier attempt X (held).
+ * X may have been committed only if every survivor of X promised it: a
+ * survivor that answered us with its vector (or promised something else)
+ * proves X never will be, and so does X being our own (we gave it up, and
+ * only its coordinator commits it). Without such proof X is finished if
+ * those who promised it hold a quorum of the last primary view (any other
+ * side is then a minority and cannot be primary); otherwise it is voided
+ * and our attempt goes on without it (as a minority: non-primary). */
+static void decide_held(cohort_group_t *g) {
+  gsync_t *s = g->sx;
+  if (group_sync_decode(g->p_held, g->p_held_len, s)) { /* cannot happen: decoded before */
+    cohort_free(g->alloc, g->p_held);
+    g->p_held = NULL;
+    return;
+  }
+  bool proof = g->p_held_coord == self_id(g);
+  cohort_group_member_t held[COHORT_GROUP_MEMBERS_MAX];
+  size_t nh = 0;
+  for (size_t k = 0; k < g->pn; k++) {
+    const pmem_t *p = &g->pm[k];
+    if (p->comp != 0 || !in_list(s->mem, s->n, p->id, p->inc)) continue;
+    if (p->other || (p->vec && !p->held)) proof = true;
+    if (p->held) held[nh++] = (cohort_group_member_t){p->id, p->inc};
+  }
+  if (!proof && quorum(g, held, nh, g->p_lp, g->p_lp_n)) {
+    uint8_t *b = g->p_held;
+    size_t len = g->p_held_len;
+    g->p_held = NULL; /* finish_attempt frees the proposal */
+    g->stats.attempts_finished++;
+    finish_attempt(g, b, len);
+    cohort_free(g->alloc, b);
+    return;
+  }
+  /* void it: those who promised it drop the promise and answer again */
+  gw_t w = group_writer(g);
+  gw_u32(&w, g->p_held_att);
+  gw_u32(&w, g->p_held_coord);
+  for (size_t k = 1; k < g->pn; k++) {
+    pmem_t *p = &g->pm[k];
+    if (!p->held) continue;
+    p->held = false;
+    (void)group_send(g, p->id, p->inc, GK_VOID, &w);
+  }
+  if (g->bound && !g->bound_committed && g->bound_att == g->p_held_att &&
+      g->bound_coord == g->p_held_coord)
+    clear_bound(g);
+  g->pm[0].held = false;
+  g->stats.attempts_voided++;
+  cohort_free(g->alloc, g->p_held);
+  g->p_held = NULL;
+  coord_check_vecs(g);
+}
+
+static void on_void(cohort_group_t *g, const cohort_msg_t *m, gr_t *r) {
+  uint32_t att = gr_u32(r);
+  cohort_node_id_t coord = gr_u32(r);
+  (void)m;
+  if (r->err || !g->in_view || !g->bound || g->bound_committed) return;
+  if (g->bound_att == att && g->bound_coord == coord) clear_bound(g);
 }
 
 static void on_nack(cohort_group_t *g, const cohort_msg_t *m, gr_t *r) {
@@ -1250,6 +1391,7 @@ static int g_recv(cohort_proto_t *p, const cohort_msg_t *m) {
   case GK_STATE_CHUNK: group_state_recv_chunk(g, m, &r); break;
   case GK_STATE_GONE: group_state_recv_gone(g, m, &r); break;
   case GK_STATUS: on_status(g, m, &r); break;
+  case GK_VOID: on_void(g, m, &r); break;
   default: break;
   }
   if (r.err) {
@@ -1312,7 +1454,7 @@ static void coord_tick(cohort_group_t *g, int64_t now) {
       bool gone = i != SIZE_MAX ? member_suspected(g, &g->mem[i]) || g->mem[i].failed
                                 : suspected(g, p->id);
       bool late = now - g->p_started_ns >= g->cfg.flush_timeout_ns &&
-                  (g->p_phase == 1 ? !p->vec : !p->ok);
+                  (g->p_phase == 1 ? !p->vec && !p->held : !p->ok);
       if (!gone && !late) continue;
       restart = true;
       if (i != SIZE_MAX && !g->mem[i].failed) {
@@ -1406,7 +1548,9 @@ static void member_tick(cohort_group_t *g, int64_t now, size_t coord) {
     /* the proposer is gone and nobody finished: take over */
     if (now - g->blocked_ns >= 3 * g->cfg.flush_timeout_ns && coord == g->self) {
       g->blocked_ns = now;
-      if (g->bound) complete_bound(g);
+      /* a COMMIT we hold is proof: finish it; a mere promise is not
+       * (the attempt may never have been committed): propose, holding it */
+      if (g->bound && g->bound_committed) complete_bound(g);
       else start_proposal(g);
     }
     /* blocked for long: perhaps the view changed without us */
@@ -1525,7 +1669,7 @@ const char *cohort_group_kind_name(uint32_t kind) {
   static const char *const names[] = {
       NULL, "join", "join_fwd", "sync", "commit", "flush", "flush_vec", "flush_ok", "nack",
       "bound", "data", "ack", "stable", "fetch", "installed", "excluded", "suspect", "leave",
-      "probe", "state_req", "state_chunk", "state_gone", "status"};
+      "probe", "state_req", "state_chunk", "state_gone", "status", "void"};
   return kind <= GK_KIND_MAX ? names[kind] : NULL;
 }
 

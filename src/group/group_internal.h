@@ -33,7 +33,8 @@ enum {
   GK_STATE_CHUNK = 20,/* {vid, index, total, data} */
   GK_STATE_GONE = 21, /* {vid} */
   GK_STATUS = 22,     /* {vid}: keep-alive of a member */
-  GK_KIND_MAX = 22
+  GK_VOID = 23,       /* proposer -> survivor: {att, coord}: that promise is void */
+  GK_KIND_MAX = 23
 };
 
 /* Bytes of one state chunk (fits a payload with its header). */
@@ -106,6 +107,8 @@ typedef struct pmem {
   uint8_t addr[COHORT_PEER_ADDR_MAX];
   int comp;          /* old view component index, -1 = joiner */
   bool vec, ok, installed, no_state;
+  bool held;         /* answered with a promise to the held attempt (p_held) */
+  bool other;        /* answered with a promise to yet another attempt */
   uint64_t *have;    /* per member of its component's view */
 } pmem_t;
 
@@ -207,6 +210,15 @@ struct cohort_group {
   size_t bound_len;
   uint32_t bound_att;
   cohort_node_id_t bound_coord;
+  bool bound_committed; /* the bound body is a COMMIT we received, not a SYNC */
+  /* An earlier attempt some survivors promised (ours or another
+   * coordinator's), found while proposing: completed if it may have been
+   * committed, voided if it cannot have been (group.c, decide_held). */
+  uint8_t *p_held;
+  size_t p_held_len;
+  uint32_t p_held_att;
+  cohort_node_id_t p_held_coord;
+  uint64_t last_p_epoch; /* the highest epoch we ever proposed */
   int64_t fetch_ns;
   cohort_group_view_id_t block_traced;
 
