@@ -476,7 +476,7 @@ static void commit_install(cohort_group_t *g, const uint8_t *body, size_t len) {
       g->bound = true;
       return;
     }
-    for (size_t i = 0; i < g->n; i++) group_try_deliver(g, i, g->cut[i], true);
+    group_mcast_flush(g);
     for (size_t i = 0; i < g->n; i++)
       if (g->mem[i].have > g->cut[i]) g->stats.discarded_by_flush += g->mem[i].have - g->cut[i];
   } else if (g->status == COHORT_GROUP_STATE_WAIT) {
@@ -1631,6 +1631,7 @@ void cohort_group_free(cohort_group_t *g) {
   if (!g) return;
   const cohort_allocator_t *a = g->alloc;
   free_view(g);
+  group_mcast_free(g);
   free_proposal(g);
   clear_bound(g);
   group_state_abandon(g, NULL);
