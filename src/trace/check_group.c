@@ -86,7 +86,7 @@ typedef struct gview {
   bool primary, pending, installed; /* installed: state_installed during it */
   uint64_t ndeliv, hash;            /* deliveries during it: count, sum of mid hashes */
   int64_t tt;
-  size_t line;
+  size_t line, rec; /* rec: index in the (sorted) trace */
 } gview_t;
 
 /* ordering levels as traced ("svc"); absent = fifo (older traces) */
@@ -99,7 +99,7 @@ typedef struct gmsg {
   uint64_t gseq;            /* deliveries: 0 = none */
   gmid_t mid;
   int64_t tt;
-  size_t line;
+  size_t line, rec; /* rec: index in the (sorted) trace */
 } gmsg_t;
 
 typedef struct gmem {
@@ -289,7 +289,8 @@ static void malformed(gctx_t *c, const cohort_trace_rec_t *r, const char *why) {
 
 static void on_view(gctx_t *c, const cohort_trace_rec_t *r, uint32_t p) {
   char vid[VID_MAX], state[16];
-  gview_t v = {.proc = p, .next = NONE, .tt = r->true_ns, .line = r->line};
+  gview_t v = {.proc = p, .next = NONE, .tt = r->true_ns, .line = r->line,
+               .rec = (size_t)(r - c->t->recs)};
   if (!data_str(r->data_json, "vid", vid, sizeof vid)) return malformed(c, r, "vid");
   if (cohort_trace_data_u64(r->data_json, "epoch", &v.epoch)) return malformed(c, r, "epoch");
   if (!data_bool(r->data_json, "primary", &v.primary)) return malformed(c, r, "primary");
@@ -308,7 +309,8 @@ static void on_view(gctx_t *c, const cohort_trace_rec_t *r, uint32_t p) {
 
 static void on_msg(gctx_t *c, const cohort_trace_rec_t *r, uint32_t p, bool send) {
   char vid[VID_MAX], mid[VID_MAX];
-  gmsg_t m = {.proc = p, .tt = r->true_ns, .line = r->line, .view = c->procs[p].cur};
+  gmsg_t m = {.proc = p, .tt = r->true_ns, .line = r->line, .view = c->procs[p].cur,
+              .rec = (size_t)(r - c->t->recs)};
   if (!data_str(r->data_json, "vid", vid, sizeof vid)) return malformed(c, r, "vid");
   if (!data_str(r->data_json, "mid", mid, sizeof mid) || !parse_mid(mid, &m.mid))
     return malformed(c, r, "mid");
@@ -1064,9 +1066,9 @@ static int order_pass(gctx_t *c, const uint32_t *six, bool causal) {
   }
   size_t a = 0, b = 0, v = 0;
   while (ok && (a < c->nsends || b < c->ndels || v < c->nviews)) {
-    size_t la = a < c->nsends ? c->sends[a].line : SIZE_MAX;
-    size_t lb = b < c->ndels ? c->dels[b].line : SIZE_MAX;
-    size_t lv = v < c->nviews ? c->views[v].line : SIZE_MAX;
+    size_t la = a < c->nsends ? c->sends[a].rec : SIZE_MAX;
+    size_t lb = b < c->ndels ? c->dels[b].rec : SIZE_MAX;
+    size_t lv = v < c->nviews ? c->views[v].rec : SIZE_MAX;
     if (lv <= la && lv <= lb) { /* a view: the process starts afresh */
       opass_t *p = &ps[c->views[v].proc];
       p->vid = c->views[v].vid;
