@@ -200,6 +200,12 @@ typedef struct cohort_group_stats {
    * they were never committed) */
   uint64_t attempts_finished, attempts_voided;
   uint64_t declined; /* views that named us while we were in another one */
+  /* ordering services: ORDER messages sent (as the view's sequencer),
+   * TOTAL messages numbered here as sequencer, TOTAL messages numbered by
+   * the flush (not ordered when the view ended), messages held back by
+   * their ordering after they were stable (delivered later), and
+   * messages the flush had to deliver against their ordering (must be 0) */
+  uint64_t tx_order, sequenced, flush_sequenced, held_back, order_forced;
 } cohort_group_stats_t;
 
 /* Create on `node` (not attached). Uses the node's failure detector if
@@ -215,7 +221,62 @@ cohort_proto_t *cohort_group_proto(cohort_group_t *g);
 cohort_group_t *cohort_group_from_proto(cohort_proto_t *p);
 cohort_fd_t *cohort_group_fd(cohort_group_t *g);
 
-/* Multicast msg (1..COHORT_GROUP_MSG_MAX bytes) to the current view.
+/* ---- the service of one multicast (docs/multicast.md) -------------------
+ *
+ * A service is one ordering level OR'ed with one reliability level,
+ * chosen per message. Ordering (study guide, week 4, "Ordering Levels"):
+ *  - UNORDERED: no promise (today delivered in its sender's order anyway:
+ *    the reliable core is cumulative);
+ *  - FIFO: after every earlier message of its sender in the view;
+ *  - CAUSAL: after every message delivered at its sender before it was
+ *    sent, and every earlier message of its sender (implies FIFO); the
+ *    DATA carries the sender's delivery vector over the view's members;
+ *  - TOTAL: by sequencer — the view's coordinator assigns a global
+ *    sequence number (gseq) in batched ORDER messages; every member
+ *    delivers TOTAL messages in gseq order (also FIFO per sender, and it
+ *    respects causality among TOTAL messages);
+ *  - TOTAL | CAUSAL: causal total — gseq order and every causal
+ *    predecessor of any level first.
+ * FIFO may be OR'ed with CAUSAL or TOTAL (both imply it).
+ * Reliability: RELIABLE (the only one so far, and the default when no
+ * reliability bit is given) is view-synchronous reliable multicast with
+ * safe (uniform) delivery: a message is delivered only once every member
+ * of the view has acknowledged it (stable), or by the flush of a view
+ * change, which delivers the same messages everywhere. UNRELIABLE and
+ * BEST_EFFORT are reserved: refused with COHORT_EINVAL until built. */
+enum {
+  COHORT_MCAST_UNORDERED = 0,
+  COHORT_MCAST_FIFO = 1u << 0,
+  COHORT_MCAST_CAUSAL = 1u << 1,
+  COHORT_MCAST_TOTAL = 1u << 2,
+  COHORT_MCAST_ORDER_MASK = 0xffu,
+  COHORT_MCAST_RELIABLE = 1u << 8,
+  COHORT_MCAST_BEST_EFFORT = 1u << 9, /* reserved, not yet */
+  COHORT_MCAST_UNRELIABLE = 1u << 10, /* reserved, not yet */
+  COHORT_MCAST_RELIABILITY_MASK = 0xff00u,
+  /* cohort_group_send's service */
+  COHORT_MCAST_DEFAULT = COHORT_MCAST_FIFO | COHORT_MCAST_RELIABLE
+};
+
+/* NULL if `svc` is a service cohort_group_send_svc accepts, else why not
+ * (a static string, e.g. "total order needs reliable delivery"). */
+const char *cohort_mcast_service_check(uint32_t svc);
+/* The ordering level's trace name: "unordered", "fifo", "causal",
+ * "total", "causal-total" ("?" for a refused service). */
+const char *cohort_mcast_service_name(uint32_t svc);
+/* The service named "unordered", "fifo", "causal", "total" or
+ * "causal-total" (reliable), in *svc. COHORT_EINVAL for another name. */
+int cohort_mcast_service_parse(const char *name, uint32_t *svc);
+
+/* Multicast msg with service `svc` (above): as cohort_group_send, and
+ * COHORT_EINVAL for a service cohort_mcast_service_check refuses. *seq
+ * numbers the message among this member's messages in the view (gaps:
+ * a coordinator's ORDER messages take numbers too). */
+int cohort_group_send_svc(cohort_group_t *g, uint32_t svc, const uint8_t *msg, size_t len,
+                          uint64_t *seq);
+
+/* Multicast msg (1..COHORT_GROUP_MSG_MAX bytes) to the current view,
+ * with COHORT_MCAST_DEFAULT (FIFO, reliable).
  * Returns 0 and *seq (may be NULL); COHORT_EAGAIN while blocked, joining,
  * waiting for state, or when the window is full; COHORT_ESTATE in a
  * non-primary view with minority=block, or after leaving; COHORT_EINVAL. */
@@ -240,7 +301,9 @@ const char *cohort_group_kind_name(uint32_t kind);
  * expected, minority=continue|block, votes=ID:N,..., founder=ID (the node
  * that founds; default 1), local-suspicion=on|off, and the built-in test
  * application: rate=PER_SECOND (each member multicasts while it may),
- * msg-bytes=N, state-bytes=N (its state: a digest of everything delivered,
+ * msg-bytes=N, order=unordered|fifo|causal|total|causal-total|mix (the
+ * service of its multicasts; mix: each message a random one; default
+ * fifo), state-bytes=N (its state: a digest of everything delivered,
  * padded to N bytes), leave-at / detector parameters of fd (fd-interval,
  * threshold). */
 extern const cohort_proto_factory_t cohort_group_factory;

@@ -274,6 +274,13 @@ static void install_view(cohort_group_t *g, const gsync_t *s, bool joiner, const
     /* Learn the member as a peer (its address, for the host), bound to
      * the incarnation the view names. */
     (void)cohort_node_peer_add(g->node, m->id, m->inc, m->addr_len ? m->addr : NULL, m->addr_len);
+    /* a view finished on behalf of a vanished coordinator may name a
+     * process whose node has restarted since: that process is gone */
+    if (cohort_node_peer_incarnation(g->node, m->id) > m->inc) {
+      m->failed = true;
+      m->failed_by = self_id(g);
+      m->reason = "restarted";
+    }
   }
   g->in_view = true;
   g->vid = s->vid;
@@ -481,7 +488,7 @@ static void commit_install(cohort_group_t *g, const uint8_t *body, size_t len) {
       g->bound_committed = true;
       return;
     }
-    for (size_t i = 0; i < g->n; i++) group_try_deliver(g, i, g->cut[i], true);
+    group_mcast_flush(g);
     for (size_t i = 0; i < g->n; i++)
       if (g->mem[i].have > g->cut[i]) g->stats.discarded_by_flush += g->mem[i].have - g->cut[i];
   } else if (g->status == COHORT_GROUP_STATE_WAIT) {
@@ -562,9 +569,10 @@ static void complete_bound(cohort_group_t *g) {
   if (group_sync_decode(g->bound_buf, g->bound_len, s)) return;
   gw_t w = group_writer(g);
   gw_bytes(&w, g->bound_buf, g->bound_len);
+  /* to every member: joiners too (a member of a merging component that
+   * gets this body and not its own ignores it: on_commit) */
   for (size_t i = 0; i < s->n; i++) {
     if (s->mem[i].id == self_id(g)) continue;
-    if (group_index(g, s->mem[i].id) == SIZE_MAX) continue; /* another component */
     (void)group_send(g, s->mem[i].id, s->mem[i].inc, GK_COMMIT, &w);
   }
   uint8_t *copy = cohort_alloc(g->alloc, g->bound_len);
@@ -1112,10 +1120,14 @@ static void on_commit(cohort_group_t *g, const cohort_msg_t *m, const uint8_t *b
   if (g->status == COHORT_GROUP_LEFT) return;
   bool survivor = g->in_view && vid_eq(s->from_vid, g->vid);
   bool named = in_list(s->mem, s->n, self_id(g), self_inc(g));
+  /* the COMMIT of a merge for the other component: ours comes apart */
+  bool merging = false;
+  for (size_t i = 0; g->in_view && i < s->merged_n && i < 2; i++)
+    if (vid_eq(s->merged[i], g->vid)) merging = true;
   if (g->in_view && s->vid.epoch <= g->vid.epoch) {
     /* a view of another component that counts us (its coordinator
      * re-sends it to us): decline, as below */
-    if (named && !vid_eq(s->from_vid, g->vid)) decline_view(g, s->vid);
+    if (named && !merging && !vid_eq(s->from_vid, g->vid)) decline_view(g, s->vid);
     return;
   }
   if (!survivor && !named) return; /* not for us */
@@ -1127,6 +1139,7 @@ static void on_commit(cohort_group_t *g, const cohort_msg_t *m, const uint8_t *b
    * as its own and no merge starts. */
   bool lone = g->in_view && g->n == 1 && !g->primary && !g->proposing && !g->blocked;
   if (!survivor && g->in_view && g->status != COHORT_GROUP_STATE_WAIT && !lone) {
+    if (merging) return;
     /* Admitted by two coordinators (a JOIN goes to two contacts) and in
      * the other's view already: decline, or that view waits for us for
      * ever and each side's merge probes name us as its own member. */
@@ -1775,6 +1788,7 @@ void cohort_group_free(cohort_group_t *g) {
   if (!g) return;
   const cohort_allocator_t *a = g->alloc;
   free_view(g);
+  group_mcast_free(g);
   free_proposal(g);
   clear_bound(g);
   group_state_abandon(g, NULL);

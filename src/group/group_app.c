@@ -19,6 +19,8 @@ typedef struct gapp {
   uint64_t msg_bytes, state_bytes;
   int64_t next_ns;
   uint64_t digest, count;
+  uint32_t svc; /* the service of its multicasts */
+  bool mix;     /* a random service per message */
 } gapp_t;
 
 COHORT_INTERNAL void group_set_founder(cohort_group_t *g, cohort_node_id_t id);
@@ -73,7 +75,13 @@ static void app_tick(void *ud, int64_t now) {
     size_t n = (size_t)a->msg_bytes;
     uint64_t r = cohort_node_random(a->g->node);
     for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)(r >> (8 * (i & 7))) ^ (uint8_t)i;
-    if (cohort_group_send(a->g, buf, n, NULL)) break; /* blocked or full: skip this one */
+    uint32_t svc = a->svc;
+    if (a->mix) {
+      static const char *const names[] = {"unordered", "fifo", "causal", "total",
+                                          "causal-total"};
+      (void)cohort_mcast_service_parse(names[(r >> 56) % 5], &svc);
+    }
+    if (cohort_group_send_svc(a->g, svc, buf, n, NULL)) break; /* blocked or full: skip */
   }
   if (now - a->next_ns > 10 * gap) a->next_ns = now; /* do not burst after a pause */
 }
@@ -106,7 +114,7 @@ static int g_create(cohort_node_t *node, const cohort_param_t *params, size_t np
   static const char *const known[] = {
       "ack", "retransmit", "join-retry", "join-delay", "flush-timeout", "merge-interval",
       "state-timeout", "window", "state-window", "expected", "minority", "votes", "founder",
-      "local-suspicion", "batch", "rate", "msg-bytes", "state-bytes", NULL};
+      "local-suspicion", "batch", "rate", "msg-bytes", "state-bytes", "order", NULL};
   cohort_group_config_t c;
   cohort_group_config_default(&c);
   uint64_t window = c.window, swin = c.state_window, expected = c.expected_votes, founder = 1;
@@ -140,6 +148,14 @@ static int g_create(cohort_node_t *node, const cohort_param_t *params, size_t np
     cohort_fmt(err, errcap, "group: minority=continue|block, not '%s'", mv);
     return COHORT_EINVAL;
   }
+  uint32_t svc = COHORT_MCAST_DEFAULT;
+  const char *order = cohort_param_get(params, np, "order");
+  bool mix = order && !strcmp(order, "mix");
+  if (order && !mix && cohort_mcast_service_parse(order, &svc)) {
+    cohort_fmt(err, errcap, "group: order=unordered|fifo|causal|total|causal-total|mix, not '%s'",
+               order);
+    return COHORT_EINVAL;
+  }
   cohort_node_id_t vn[64];
   uint32_t vv[64];
   size_t nv = 0;
@@ -167,7 +183,7 @@ static int g_create(cohort_node_t *node, const cohort_param_t *params, size_t np
   gapp_t *a = cohort_calloc(al, 1, sizeof *a);
   if (!a) return COHORT_ENOMEM;
   *a = (gapp_t){.alloc = al, .rate = rate, .msg_bytes = msg_bytes, .state_bytes = state_bytes,
-                .digest = 14695981039346656037ull};
+                .digest = 14695981039346656037ull, .svc = svc, .mix = mix};
   cohort_group_callbacks_t cb = {.deliver = app_deliver, .get_state = app_get_state,
                                  .set_state = app_set_state};
   rc = cohort_group_new(node, &c, &cb, a, &a->g);
@@ -201,5 +217,6 @@ const cohort_proto_factory_t cohort_group_factory = {
     .help = "group founder=1 expected=1 minority=continue|block votes=ID:N,.. ack=5ms "
             "retransmit=50ms join-retry=300ms join-delay=20ms flush-timeout=1s "
             "merge-interval=1s state-timeout=3s window=256 state-window=16 batch=on "
-            "local-suspicion=off; test app: rate=0 msg-bytes=64 state-bytes=0",
+            "local-suspicion=off; test app: rate=0 msg-bytes=64 state-bytes=0 "
+            "order=fifo|unordered|causal|total|causal-total|mix",
     .create = g_create, .destroy = g_destroy, .status = g_status};

@@ -67,11 +67,27 @@ COHORT_INTERNAL uint64_t gr_u64(gr_t *r);
 COHORT_INTERNAL double gr_f64(gr_t *r);
 COHORT_INTERNAL const uint8_t *gr_bytes(gr_t *r, size_t n);
 
+/* Internal service of a core message: the sequencer's ORDER batch (never
+ * handed to the application; group_mcast.c). */
+#define GROUP_SVC_ORDER 0x80u
+
 typedef struct gslot {
   uint8_t *data; /* NULL = empty */
   uint32_t len;
+  uint8_t svc;   /* ordering bits (COHORT_MCAST_*), or GROUP_SVC_ORDER */
+  bool held;     /* stable but held back by its ordering (counted once) */
   uint64_t seq;
+  uint64_t *vec; /* causal: the sender's delivered counts, per member (n) */
 } gslot_t;
+
+/* A global sequence number's message: sender rank and its seq. */
+typedef struct gorder {
+  uint32_t sender; /* UINT32_MAX: a hole (the message is beyond the cut) */
+  uint64_t seq;
+} gorder_t;
+
+/* Entries of one ORDER message (fits a payload: 12 bytes each). */
+#define GROUP_ORDER_BATCH_MAX 1024
 
 /* A member of the current view, as a sender and as a receiver. */
 typedef struct gmem {
@@ -265,6 +281,21 @@ struct cohort_group {
   int64_t st_progress_ns, st_req_ns;
   cohort_node_id_t st_donor;
 
+  /* ordering services of the current view (group_mcast.c; reset when
+   * the view id changes) */
+  cohort_group_view_id_t ord_vid;
+  bool ord_ready;
+  gorder_t *ord;          /* gseq g at ord[g & (ord_cap - 1)], g in [ord_next, ord_end) */
+  size_t ord_cap;
+  uint64_t ord_next;      /* the next gseq to deliver (from 1) */
+  uint64_t ord_end;       /* one past the highest gseq known */
+  uint64_t *ord_hi;       /* per member: its highest seq given a gseq */
+  uint64_t ord_applied;   /* the sequencer's messages read for ORDERs */
+  uint64_t *seq_scan;     /* sequencer: per member, seqs looked at */
+  uint64_t seq_next;      /* sequencer: the next gseq to hand out */
+  gorder_t *seq_batch;    /* sequencer: entries not yet sent */
+  size_t seq_batch_len;
+
   int64_t tick_ns, last_retx_ns, last_status_ns;
   void (*app_tick)(void *ud, int64_t now); /* the factory's test application */
   cohort_group_stats_t stats;
@@ -281,6 +312,11 @@ COHORT_INTERNAL void group_mcast_recv_stable(cohort_group_t *g, const cohort_msg
 COHORT_INTERNAL void group_mcast_recv_fetch(cohort_group_t *g, const cohort_msg_t *m, gr_t *r);
 COHORT_INTERNAL void group_mcast_tick(cohort_group_t *g, int64_t now);
 COHORT_INTERNAL void group_try_deliver(cohort_group_t *g, size_t s, uint64_t upto, bool flush);
+/* The flush of a view change: deliver every message up to g->cut, in an
+ * order every survivor shares (ordered TOTAL messages by gseq, then the
+ * unordered ones by (sender rank, seq)). */
+COHORT_INTERNAL void group_mcast_flush(cohort_group_t *g);
+COHORT_INTERNAL void group_mcast_free(cohort_group_t *g);
 COHORT_INTERNAL void group_ring_free(cohort_group_t *g, gmem_t *m);
 COHORT_INTERNAL gslot_t *group_slot(cohort_group_t *g, gmem_t *m, uint64_t seq);
 COHORT_INTERNAL void group_send_data(cohort_group_t *g, size_t to, cohort_node_id_t sender_idx_id,

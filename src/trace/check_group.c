@@ -27,6 +27,22 @@
  *   state-transfer   a process whose view says "state":"pending" delivers
  *                    nothing until its state_installed, and installs state
  *                    only when it waits for it;
+ *   group-fifo       a message of any level but unordered is delivered
+ *                    after every message its sender sent before it in the
+ *                    view (gsend order);
+ *   group-causal     a causal / causal-total message is delivered after
+ *                    every message of its causal past in the same view:
+ *                    sent before it by its sender, or delivered at its
+ *                    sender before it was sent, and transitively the past
+ *                    of such messages that are causal themselves (the
+ *                    levels without a vector bring only themselves and
+ *                    their sender's earlier messages: docs/multicast.md);
+ *                    computed from the trace, not from "vec";
+ *   total-order      total / causal-total deliveries carry a gseq,
+ *                    increasing per process in (epoch, gseq), the same
+ *                    for one mid at processes going to the same next
+ *                    view; any two processes deliver their common total
+ *                    messages in the same relative order (pairwise);
  *   view-liveness    (settle=DURATION, default 5s) once settle has passed
  *                    after the last simulator event (crash, restart,
  *                    partition, heal, join, leave, ctl), and again at the
@@ -70,14 +86,20 @@ typedef struct gview {
   bool primary, pending, installed; /* installed: state_installed during it */
   uint64_t ndeliv, hash;            /* deliveries during it: count, sum of mid hashes */
   int64_t tt;
-  size_t line;
+  size_t line, rec; /* rec: index in the (sorted) trace */
 } gview_t;
+
+/* ordering levels as traced ("svc"); absent = fifo (older traces) */
+enum { SVC_UNORDERED, SVC_FIFO, SVC_CAUSAL, SVC_TOTAL, SVC_CAUSAL_TOTAL, SVC_BAD };
 
 typedef struct gmsg {
   uint32_t proc, vid, view; /* view: the process's current view then, or NONE */
+  uint8_t svc;
+  uint32_t vix;             /* sends: 1-based index among its sender's sends in vid */
+  uint64_t gseq;            /* deliveries: 0 = none */
   gmid_t mid;
   int64_t tt;
-  size_t line;
+  size_t line, rec; /* rec: index in the (sorted) trace */
 } gmsg_t;
 
 typedef struct gmem {
@@ -267,7 +289,8 @@ static void malformed(gctx_t *c, const cohort_trace_rec_t *r, const char *why) {
 
 static void on_view(gctx_t *c, const cohort_trace_rec_t *r, uint32_t p) {
   char vid[VID_MAX], state[16];
-  gview_t v = {.proc = p, .next = NONE, .tt = r->true_ns, .line = r->line};
+  gview_t v = {.proc = p, .next = NONE, .tt = r->true_ns, .line = r->line,
+               .rec = (size_t)(r - c->t->recs)};
   if (!data_str(r->data_json, "vid", vid, sizeof vid)) return malformed(c, r, "vid");
   if (cohort_trace_data_u64(r->data_json, "epoch", &v.epoch)) return malformed(c, r, "epoch");
   if (!data_bool(r->data_json, "primary", &v.primary)) return malformed(c, r, "primary");
@@ -286,10 +309,21 @@ static void on_view(gctx_t *c, const cohort_trace_rec_t *r, uint32_t p) {
 
 static void on_msg(gctx_t *c, const cohort_trace_rec_t *r, uint32_t p, bool send) {
   char vid[VID_MAX], mid[VID_MAX];
-  gmsg_t m = {.proc = p, .tt = r->true_ns, .line = r->line, .view = c->procs[p].cur};
+  gmsg_t m = {.proc = p, .tt = r->true_ns, .line = r->line, .view = c->procs[p].cur,
+              .rec = (size_t)(r - c->t->recs)};
   if (!data_str(r->data_json, "vid", vid, sizeof vid)) return malformed(c, r, "vid");
   if (!data_str(r->data_json, "mid", mid, sizeof mid) || !parse_mid(mid, &m.mid))
     return malformed(c, r, "mid");
+  char svc[16];
+  m.svc = SVC_FIFO;
+  if (data_str(r->data_json, "svc", svc, sizeof svc)) {
+    static const char *const names[] = {"unordered", "fifo", "causal", "total", "causal-total"};
+    m.svc = SVC_BAD;
+    for (uint8_t k = 0; k < 5; k++)
+      if (!strcmp(svc, names[k])) m.svc = k;
+    if (m.svc == SVC_BAD) return malformed(c, r, "svc");
+  }
+  if (!send && cohort_trace_data_u64(r->data_json, "gseq", &m.gseq)) m.gseq = 0;
   m.vid = vid_intern(c, vid);
   if (m.vid == NONE) return;
   if (send) {
@@ -846,15 +880,289 @@ static int view_liveness(gctx_t *c) {
   return c->nomem ? COHORT_ENOMEM : 0;
 }
 
+/* ---- ordering: group-fifo, group-causal, total-order ------------------------------- */
+
+static bool is_total(uint8_t svc) { return svc == SVC_TOTAL || svc == SVC_CAUSAL_TOTAL; }
+
+static uint64_t vid_epoch(const gctx_t *c, uint32_t vid) {
+  uint64_t e = 0;
+  for (const char *p = c->vids[vid]; *p >= '0' && *p <= '9'; p++) e = e * 10 + (uint64_t)(*p - '0');
+  return e;
+}
+
+/* Sends sorted by mid (indices into c->sends), for finding a delivery's send. */
+static _Thread_local const gmsg_t *sort_sends;
+static int send_ix_by_mid(const void *x, const void *y) {
+  const gmsg_t *a = &sort_sends[*(const uint32_t *)x], *b = &sort_sends[*(const uint32_t *)y];
+  return mid_cmp(a->mid, b->mid);
+}
+
+static uint32_t send_of(const gctx_t *c, const uint32_t *ix, gmid_t m) {
+  size_t lo = 0, hi = c->nsends;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (mid_cmp(c->sends[ix[mid]].mid, m) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < c->nsends && !mid_cmp(c->sends[ix[lo]].mid, m) ? ix[lo] : NONE;
+}
+
+/* State of one process in the pass: in its current view, per sender
+ * process, which of the sender's sends there it delivered (a bitmap over
+ * the sender's vix) and the longest delivered prefix; and its causal past
+ * there (per process, the highest vix of its sends in the past). */
+typedef struct opass {
+  uint32_t *pre, *vc; /* [nprocs] */
+  uint8_t *got;       /* [nprocs][maxvix + 1] */
+  uint32_t vid;
+  uint64_t last_epoch, last_gseq;
+} opass_t;
+
+/* total-order: (1) every total delivery has a gseq; (2) each process
+ * delivers them in increasing (epoch, gseq); (3) processes that leave the
+ * view for the same next view (the same flush) agree on each message's
+ * gseq; (4) any two processes deliver the total messages they both
+ * deliver in the same relative order (checked pairwise, from positions,
+ * whatever the gseqs say). Two partitioned components may number the
+ * messages their flushes order differently; (4) still holds for them. */
+typedef struct tdel {
+  uint32_t send, next, proc, pos;
+  uint64_t gseq;
+  size_t line;
+} tdel_t;
+
+static int tdel_cmp(const void *x, const void *y) {
+  const tdel_t *a = x, *b = y;
+  if (a->send != b->send) return a->send < b->send ? -1 : 1;
+  if (a->next != b->next) return a->next < b->next ? -1 : 1;
+  return u32_cmp(a->proc, b->proc);
+}
+
+static void total_pairs(gctx_t *c, const tdel_t *td, size_t n, const uint32_t *pos_of) {
+  size_t np = c->nprocs;
+  /* td in delivery (trace) order; pos_of[send * np + proc] = position + 1 */
+  for (uint32_t q = 0; q < np; q++) {
+    uint32_t *last = cohort_calloc(c->a, np, sizeof *last);
+    if (!last) {
+      c->nomem = true;
+      return;
+    }
+    for (size_t i = 0; i < n; i++) {
+      if (td[i].proc != q) continue;
+      for (uint32_t r = 0; r < np; r++) {
+        uint32_t at = pos_of[(size_t)td[i].send * np + r];
+        if (r == q || !at) continue;
+        c->out->checked++;
+        if (at < last[r]) {
+          const gmsg_t *m = &c->sends[td[i].send];
+          check_fail(c->out, "line %zu: %s delivered %llu.%llu.%llu after a total message "
+                     "that %s delivered after it: not one total order", td[i].line,
+                     pname(c, q, 0), (unsigned long long)m->mid.sender,
+                     (unsigned long long)m->mid.inc, (unsigned long long)m->mid.n,
+                     pname(c, r, 1));
+        } else {
+          last[r] = at;
+        }
+      }
+    }
+    cohort_free(c->a, last);
+  }
+}
+
+static int total_order(gctx_t *c, const uint32_t *six) {
+  size_t np = c->nprocs, n = 0;
+  tdel_t *td = cohort_calloc(c->a, c->ndels + 1, sizeof *td);
+  uint32_t *pos_of = cohort_calloc(c->a, (c->nsends + 1) * np, sizeof *pos_of);
+  uint32_t *cnt = cohort_calloc(c->a, np + 1, sizeof *cnt);
+  uint64_t *le = cohort_calloc(c->a, np + 1, sizeof *le), *lg = cohort_calloc(c->a, np + 1, sizeof *lg);
+  int rc = 0;
+  if (!td || !pos_of || !cnt || !le || !lg) {
+    rc = COHORT_ENOMEM;
+    goto out;
+  }
+  for (size_t i = 0; i < c->ndels; i++) {
+    const gmsg_t *d = &c->dels[i];
+    if (!is_total(d->svc)) continue;
+    c->out->checked++;
+    if (!d->gseq) {
+      check_fail(c->out, "line %zu: %s delivered total message %llu.%llu.%llu without a gseq",
+                 d->line, pname(c, d->proc, 0), (unsigned long long)d->mid.sender,
+                 (unsigned long long)d->mid.inc, (unsigned long long)d->mid.n);
+      continue;
+    }
+    uint64_t e = vid_epoch(c, d->vid);
+    if (e < le[d->proc] || (e == le[d->proc] && d->gseq <= lg[d->proc]))
+      check_fail(c->out, "line %zu: %s delivered %llu.%llu.%llu (epoch %llu, gseq %llu) after "
+                 "gseq %llu of epoch %llu: not in gseq order", d->line, pname(c, d->proc, 0),
+                 (unsigned long long)d->mid.sender, (unsigned long long)d->mid.inc,
+                 (unsigned long long)d->mid.n, (unsigned long long)e,
+                 (unsigned long long)d->gseq, (unsigned long long)lg[d->proc],
+                 (unsigned long long)le[d->proc]);
+    le[d->proc] = e;
+    lg[d->proc] = d->gseq;
+    uint32_t si = send_of(c, six, d->mid);
+    if (si == NONE) continue; /* (group-integrity reports it) */
+    uint32_t nx = d->view != NONE ? c->views[d->view].next : NONE;
+    td[n++] = (tdel_t){.send = si, .next = nx == NONE ? NONE : c->views[nx].vid,
+                       .proc = d->proc, .pos = ++cnt[d->proc], .gseq = d->gseq,
+                       .line = d->line};
+    pos_of[(size_t)si * np + d->proc] = cnt[d->proc];
+  }
+  total_pairs(c, td, n, pos_of);
+  qsort(td, n, sizeof *td, tdel_cmp);
+  for (size_t i = 1; i < n; i++)
+    if (td[i].send == td[i - 1].send && td[i].next == td[i - 1].next && td[i].next != NONE &&
+        td[i].gseq != td[i - 1].gseq) {
+      const gmsg_t *m = &c->sends[td[i].send];
+      check_fail(c->out, "line %zu: %s delivered %llu.%llu.%llu as gseq %llu, %s as gseq %llu, "
+                 "and both went on to view %s", td[i].line, pname(c, td[i].proc, 0),
+                 (unsigned long long)m->mid.sender, (unsigned long long)m->mid.inc,
+                 (unsigned long long)m->mid.n, (unsigned long long)td[i].gseq,
+                 pname(c, td[i - 1].proc, 1), (unsigned long long)td[i - 1].gseq,
+                 c->vids[td[i].next]);
+    }
+  if (c->nomem) rc = COHORT_ENOMEM;
+out:
+  cohort_free(c->a, td);
+  cohort_free(c->a, pos_of);
+  cohort_free(c->a, cnt);
+  cohort_free(c->a, le);
+  cohort_free(c->a, lg);
+  return rc;
+}
+
+/* group-fifo and group-causal: one pass over views, sends and deliveries
+ * in trace order. */
+static int order_pass(gctx_t *c, const uint32_t *six, bool causal) {
+  size_t np = c->nprocs;
+  uint32_t maxvix = 0;
+  {
+    uint32_t *cnt = cohort_calloc(c->a, np + 1, sizeof *cnt), *cur = cohort_alloc(c->a, (np + 1) * sizeof *cur);
+    if (!cnt || !cur) {
+      cohort_free(c->a, cnt);
+      cohort_free(c->a, cur);
+      return COHORT_ENOMEM;
+    }
+    for (size_t i = 0; i < np; i++) cur[i] = NONE;
+    for (size_t i = 0; i < c->nsends; i++) {
+      gmsg_t *m = &c->sends[i];
+      if (cur[m->proc] != m->vid) cur[m->proc] = m->vid, cnt[m->proc] = 0;
+      m->vix = ++cnt[m->proc];
+      if (m->vix > maxvix) maxvix = m->vix;
+    }
+    cohort_free(c->a, cnt);
+    cohort_free(c->a, cur);
+  }
+  size_t stride = (size_t)maxvix + 1;
+  opass_t *ps = cohort_calloc(c->a, np + 1, sizeof *ps);
+  uint32_t *vcs = cohort_calloc(c->a, (c->nsends + 1) * (causal ? np : 1), sizeof *vcs);
+  bool ok = ps && vcs;
+  for (size_t i = 0; ok && i < np; i++) {
+    ps[i].pre = cohort_calloc(c->a, np, sizeof *ps[i].pre);
+    ps[i].vc = cohort_calloc(c->a, np, sizeof *ps[i].vc);
+    ps[i].got = cohort_calloc(c->a, np * stride, 1);
+    ps[i].vid = NONE;
+    ok = ps[i].pre && ps[i].vc && ps[i].got;
+  }
+  size_t a = 0, b = 0, v = 0;
+  while (ok && (a < c->nsends || b < c->ndels || v < c->nviews)) {
+    size_t la = a < c->nsends ? c->sends[a].rec : SIZE_MAX;
+    size_t lb = b < c->ndels ? c->dels[b].rec : SIZE_MAX;
+    size_t lv = v < c->nviews ? c->views[v].rec : SIZE_MAX;
+    if (lv <= la && lv <= lb) { /* a view: the process starts afresh */
+      opass_t *p = &ps[c->views[v].proc];
+      p->vid = c->views[v].vid;
+      memset(p->pre, 0, np * sizeof *p->pre);
+      memset(p->vc, 0, np * sizeof *p->vc);
+      memset(p->got, 0, np * stride);
+      v++;
+    } else if (la <= lb) { /* a send: its past is the sender's */
+      gmsg_t *m = &c->sends[a];
+      opass_t *p = &ps[m->proc];
+      if (p->vid != m->vid) { /* (view-synchrony reports it) */
+        p->vid = m->vid;
+        memset(p->pre, 0, np * sizeof *p->pre);
+        memset(p->vc, 0, np * sizeof *p->vc);
+        memset(p->got, 0, np * stride);
+      }
+      p->vc[m->proc] = m->vix;
+      if (causal) memcpy(&vcs[a * np], p->vc, np * sizeof *vcs);
+      a++;
+    } else { /* a delivery */
+      const gmsg_t *d = &c->dels[b++];
+      opass_t *p = &ps[d->proc];
+      uint32_t si = send_of(c, six, d->mid);
+      if (si == NONE || c->sends[si].vid != d->vid || p->vid != d->vid) continue;
+      const gmsg_t *sm = &c->sends[si];
+      uint32_t s = sm->proc;
+      if (!causal && d->svc != SVC_UNORDERED) {
+        c->out->checked++;
+        if (p->pre[s] + 1 < sm->vix)
+          check_fail(c->out, "line %zu: %s delivered %llu.%llu.%llu (the %u-th of its sender in "
+                     "view %s) having delivered only its first %u: not FIFO", d->line,
+                     pname(c, d->proc, 0), (unsigned long long)d->mid.sender,
+                     (unsigned long long)d->mid.inc, (unsigned long long)d->mid.n, sm->vix,
+                     c->vids[d->vid], p->pre[s]);
+      }
+      if (causal && (d->svc == SVC_CAUSAL || d->svc == SVC_CAUSAL_TOTAL)) {
+        c->out->checked++;
+        const uint32_t *vc = &vcs[(size_t)si * np];
+        for (uint32_t q = 0; q < np; q++) {
+          uint32_t need = q == s ? vc[q] - 1 : vc[q];
+          if (p->pre[q] >= need) continue;
+          check_fail(c->out, "line %zu: %s delivered %llu.%llu.%llu before message %u of %s in "
+                     "view %s, which its sender had seen (causal past): not causal", d->line,
+                     pname(c, d->proc, 0), (unsigned long long)d->mid.sender,
+                     (unsigned long long)d->mid.inc, (unsigned long long)d->mid.n,
+                     p->pre[q] + 1, pname(c, q, 1), c->vids[d->vid]);
+          break;
+        }
+        for (uint32_t q = 0; q < np; q++)
+          if (vc[q] > p->vc[q]) p->vc[q] = vc[q];
+      }
+      /* a message without a vector brings itself (and its sender's earlier
+       * messages, by FIFO) into the past, not its own past */
+      if (causal && !(d->svc == SVC_CAUSAL || d->svc == SVC_CAUSAL_TOTAL) &&
+          sm->vix > p->vc[s])
+        p->vc[s] = sm->vix;
+      if (sm->vix < stride) p->got[(size_t)s * stride + sm->vix] = 1;
+      while (p->pre[s] + 1 < stride && p->got[(size_t)s * stride + p->pre[s] + 1]) p->pre[s]++;
+    }
+  }
+  for (size_t i = 0; ps && i < np; i++) {
+    cohort_free(c->a, ps[i].pre);
+    cohort_free(c->a, ps[i].vc);
+    cohort_free(c->a, ps[i].got);
+  }
+  cohort_free(c->a, ps);
+  cohort_free(c->a, vcs);
+  return ok ? 0 : COHORT_ENOMEM;
+}
+
+static int ordering(gctx_t *c, int which);
+
 /* ---- running ----------------------------------------------------------------------- */
 
 enum {
-  G_AGREEMENT, G_ORDER, G_SYNCHRONY, G_VS, G_INTEGRITY, G_SELF, G_PRIMARY, G_STATE, G_LIVENESS
+  G_AGREEMENT, G_ORDER, G_SYNCHRONY, G_VS, G_INTEGRITY, G_SELF, G_PRIMARY, G_STATE, G_LIVENESS,
+  G_FIFO, G_CAUSAL, G_TOTAL
 };
 
 static const char *const g_names[] = {"view-agreement", "view-order",     "view-synchrony",
                                       "vs-agreement",   "group-integrity", "self-delivery",
-                                      "primary-unique", "state-transfer",  "view-liveness"};
+                                      "primary-unique", "state-transfer",  "view-liveness",
+                                      "group-fifo",     "group-causal",    "total-order"};
+
+static int ordering(gctx_t *c, int which) {
+  uint32_t *six = cohort_alloc(c->a, (c->nsends + 1) * sizeof *six);
+  if (!six) return COHORT_ENOMEM;
+  for (size_t i = 0; i < c->nsends; i++) six[i] = (uint32_t)i;
+  sort_sends = c->sends;
+  qsort(six, c->nsends, sizeof *six, send_ix_by_mid);
+  int rc = which == G_TOTAL ? total_order(c, six) : order_pass(c, six, which == G_CAUSAL);
+  cohort_free(c->a, six);
+  return rc;
+}
 
 static int g_run(int which, const cohort_trace_t *t, const cohort_param_t *p, size_t n,
                  cohort_check_result_t *out, char *err, size_t errcap) {
@@ -885,6 +1193,9 @@ static int g_run(int which, const cohort_trace_t *t, const cohort_param_t *p, si
       case G_INTEGRITY: rc = group_integrity(&c); break;
       case G_SELF: rc = self_delivery(&c); break;
       case G_PRIMARY: rc = primary_unique(&c); break;
+      case G_FIFO:
+      case G_CAUSAL:
+      case G_TOTAL: rc = ordering(&c, which); break;
       default: break;
       }
     }
@@ -930,3 +1241,11 @@ G_CHECKER(state_transfer, G_STATE, "state-transfer",
 G_CHECKER(view_liveness, G_LIVENESS, "view-liveness",
           "after the last fault + settle, all live processes share one view of exactly "
           "them [settle=5s proto=group]")
+G_CHECKER(group_fifo, G_FIFO, "group-fifo",
+          "a message of level fifo or stronger is delivered after its sender's earlier "
+          "messages of the view [proto=group]")
+G_CHECKER(group_causal, G_CAUSAL, "group-causal",
+          "a causal message is delivered after its causal past in the view [proto=group]")
+G_CHECKER(total_order, G_TOTAL, "total-order",
+          "total messages: one gseq per mid, unique per view, increasing at every process "
+          "[proto=group]")

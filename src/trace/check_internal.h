@@ -47,5 +47,8 @@ COHORT_INTERNAL extern const cohort_checker_t cohort_check_self_delivery;
 COHORT_INTERNAL extern const cohort_checker_t cohort_check_primary_unique;
 COHORT_INTERNAL extern const cohort_checker_t cohort_check_state_transfer;
 COHORT_INTERNAL extern const cohort_checker_t cohort_check_view_liveness;
+COHORT_INTERNAL extern const cohort_checker_t cohort_check_group_fifo;
+COHORT_INTERNAL extern const cohort_checker_t cohort_check_group_causal;
+COHORT_INTERNAL extern const cohort_checker_t cohort_check_total_order;
 
 #endif

@@ -110,6 +110,9 @@ static const struct entry {
     {&cohort_check_primary_unique, group_params, has_group},
     {&cohort_check_state_transfer, group_params, has_group},
     {&cohort_check_view_liveness, group_live_params, never},
+    {&cohort_check_group_fifo, group_params, has_group},
+    {&cohort_check_group_causal, group_params, has_group},
+    {&cohort_check_total_order, group_params, has_group},
 };
 
 static const cohort_checker_t *const checkers[] = {
@@ -135,6 +138,9 @@ static const cohort_checker_t *const checkers[] = {
     &cohort_check_primary_unique,
     &cohort_check_state_transfer,
     &cohort_check_view_liveness,
+    &cohort_check_group_fifo,
+    &cohort_check_group_causal,
+    &cohort_check_total_order,
 };
 
 _Static_assert(COHORT_ARRAY_LEN(table) == COHORT_ARRAY_LEN(checkers),

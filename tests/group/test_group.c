@@ -195,8 +195,213 @@ static void test_config_errors(void **state) {
   }
 }
 
+
+/* ---- ordering services ------------------------------------------------------ */
+
+/* Per node, the total messages it delivered, in order (mid packed as
+ * sender << 40 | incarnation << 32 | n), from the trace callback. */
+typedef struct tord {
+  uint64_t *seq[6];
+  size_t len[6], cap[6];
+  uint64_t last_gseq[6];
+  bool gseq_order;
+} tord_t;
+
+static void tord_line(void *ud, const char *line, size_t len) {
+  (void)len;
+  tord_t *t = ud;
+  if (!strstr(line, "\"what\":\"gdeliver\"") || !strstr(line, "\"svc\":\"total\"")) return;
+  const char *n = strstr(line, "\"node\":"), *m = strstr(line, "\"mid\":\""),
+             *gs = strstr(line, "\"gseq\":"), *v = strstr(line, "\"epoch\"");
+  (void)v;
+  assert_non_null(n);
+  assert_non_null(m);
+  assert_non_null(gs); /* every total delivery says its gseq */
+  unsigned node = (unsigned)strtoul(n + 7, NULL, 10);
+  char *e;
+  unsigned long long sender = strtoull(m + 7, &e, 10), inc = strtoull(e + 1, &e, 10),
+                     num = strtoull(e + 1, NULL, 10);
+  assert_true(node >= 1 && node <= 5);
+  if (t->len[node] == t->cap[node]) {
+    t->cap[node] = t->cap[node] ? 2 * t->cap[node] : 1024;
+    t->seq[node] = realloc(t->seq[node], t->cap[node] * sizeof *t->seq[node]);
+    assert_non_null(t->seq[node]);
+  }
+  t->seq[node][t->len[node]++] = sender << 40 | inc << 32 | num;
+}
+
+static int u64_cmp(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The sequence of `a` restricted to the messages `b` also delivered. */
+static size_t common(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, uint64_t *out) {
+  uint64_t *sorted = malloc((nb + 1) * sizeof *sorted);
+  assert_non_null(sorted);
+  memcpy(sorted, b, nb * sizeof *b);
+  qsort(sorted, nb, sizeof *sorted, u64_cmp);
+  size_t k = 0;
+  for (size_t i = 0; i < na; i++)
+    if (bsearch(&a[i], sorted, nb, sizeof *sorted, u64_cmp)) out[k++] = a[i];
+  free(sorted);
+  return k;
+}
+
+static void test_total_order_identical_everywhere(void **state) {
+  (void)state;
+  /* five concurrent senders, 40 msg/s each, over a lossy reordering
+   * network, and a crash of the sequencer half way */
+  const char *text = BASE "protocol group expected=5 rate=40 order=total\n"
+                          "network latency=lognormal(median=1ms,sigma=0.5) jitter=500us "
+                          "loss=0.02 dup=0.01 reorder=0.05\n"
+                          "at 4s crash 1\n";
+  cohort_scenario_t *sc = NULL;
+  char err[512];
+  if (cohort_scenario_parse(text, strlen(text), "t.scn", NULL, &sc, err, sizeof err))
+    fail_msg("parse: %s", err);
+  tord_t t = {0};
+  cohort_sim_config_t cfg = {.seed = 7, .trace_fn = tord_line, .trace_ud = &t};
+  cohort_sim_t *sim = NULL;
+  if (cohort_sim_new(sc, &cfg, &sim, err, sizeof err)) fail_msg("sim: %s", err);
+  assert_int_equal(cohort_sim_run_until(sim, 8 * COHORT_NS_PER_S), 0);
+  for (unsigned a = 2; a <= 5; a++) {
+    assert_true(t.len[a] > 500);
+    unsigned senders = 0;
+    for (unsigned s = 1; s <= 5; s++)
+      for (size_t i = 0; i < t.len[a]; i++)
+        if (t.seq[a][i] >> 40 == s) {
+          senders++;
+          break;
+        }
+    assert_int_equal(senders, 5); /* concurrent senders, all of them */
+    for (unsigned b = 1; b <= 5; b++) {
+      if (a == b) continue;
+      uint64_t *x = malloc((t.len[a] + 1) * 8), *y = malloc((t.len[b] + 1) * 8);
+      assert_true(x && y);
+      size_t nx = common(t.seq[a], t.len[a], t.seq[b], t.len[b], x);
+      size_t ny = common(t.seq[b], t.len[b], t.seq[a], t.len[a], y);
+      assert_int_equal(nx, ny);
+      assert_true(nx > 100);
+      assert_memory_equal(x, y, nx * 8); /* the same relative order */
+      free(x);
+      free(y);
+    }
+  }
+  const cohort_group_stats_t *st = cohort_group_stats(group_at(sim, 2));
+  assert_true(st->held_back > 0); /* stable messages did wait for their number */
+  assert_int_equal(st->order_forced, 0);
+  uint64_t orders = 0;
+  for (cohort_node_id_t i = 2; i <= 5; i++) orders += cohort_group_stats(group_at(sim, i))->tx_order;
+  assert_true(orders > 0); /* the next coordinator took over as sequencer */
+  for (int i = 0; i < 6; i++) free(t.seq[i]);
+  done(sim);
+}
+
+/* Causal and total (and every level mixed) under loss and a crash: the
+ * trace checkers for the three orders find nothing. */
+static void test_orders_respected(void **state) {
+  (void)state;
+  static const char *const orders[] = {"causal", "mix", "causal-total"};
+  for (size_t k = 0; k < 3; k++) {
+    char text[1024];
+    snprintf(text, sizeof text,
+             BASE "protocol group expected=5 rate=40 order=%s\n"
+                  "network latency=lognormal(median=1ms,sigma=0.5) jitter=500us loss=0.02 "
+                  "reorder=0.05\nat 3s crash 3\nat 5s restart 3\n"
+                  "check group-fifo\ncheck group-causal\ncheck total-order\n"
+                  "check vs-agreement\n",
+             orders[k]);
+    cohort_scenario_t *sc = NULL;
+    char err[512];
+    if (cohort_scenario_parse(text, strlen(text), "t.scn", NULL, &sc, err, sizeof err))
+      fail_msg("parse: %s", err);
+    cohort_sim_config_t cfg = {.seed = 11 + k, .run_checks = true};
+    cohort_sim_t *sim = NULL;
+    if (cohort_sim_new(sc, &cfg, &sim, err, sizeof err)) fail_msg("sim: %s", err);
+    assert_int_equal(cohort_sim_run_until(sim, 9 * COHORT_NS_PER_S), 0);
+    assert_int_equal(cohort_sim_check(sim), 0);
+    const cohort_sim_results_t *r = cohort_sim_results(sim);
+    assert_int_equal(r->checks_len, 4);
+    for (size_t i = 0; i < r->checks_len; i++) {
+      assert_int_equal(r->checks[i].rc, 0);
+      if (r->checks[i].result.violations)
+        fail_msg("%s %s: %s", orders[k], r->checks[i].text, r->checks[i].result.first);
+    }
+    assert_true(r->checks[0].result.checked > 100); /* group-fifo */
+    assert_true(r->checks[1].result.checked > 100); /* group-causal: causal in all three */
+    if (k > 0) assert_true(r->checks[2].result.checked > 100); /* total-order */
+    {
+    }
+    done(sim);
+  }
+}
+
+static void test_bad_services_refused(void **state) {
+  (void)state;
+  cohort_sim_t *sim = run_text(BASE "protocol group expected=5\n", 4, 3 * COHORT_NS_PER_S);
+  cohort_group_t *g = group_at(sim, 2);
+  uint8_t b[4] = {1, 2, 3, 4};
+  static const uint32_t bad[] = {
+      COHORT_MCAST_UNRELIABLE | COHORT_MCAST_TOTAL,   /* total needs agreement */
+      COHORT_MCAST_UNRELIABLE | COHORT_MCAST_FIFO,    /* ordered needs reliable */
+      COHORT_MCAST_BEST_EFFORT | COHORT_MCAST_TOTAL,
+      COHORT_MCAST_RELIABLE | COHORT_MCAST_UNRELIABLE, /* two reliabilities */
+      COHORT_MCAST_UNRELIABLE,                        /* not built yet */
+      COHORT_MCAST_BEST_EFFORT | COHORT_MCAST_CAUSAL,
+      1u << 5,                                        /* unknown ordering bit */
+      1u << 20,                                       /* unknown bit */
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(cohort_group_send_svc(g, bad[i], b, sizeof b, NULL), COHORT_EINVAL);
+    assert_non_null(cohort_mcast_service_check(bad[i]));
+    assert_string_equal(cohort_mcast_service_name(bad[i]), "?");
+  }
+  assert_non_null(strstr(cohort_mcast_service_check(COHORT_MCAST_UNRELIABLE | COHORT_MCAST_TOTAL),
+                         "reliable"));
+  static const struct {
+    uint32_t svc;
+    const char *name;
+  } good[] = {
+      {COHORT_MCAST_UNORDERED, "unordered"},
+      {COHORT_MCAST_FIFO | COHORT_MCAST_RELIABLE, "fifo"},
+      {COHORT_MCAST_CAUSAL, "causal"},
+      {COHORT_MCAST_CAUSAL | COHORT_MCAST_FIFO, "causal"},
+      {COHORT_MCAST_TOTAL | COHORT_MCAST_RELIABLE, "total"},
+      {COHORT_MCAST_TOTAL | COHORT_MCAST_CAUSAL, "causal-total"},
+  };
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    assert_null(cohort_mcast_service_check(good[i].svc));
+    assert_string_equal(cohort_mcast_service_name(good[i].svc), good[i].name);
+    assert_int_equal(cohort_group_send_svc(g, good[i].svc, b, sizeof b, NULL), 0);
+    uint32_t parsed = 0;
+    assert_int_equal(cohort_mcast_service_parse(good[i].name, &parsed), 0);
+    assert_string_equal(cohort_mcast_service_name(parsed), good[i].name);
+  }
+  uint32_t x;
+  assert_int_equal(cohort_mcast_service_parse("agreed", &x), COHORT_EINVAL);
+  done(sim);
+  /* the test application refuses an unknown order= with a clear message */
+  const char *text = BASE "protocol group expected=5 order=sorted\n";
+  cohort_scenario_t *sc = NULL;
+  char err[512] = "";
+  int rc = cohort_scenario_parse(text, strlen(text), "t.scn", NULL, &sc, err, sizeof err);
+  cohort_sim_t *s2 = NULL;
+  if (!rc) {
+    cohort_sim_config_t cfg = {.seed = 1};
+    rc = cohort_sim_new(sc, &cfg, &s2, err, sizeof err);
+    cohort_sim_free(s2);
+    cohort_scenario_free(sc);
+  }
+  assert_int_equal(rc, COHORT_EINVAL);
+  assert_non_null(strstr(err, "order=unordered|fifo|causal|total|causal-total|mix"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_total_order_identical_everywhere),
+      cmocka_unit_test(test_orders_respected),
+      cmocka_unit_test(test_bad_services_refused),
       cmocka_unit_test(test_forms_one_primary_view),
       cmocka_unit_test(test_crash_gives_new_view_and_rejoin),
       cmocka_unit_test(test_minority_blocks_and_merge),

@@ -162,6 +162,101 @@ static void test_each_checker_catches_its_break(void **state) {
   expect(&t, "view-liveness", "live process 3.2 is in no view");
 }
 
+
+/* ---- the ordering checkers: group-fifo, group-causal, total-order ---- */
+
+#define V2 "\"vid\":\"2.1.1\""
+#define D(mid, svc, extra) "{" V2 ",\"mid\":\"" mid "\",\"bytes\":8,\"stable\":true,\"svc\":\"" svc "\"" extra "}"
+#define S(mid, svc) "{" V2 ",\"mid\":\"" mid "\",\"bytes\":8,\"svc\":\"" svc "\"}"
+
+/* Three processes in view 2.1.1: node 1 sends a, b (fifo); node 2 sends
+ * t1 and node 3 t2 (total, gseq 1 and 2); node 2 delivers a, then sends c
+ * (causal, so a is in c's past). Everyone delivers everything. */
+static const gl_t ord[] = {
+    {1, 1, 100, "group", "view", "{" V2 ",\"epoch\":2,\"members\":" M3 ",\"primary\":true,\"state\":\"ok\"}"},
+    {2, 1, 101, "group", "view", "{" V2 ",\"epoch\":2,\"members\":" M3 ",\"primary\":true,\"state\":\"ok\"}"},
+    {3, 1, 102, "group", "view", "{" V2 ",\"epoch\":2,\"members\":" M3 ",\"primary\":true,\"state\":\"ok\"}"},
+    {1, 1, 200, "group", "gsend", S("1.1.1", "fifo")},
+    {1, 1, 210, "group", "gsend", S("1.1.2", "fifo")},
+    {2, 1, 220, "group", "gsend", S("2.1.1", "total")},
+    {3, 1, 230, "group", "gsend", S("3.1.1", "total")},
+    {2, 1, 300, "group", "gdeliver", D("1.1.1", "fifo", "")},
+    {2, 1, 310, "group", "gsend", "{" V2 ",\"mid\":\"2.1.2\",\"bytes\":8,\"svc\":\"causal\",\"vec\":[1,1,0]}"},
+    {1, 1, 400, "group", "gdeliver", D("1.1.1", "fifo", "")},
+    {1, 1, 410, "group", "gdeliver", D("1.1.2", "fifo", "")},
+    {1, 1, 420, "group", "gdeliver", D("2.1.1", "total", ",\"gseq\":1")},
+    {1, 1, 430, "group", "gdeliver", D("3.1.1", "total", ",\"gseq\":2")},
+    {1, 1, 440, "group", "gdeliver", D("2.1.2", "causal", "")},
+    {2, 1, 510, "group", "gdeliver", D("1.1.2", "fifo", "")},
+    {2, 1, 520, "group", "gdeliver", D("2.1.1", "total", ",\"gseq\":1")},
+    {2, 1, 530, "group", "gdeliver", D("3.1.1", "total", ",\"gseq\":2")},
+    {2, 1, 540, "group", "gdeliver", D("2.1.2", "causal", "")},
+    {3, 1, 600, "group", "gdeliver", D("1.1.1", "fifo", "")}, /* 19 */
+    {3, 1, 610, "group", "gdeliver", D("1.1.2", "fifo", "")}, /* 20 */
+    {3, 1, 620, "group", "gdeliver", D("2.1.1", "total", ",\"gseq\":1")}, /* 21 */
+    {3, 1, 630, "group", "gdeliver", D("3.1.1", "total", ",\"gseq\":2")}, /* 22 */
+    {3, 1, 640, "group", "gdeliver", D("2.1.2", "causal", "")}, /* 23 */
+};
+#define NORD (sizeof ord / sizeof ord[0])
+
+/* The ordering trace with lines x and y (1-based) trading times (0: none),
+ * and line `repl` replaced by *with. */
+static void build_ord(cohort_trace_t *t, size_t x, size_t y, size_t repl, const gl_t *with) {
+  cohort_trace_init(t);
+  for (size_t i = 0; i < NORD; i++) {
+    gl_t g = i + 1 == repl ? *with : ord[i];
+    if (i + 1 == x) g.ms = ord[y - 1].ms;
+    if (i + 1 == y) g.ms = ord[x - 1].ms;
+    add(t, &g);
+  }
+  cohort_trace_sort(t);
+}
+
+static void test_ordering_checkers(void **state) {
+  (void)state;
+  static const char *const names[] = {"group-fifo", "group-causal", "total-order"};
+  cohort_trace_t t;
+  build_ord(&t, 0, 0, 0, NULL);
+  for (size_t i = 0; i < 3; i++) {
+    char first[512];
+    assert_int_equal(check(&t, names[i], first), 0);
+    assert_true(cohort_checker_applies(cohort_checker_find(names[i]), &t));
+  }
+  cohort_trace_close(&t);
+  /* group-fifo: node 3 delivers b before a. */
+  build_ord(&t, 19, 20, 0, NULL);
+  expect(&t, "group-fifo", "not FIFO");
+  /* ... which an unordered b may do. */
+  gl_t bu = {3, 1, 610, "group", "gdeliver", D("1.1.2", "unordered", "")};
+  build_ord(&t, 19, 20, 20, &bu);
+  assert_int_equal(check(&t, "group-fifo", NULL), 0);
+  cohort_trace_close(&t);
+  /* group-causal: node 3 delivers c before a (which c's sender had seen). */
+  build_ord(&t, 19, 23, 0, NULL);
+  expect(&t, "group-causal", "not causal");
+  /* ... and before t1, sent earlier by c's own sender. */
+  build_ord(&t, 21, 23, 0, NULL);
+  expect(&t, "group-causal", "not causal");
+  /* total-order: node 3 delivers t2 before t1, with the gseqs as they were
+   * (out of gseq order), or renumbered (against the others' order). */
+  build_ord(&t, 21, 22, 0, NULL);
+  expect(&t, "total-order", "not in gseq order");
+  gl_t t2 = {3, 1, 620, "group", "gdeliver", D("3.1.1", "total", ",\"gseq\":1")};
+  gl_t t1 = {3, 1, 630, "group", "gdeliver", D("2.1.1", "total", ",\"gseq\":2")};
+  cohort_trace_init(&t);
+  for (size_t i = 0; i < NORD; i++) add(&t, i == 20 ? &t2 : i == 21 ? &t1 : &ord[i]);
+  cohort_trace_sort(&t);
+  expect(&t, "total-order", "not one total order");
+  /* ... or without a gseq. */
+  gl_t nog = {3, 1, 620, "group", "gdeliver", D("2.1.1", "total", "")};
+  build_ord(&t, 0, 0, 21, &nog);
+  expect(&t, "total-order", "without a gseq");
+  /* an unknown service name is malformed */
+  gl_t bad = {3, 1, 620, "group", "gdeliver", D("2.1.1", "sorted", "")};
+  build_ord(&t, 0, 0, 21, &bad);
+  expect(&t, "total-order", "malformed group gdeliver record (svc)");
+}
+
 static void test_malformed_records_are_violations(void **state) {
   (void)state;
   static const char *const bad[] = {
@@ -219,6 +314,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_correct_trace_passes),
       cmocka_unit_test(test_each_checker_catches_its_break),
+      cmocka_unit_test(test_ordering_checkers),
       cmocka_unit_test(test_malformed_records_are_violations),
       cmocka_unit_test(test_params),
   };
