@@ -156,15 +156,17 @@ static uint64_t get_be(const uint8_t *p, size_t n) {
 
 static const uint8_t snap_magic[4] = {'K', 'V', 'S', '1'};
 
-int kv_map_encode(const kv_map_t *m, uint64_t applied, uint8_t **out, size_t *out_len) {
+int kv_map_encode(const kv_map_t *m, const kv_progress_t *progress, uint8_t **out,
+                  size_t *out_len) {
   size_t n = KV_SNAP_HEADER;
   for (size_t i = 0; i < m->buckets_len; i++)
     for (const kv_entry_t *e = m->buckets[i]; e; e = e->next) n += 6 + e->key_len + e->value_len;
   uint8_t *b = cohort_alloc(m->alloc, n), *p = b;
   if (!b) return COHORT_ENOMEM;
   memcpy(p, snap_magic, 4);
-  put_be(p + 4, applied, 8);
-  put_be(p + 12, m->len, 8);
+  put_be(p + 4, progress->applied, 8);
+  put_be(p + 12, progress->log, 8);
+  put_be(p + 20, m->len, 8);
   p += KV_SNAP_HEADER;
   for (size_t i = 0; i < m->buckets_len; i++) {
     for (const kv_entry_t *e = m->buckets[i]; e; e = e->next) {
@@ -180,10 +182,10 @@ int kv_map_encode(const kv_map_t *m, uint64_t applied, uint8_t **out, size_t *ou
   return 0;
 }
 
-int kv_map_decode(kv_map_t *m, const uint8_t *snap, size_t len, uint64_t *applied) {
+int kv_map_decode(kv_map_t *m, const uint8_t *snap, size_t len, kv_progress_t *progress) {
   COHORT_ASSERT(m->len == 0);
   if (len < KV_SNAP_HEADER || memcmp(snap, snap_magic, 4)) return COHORT_EPROTO;
-  uint64_t count = get_be(snap + 12, 8);
+  uint64_t count = get_be(snap + 20, 8);
   if (count > m->limits.keys_max) return COHORT_EPROTO;
   size_t off = KV_SNAP_HEADER;
   for (uint64_t i = 0; i < count; i++) {
@@ -200,8 +202,15 @@ int kv_map_decode(kv_map_t *m, const uint8_t *snap, size_t len, uint64_t *applie
   }
   if (off != len) return COHORT_EPROTO;
   COHORT_ASSERT(m->len == count);
-  *applied = get_be(snap + 4, 8);
+  *progress = (kv_progress_t){get_be(snap + 4, 8), get_be(snap + 12, 8)};
   return 0;
+}
+
+void kv_progress_step(kv_progress_t *p, const kv_cmd_t *c) {
+  COHORT_ASSERT(c->op == KV_OP_PUT || c->op == KV_OP_DEL);
+  uint64_t h = kv_entry_hash(c->key, c->key_len, c->value, c->value_len);
+  p->log = mix(p->log ^ h) + (uint64_t)c->op; /* a chain: order matters */
+  p->applied++;
 }
 
 /* ---- commands ----------------------------------------------------------- */

@@ -36,7 +36,7 @@
 #define KV_CMD_HEADER 3
 #define KV_CMD_MAX (KV_CMD_HEADER + KV_KEY_LEN_MAX + KV_VALUE_LEN_MAX)
 /* A snapshot entry: key length (2), value length (4), key, value. */
-#define KV_SNAP_HEADER 20 /* magic (4), applied (8), keys (8) */
+#define KV_SNAP_HEADER 28 /* magic (4), applied (8), log (8), keys (8) */
 #define KV_SNAP_ENTRY_MAX (6 + KV_KEY_LEN_MAX + KV_VALUE_LEN_MAX)
 
 _Static_assert(KV_CMD_MAX <= COHORT_GROUP_MSG_MAX, "a command fits one multicast");
@@ -86,13 +86,23 @@ uint64_t kv_map_hash(const kv_map_t *m);
 uint64_t kv_entry_hash(const uint8_t *key, size_t key_len, const uint8_t *value,
                        size_t value_len);
 
-/* Snapshot: the map and the count of applied writes, allocated with the
- * map's allocator (the caller owns *out). 0 or COHORT_ENOMEM. */
-int kv_map_encode(const kv_map_t *m, uint64_t applied, uint8_t **out, size_t *out_len);
+/* How far a replica got: the writes it applied (refused ones too) and a
+ * digest of their sequence, which depends on the order (the map's hash
+ * does not: two replicas that applied the same writes in different
+ * orders may still hold equal maps, never an equal log). */
+typedef struct kv_progress {
+  uint64_t applied;
+  uint64_t log;
+} kv_progress_t;
+
+/* Snapshot: the map and the progress, allocated with the map's allocator
+ * (the caller owns *out). 0 or COHORT_ENOMEM. */
+int kv_map_encode(const kv_map_t *m, const kv_progress_t *progress, uint8_t **out,
+                  size_t *out_len);
 /* Load a snapshot into an empty map. 0, or COHORT_EPROTO for bytes that
  * are not a snapshot within the map's limits (the map is then left with
  * part of it: the caller discards it), COHORT_ENOMEM. */
-int kv_map_decode(kv_map_t *m, const uint8_t *snap, size_t len, uint64_t *applied);
+int kv_map_decode(kv_map_t *m, const uint8_t *snap, size_t len, kv_progress_t *progress);
 
 /* A command as decoded from a multicast (borrowing the message). */
 typedef struct kv_cmd {
@@ -100,6 +110,9 @@ typedef struct kv_cmd {
   const uint8_t *key, *value;
   size_t key_len, value_len;
 } kv_cmd_t;
+
+/* Count one applied write (PUT or DEL) into p. */
+void kv_progress_step(kv_progress_t *p, const kv_cmd_t *c);
 
 /* Encode into buf (KV_CMD_MAX bytes); returns the length. The lengths
  * must already be within limits (asserted). */

@@ -96,7 +96,7 @@ struct replica {
   bool attached;
   kv_limits_t limits;
   kv_map_t map;
-  uint64_t applied;  /* PUT and DEL commands delivered (refused ones too) */
+  kv_progress_t progress; /* PUT and DEL delivered (refused ones too), their log */
   uint64_t bad_cmds; /* multicasts that were not commands: ignored everywhere */
   pending_t pending[KV_PENDING_MAX]; /* a ring, in our send order */
   size_t pending_head, pending_len;
@@ -227,10 +227,10 @@ static void apply(replica_t *r, const kv_cmd_t *cmd, conn_t *c) {
     /* applying it at some replicas only would make them diverge: stop,
      * and let a restart take the state afresh from the group */
     fprintf(stderr, "kvstore: out of memory applying write %llu: exiting\n",
-            (unsigned long long)r->applied + 1);
+            (unsigned long long)r->progress.applied + 1);
     exit(1);
   }
-  if (cmd->op != KV_OP_READ) r->applied++;
+  if (cmd->op != KV_OP_READ) kv_progress_step(&r->progress, cmd);
   if (!c) return;
   c->waiting = false;
   if (cmd->op == KV_OP_READ) {
@@ -284,7 +284,7 @@ static void on_view(void *ud, const cohort_group_view_t *v) {
   if (cohort_group_status_line(r->g, line, sizeof line) < 0) line[0] = '\0';
   printf("kvstore %u: %s, %zu members, applied %llu, keys %zu\n",
          (unsigned)cohort_node_id(r->node), line, v->members_len,
-         (unsigned long long)r->applied, r->map.len);
+         (unsigned long long)r->progress.applied, r->map.len);
   fflush(stdout);
   /* view synchrony: our messages of the old view were delivered before
    * it ended; one still here was not (cannot happen to a survivor) */
@@ -297,15 +297,15 @@ static void on_block(void *ud) {
 
 static int on_get_state(void *ud, uint8_t **state, size_t *len) {
   replica_t *r = ud;
-  return kv_map_encode(&r->map, r->applied, state, len);
+  return kv_map_encode(&r->map, &r->progress, state, len);
 }
 
 static int on_set_state(void *ud, const uint8_t *state, size_t len) {
   replica_t *r = ud;
   kv_map_t fresh;
-  uint64_t applied = 0;
+  kv_progress_t progress = {0, 0};
   int rc = kv_map_init(&fresh, &r->limits, cohort_node_allocator(r->node));
-  if (!rc) rc = kv_map_decode(&fresh, state, len, &applied);
+  if (!rc) rc = kv_map_decode(&fresh, state, len, &progress);
   if (rc) {
     kv_map_close(&fresh);
     fprintf(stderr, "kvstore: state transfer refused (%s): the join is retried\n",
@@ -314,9 +314,10 @@ static int on_set_state(void *ud, const uint8_t *state, size_t len) {
   }
   kv_map_close(&r->map);
   r->map = fresh;
-  r->applied = applied;
+  r->progress = progress;
   printf("kvstore %u: state installed: %zu keys, applied %llu (%zu bytes)\n",
-         (unsigned)cohort_node_id(r->node), r->map.len, (unsigned long long)applied, len);
+         (unsigned)cohort_node_id(r->node), r->map.len, (unsigned long long)progress.applied,
+         len);
   fflush(stdout);
   return 0;
 }
@@ -434,7 +435,7 @@ static void cmd_status(conn_t *c) {
   reply(c, "STATUS id=%u inc=%llu members=%zu applied=%llu keys=%zu pending=%zu | %s",
         (unsigned)cohort_node_id(r->node),
         (unsigned long long)cohort_node_incarnation(r->node), v ? v->members_len : 0,
-        (unsigned long long)r->applied, r->map.len, r->pending_len, line);
+        (unsigned long long)r->progress.applied, r->map.len, r->pending_len, line);
 }
 
 static void handle_line(conn_t *c, const char *line, size_t n) {
@@ -451,8 +452,10 @@ static void handle_line(conn_t *c, const char *line, size_t n) {
     if (key_ok(c, k, kl))
       multicast(c, &(kv_cmd_t){.op = KV_OP_DEL, .key = (const uint8_t *)k, .key_len = kl});
   } else if (IS("HASH")) {
-    reply(c, "HASH %016llx keys=%zu applied=%llu", (unsigned long long)kv_map_hash(&c->r->map),
-          c->r->map.len, (unsigned long long)c->r->applied);
+    const replica_t *r = c->r;
+    reply(c, "HASH %016llx keys=%zu applied=%llu log=%016llx",
+          (unsigned long long)kv_map_hash(&r->map), r->map.len,
+          (unsigned long long)r->progress.applied, (unsigned long long)r->progress.log);
   } else if (IS("STATUS")) cmd_status(c);
   else reply(c, "ERR unknown command (PUT K V, GET [--linearizable] K, DEL K, HASH, STATUS)");
 #undef IS

@@ -8,7 +8,8 @@
 #      and a line of 9000 bytes are refused with a clear error;
 #   3. three writers, one per replica at once, push WRITES commands in all
 #      (PUT of a key of their own, every tenth a DEL of an earlier one);
-#      a write is acknowledged when its replica answers OK / NOTFOUND.
+#      a write is acknowledged when its replica answers OK / NOTFOUND;
+#      every fifth is a PUT to one of HOT keys that all writers race on.
 #      "ERR refused" (blocked, not a member yet) is retried at once; an
 #      outcome unknown (the replica died, "ERR unknown", a timeout) is
 #      retried at another replica — PUT and DEL are idempotent, and a key
@@ -20,9 +21,11 @@
 #      new incarnation) with --join a survivor and must be back in a view
 #      of 3 with the state installed within REJOIN_S;
 #   5. at the end every replica's HASH line (hash, keys, applied count) is
-#      the same, the hash equals that of the state the acknowledged writes
+#      the same, the HOT keys hold the same value everywhere (one some
+#      writer was acknowledged for); once they are deleted, every HASH is
+#      equal again and equal to that of the state the acknowledged writes
 #      make (kvstore --hash-file), and every acknowledged key reads back
-#      (lost = acknowledged writes missing at a replica: must be 0);
+#      at every replica (lost = acknowledged writes missing: must be 0);
 #   6. the refusal of a minority: replicas 2 and 3 are killed, replica 1
 #      alone must refuse PUT as non-primary (and still answer GET).
 # Every wait and retry is bounded. KEEP=1 keeps the directory.
@@ -32,6 +35,7 @@ WRITES=${WRITES:-2000}
 KILL=${KILL:-1}
 FORM_S=${FORM_S:-15}
 REJOIN_S=${REJOIN_S:-20}
+HOT=8 # keys every writer writes: only a total order makes replicas agree
 dir=$(mktemp -d /tmp/cohort-kvstore-XXXXXX)
 base=$((20000 + 16 * ($$ % 2500)))
 pids=(0 0 0 0)
@@ -101,6 +105,8 @@ writer() {
     op="PUT $key $val"
     if [ $((i % 10)) = 9 ] && [ -z "${amb[k$w-$((i - 5))]:-}" ]; then
       key="k$w-$((i - 5))" op="DEL $key"
+    elif [ $((i % 5)) = 2 ]; then # contended: the writers race on these
+      key="hot$((i / 5 % HOT))" op="PUT $key $val"
     fi
     for ((tries = 0; tries < 400; tries++)); do
       if [ "$connected" = 0 ]; then
@@ -179,29 +185,47 @@ for p in "${wpids[@]}"; do wait "$p"; done
 wpids=()
 t_end=$(now_ms)
 
-# 5. convergence and the expected state
+# 5. convergence, the contended keys, the expected state
 refused=0 unknown=0 given_up=0
 for w in 1 2 3; do
   read -r a b c < "$dir/w$w.stats"
   refused=$((refused + a)) unknown=$((unknown + b)) given_up=$((given_up + c))
 done
 acked=$(acked_count)
+converged() { # until the three HASH lines are equal (bounded): h1 h2 h3
+  local n=0
+  while :; do
+    h1=$(ask 1 HASH) h2=$(ask 2 HASH) h3=$(ask 3 HASH)
+    [ -n "$h1" ] && [ "$h1" = "$h2" ] && [ "$h2" = "$h3" ] && return 0
+    n=$((n + 1))
+    [ "$n" -lt 100 ] || fail "replicas differ: '$h1' / '$h2' / '$h3'"
+    sleep 0.1
+  done
+}
+converged
+hot_gets=()
+for ((k = 0; k < HOT; k++)); do hot_gets+=("GET hot$k"); done
+for id in 1 2 3; do ask "$id" "${hot_gets[@]}" > "$dir/hot-$id.txt"; done
+cmp -s "$dir/hot-1.txt" "$dir/hot-2.txt" && cmp -s "$dir/hot-2.txt" "$dir/hot-3.txt" ||
+  fail "the contended keys differ between replicas"
+k=0
+while read -r word val; do # each holds a value some writer was acknowledged for
+  grep -qx "PUT hot$k $val" "$dir"/w*.acked || fail "hot$k holds '$word $val', never written"
+  k=$((k + 1))
+done < "$dir/hot-1.txt"
+dels=()
+for ((k = 0; k < HOT; k++)); do dels+=("DEL hot$k"); done
+[ "$(ask 2 "${dels[@]}" | grep -c '^OK$')" = "$HOT" ] || fail "cannot delete the contended keys"
 declare -A want=()
 for w in 1 2 3; do
   while read -r op key val; do
+    case "$key" in hot*) continue ;; esac
     if [ "$op" = PUT ]; then want[$key]=$val; else unset "want[$key]"; fi
   done < "$dir/w$w.acked"
 done
 for key in "${!want[@]}"; do echo "$key ${want[$key]}"; done > "$dir/expected.txt"
 expected=$("$kv" --hash-file "$dir/expected.txt" | awk '{print $2}')
-n=0
-while :; do
-  h1=$(ask 1 HASH) h2=$(ask 2 HASH) h3=$(ask 3 HASH)
-  [ -n "$h1" ] && [ "$h1" = "$h2" ] && [ "$h2" = "$h3" ] && break
-  n=$((n + 1))
-  [ "$n" -lt 100 ] || fail "replicas differ: '$h1' / '$h2' / '$h3'"
-  sleep 0.1
-done
+converged
 lost=0
 gets=()
 for key in "${!want[@]}"; do gets+=("GET $key"); done
@@ -215,10 +239,11 @@ done
 echo "writes: $acked acknowledged of $((per * 3)) in $((t_end - t_start)) ms," \
   "$lost lost, $given_up given up; retried: $refused refused (blocked / joining)," \
   "$unknown of unknown outcome (replica killed)"
-echo "every replica: $h1; expected state: $expected, ${#want[@]} keys"
+echo "contended keys: $HOT, equal at every replica; every replica: $h1;" \
+  "expected state: $expected, ${#want[@]} keys"
 [ "$acked" = $((per * 3)) ] || fail "$((per * 3 - acked)) writes were never acknowledged"
 [ "$lost" = 0 ] || fail "$lost acknowledged writes missing or wrong at a replica"
-[ "${h1#HASH }" != "$h1" ] && [ "$(echo "$h1" | awk '{print $2}')" = "$expected" ] ||
+[ "$(echo "$h1" | awk '{print $2}')" = "$expected" ] ||
   fail "the replicas' state is not the expected state"
 
 # 6. a minority refuses writes, still reads
