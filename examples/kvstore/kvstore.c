@@ -493,7 +493,7 @@ static void conn_process(conn_t *c) {
     c->in_len -= n + 1;
   }
   if (c->closing) return;
-  if (c->in_len == sizeof c->in) {
+  if (c->in_len == sizeof c->in && !memchr(c->in, '\n', c->in_len)) { /* no whole line */
     reply(c, "ERR refused: line longer than %d bytes", KV_LINE_MAX - 1);
     conn_close(c);
     return;
@@ -634,7 +634,8 @@ static int parse_args(int argc, char **argv, args_t *a) {
       fputs(usage_text, stdout);
       return -1;
     }
-    if (opt == '?' || opt == ':') return bad_usage("bad or incomplete option '%s'", argv[optind - 1]);
+    if (opt == '?' || opt == ':')
+      return bad_usage("bad or incomplete option '%s'", argv[optind - 1]);
     int rc = parse_one(a, opt, optarg);
     if (rc) return rc;
   }
