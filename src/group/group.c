@@ -1581,6 +1581,22 @@ static void member_tick(cohort_group_t *g, int64_t now, size_t coord) {
   send_status(g, now, coord);
 }
 
+/* A member waiting for a state nobody can give it holds nothing the group
+ * needs: it starts over as a new process (a new incarnation that joins). */
+void group_restart_as_new(cohort_group_t *g, const char *reason) {
+  group_state_abandon(g, reason);
+  free_view(g);
+  free_proposal(g);
+  clear_bound(g);
+  (void)cohort_node_reincarnate(g->node);
+  g->sent_before = 0;
+  g->out_seq = 0;
+  g->seen_att = 0;
+  g->seen_coord = 0;
+  g->stats.rejoins++;
+  start_joining(g);
+}
+
 static void g_timer(cohort_proto_t *p, uint32_t id) {
   cohort_group_t *g = (cohort_group_t *)p;
   if (id != T_TICK) return;
@@ -1608,19 +1624,8 @@ static void g_timer(cohort_proto_t *p, uint32_t id) {
   }
   size_t coord = rank_coordinator(g);
   if (coord == g->self && g->status == COHORT_GROUP_STATE_WAIT) {
-    /* everyone who could give us the state is gone: we hold nothing the
-     * group needs, so we start over as a new process */
-    group_state_abandon(g, "no donor left");
-    free_view(g);
-    free_proposal(g);
-    clear_bound(g);
-    (void)cohort_node_reincarnate(g->node);
-    g->sent_before = 0;
-    g->out_seq = 0;
-    g->seen_att = 0;
-    g->seen_coord = 0;
-    g->stats.rejoins++;
-    start_joining(g);
+    /* everyone who could give us the state is gone */
+    group_restart_as_new(g, "no donor left");
     return;
   }
   if (coord == g->self && !g->leaving) coord_tick(g, now);

@@ -327,6 +327,8 @@ COHORT_INTERNAL void group_state_recv_gone(cohort_group_t *g, const cohort_msg_t
 COHORT_INTERNAL void group_state_tick(cohort_group_t *g, int64_t now);
 COHORT_INTERNAL void group_state_begin(cohort_group_t *g, cohort_node_id_t donor);
 COHORT_INTERNAL void group_state_abandon(cohort_group_t *g, const char *reason);
+/* Abandon the transfer and rejoin as a new incarnation (group.c). */
+COHORT_INTERNAL void group_restart_as_new(cohort_group_t *g, const char *reason);
 COHORT_INTERNAL void group_state_donor_reset(cohort_group_t *g);
 
 /* group.c, used by group_mcast.c */

@@ -820,7 +820,10 @@ void group_state_recv_chunk(cohort_group_t *g, const cohort_msg_t *msg, gr_t *r)
 void group_state_recv_gone(cohort_group_t *g, const cohort_msg_t *msg, gr_t *r) {
   cohort_group_view_id_t vid = gr_vid(r);
   if (r->err || !g->st_wait || msg->from != g->st_donor || !vid_eq(vid, g->vid)) return;
-  group_state_abandon(g, "donor has no state for this view");
+  /* A view changed while we waited and its donor took no snapshot for
+   * us (we were no joiner of it): nobody will send this state. */
+  if (g->status == COHORT_GROUP_STATE_WAIT) group_restart_as_new(g, "donor has no state for this view");
+  else group_state_abandon(g, "donor has no state for this view");
 }
 
 void group_state_tick(cohort_group_t *g, int64_t now) {
