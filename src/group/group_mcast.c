@@ -16,7 +16,7 @@
  * sender's earlier ones (the core is cumulative, so FIFO costs nothing),
  * and then
  *  - CAUSAL waits until every member's delivered count here reaches the
- *    sender's at send time (the vector it carries);
+ *    sender's when it sent (the vector it carries);
  *  - TOTAL waits for its global sequence number: the view's coordinator
  *    (rank 0, the sequencer) numbers TOTAL messages as it receives them,
  *    each sender's in its order, and multicasts the numbers in ORDER
