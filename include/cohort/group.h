@@ -174,6 +174,16 @@ typedef struct cohort_group_callbacks {
   void (*reconcile)(void *ud, const cohort_group_view_t *view);
   /* This process was excluded (it rejoins as a new incarnation). */
   void (*excluded)(void *ud, cohort_group_view_id_t by);
+  /* A TOTAL message of the view being left that will never be delivered
+   * here: its number was not agreed (known stable) when the view ended,
+   * and this process goes on with no majority of that view's members —
+   * a minority side of a partition, or the survivors of many crashes
+   * (indistinguishable): the majority side, if there is one, may have
+   * ordered it, so no order chosen here is safe. Called in the old view,
+   * at every member of the new one, for the same messages; may be NULL.
+   * Later messages do not wait for it. */
+  void (*dropped)(void *ud, cohort_group_member_t from, uint64_t seq, const uint8_t *msg,
+                  size_t len);
 } cohort_group_callbacks_t;
 
 /* ---- the protocol ---------------------------------------------------------- */
@@ -204,8 +214,10 @@ typedef struct cohort_group_stats {
    * TOTAL messages numbered here as sequencer, TOTAL messages numbered by
    * the flush (not ordered when the view ended), messages held back by
    * their ordering after they were stable (delivered later), and
-   * messages the flush had to deliver against their ordering (must be 0) */
-  uint64_t tx_order, sequenced, flush_sequenced, held_back, order_forced;
+   * messages the flush had to deliver against their ordering (must be 0),
+   * and TOTAL messages a flush without a majority of the old view dropped
+   * (their order was not agreed: the `dropped` callback had them) */
+  uint64_t tx_order, sequenced, flush_sequenced, held_back, order_forced, dropped_unordered;
 } cohort_group_stats_t;
 
 /* Create on `node` (not attached). Uses the node's failure detector if

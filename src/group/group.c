@@ -397,6 +397,11 @@ static void send_vec(cohort_group_t *g, cohort_node_id_t to, cohort_incarnation_
     gw_u32(&w, g->lp[i].id);
     gw_u64(&w, g->lp[i].inc);
   }
+  /* how far the sequencer's stream is known stable here: ORDERs up to it
+   * may have been used to deliver (group_mcast.c) */
+  uint64_t ost = 0;
+  if (g->n) ost = g->mem[0].stable < g->mem[0].have ? g->mem[0].stable : g->mem[0].have;
+  gw_u64(&w, ost);
   (void)group_send(g, to, to_inc, GK_FLUSH_VEC, &w);
 }
 
@@ -488,7 +493,11 @@ static void commit_install(cohort_group_t *g, const uint8_t *body, size_t len) {
       g->bound_committed = true;
       return;
     }
+    g->flush_minority = !s->tail_decides;
+    g->flush_ostable = s->ostable;
+    g->flush_next = s->vid;
     group_mcast_flush(g);
+    g->flush_minority = false;
     for (size_t i = 0; i < g->n; i++)
       if (g->mem[i].have > g->cut[i]) g->stats.discarded_by_flush += g->mem[i].have - g->cut[i];
   } else if (g->status == COHORT_GROUP_STATE_WAIT) {
@@ -750,6 +759,8 @@ static void start_proposal(cohort_group_t *g) {
 static void coord_on_vec_self(cohort_group_t *g) {
   pmem_t *p = &g->pm[0];
   for (size_t i = 0; i < g->n; i++) p->have[i] = g->mem[i].have;
+  p->ostable = g->n && g->mem[0].stable < g->mem[0].have ? g->mem[0].stable
+                                                         : (g->n ? g->mem[0].have : 0);
   p->vec = true;
 }
 
@@ -836,6 +847,16 @@ static int build_sync(cohort_group_t *g, size_t ci, const cohort_group_member_t 
     gw_u64(&w, c->cut[i]);
     gw_u32(&w, c->holder[i]);
   }
+  gw_u64(&w, c->n && c->ostable > c->cut[0] ? c->cut[0] : c->ostable);
+  /* Does this component decide its old view's tail of TOTAL messages?
+   * Only if it carries on more than half of that view's members: no other
+   * component of it can, so no other numbers the same tail differently. */
+  size_t carried = 0;
+  for (size_t i = 0; i < on; i++) {
+    pmem_t *p = pm_find(g, order[i].id);
+    if (p && p->inc == order[i].inc && p->comp == (int)ci) carried++;
+  }
+  gw_u8(&w, 2 * carried > c->n ? 1 : 0);
   if (w.err) return COHORT_EFULL;
   cohort_free(g->alloc, c->sync);
   if (!(c->sync = cohort_alloc(g->alloc, w.len))) return COHORT_ENOMEM;
@@ -848,6 +869,10 @@ static void coord_all_vecs(cohort_group_t *g) {
   /* the cut of each component: the furthest any of its survivors got */
   for (size_t ci = 0; ci < g->ncomp; ci++) {
     pcomp_t *c = &g->comp[ci];
+    c->ostable = 0;
+    for (size_t k = 0; k < g->pn; k++)
+      if (g->pm[k].comp == (int)ci && g->pm[k].vec && g->pm[k].ostable > c->ostable)
+        c->ostable = g->pm[k].ostable;
     for (size_t s = 0; s < c->n; s++) {
       c->cut[s] = 0;
       c->holder[s] = COHORT_NODE_NONE;
@@ -997,7 +1022,9 @@ static void on_flush_vec(cohort_group_t *g, const cohort_msg_t *m, gr_t *r) {
       lp[i].id = gr_u32(r);
       lp[i].inc = gr_u64(r);
     }
+    uint64_t ost = gr_u64(r);
     if (r->err) return;
+    p->ostable = ost;
     if (lpe > g->p_lp_epoch && lpe <= COHORT_COUNTER_REMOTE_MAX) {
       g->p_lp_epoch = lpe;
       g->p_lp_n = lpn;

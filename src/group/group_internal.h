@@ -126,6 +126,7 @@ typedef struct pmem {
   bool held;         /* answered with a promise to the held attempt (p_held) */
   bool other;        /* answered with a promise to yet another attempt */
   uint64_t *have;    /* per member of its component's view */
+  uint64_t ostable;   /* the sequencer's stream known stable there (ORDERs anyone used) */
 } pmem_t;
 
 /* An old view taking part in a view change. */
@@ -135,6 +136,7 @@ typedef struct pcomp {
   size_t n;
   uint64_t *cut;
   cohort_node_id_t *holder;
+  uint64_t ostable; /* the highest ostable of its survivors (capped at the cut) */
   uint64_t lp_epoch;
   cohort_group_member_t *lp; /* processes (id, incarnation) */
   size_t lp_n;
@@ -163,6 +165,8 @@ typedef struct gsync {
   cohort_group_member_t lp[COHORT_GROUP_MEMBERS_MAX];
   cohort_group_member_t cut_mem[COHORT_GROUP_MEMBERS_MAX];
   uint64_t cut[COHORT_GROUP_MEMBERS_MAX];
+  uint64_t ostable; /* our component's: ORDERs up to it may have been used */
+  bool tail_decides; /* our component carries on a majority of the old view */
   cohort_node_id_t holder[COHORT_GROUP_MEMBERS_MAX];
   cohort_group_view_id_t merged[2];
   cohort_group_member_t failed[COHORT_GROUP_MEMBERS_MAX], left[COHORT_GROUP_MEMBERS_MAX];
@@ -221,6 +225,12 @@ struct cohort_group {
   bool synced;             /* a SYNC for the proposal we answered */
   uint64_t *cut;           /* per member of our view */
   cohort_node_id_t *holder;
+  /* the flush being done: may it not decide the old view's TOTAL tail
+   * (its component carries on no majority of the old view)?, the view it
+   * leads to, and how far the old view's ORDERs are known stable there */
+  bool flush_minority;
+  cohort_group_view_id_t flush_next;
+  uint64_t flush_ostable;
   bool bound;              /* FLUSH_OK sent: the promise */
   uint8_t *bound_buf;
   size_t bound_len;

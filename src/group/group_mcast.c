@@ -30,7 +30,10 @@
  * beyond the cut, numbers the TOTAL messages still unnumbered by (sender
  * rank, seq), and delivers everything up to the cut under the same rules:
  * every survivor holds the same messages and ORDERs there, so every
- * survivor delivers the same sequence.
+ * survivor delivers the same sequence. That is the flush of the component
+ * carrying on a majority of the old view; any other applies only the
+ * ORDERs known stable and drops the TOTAL messages left unnumbered
+ * (flush_number), so no two components order a tail differently.
  *
  * State transfer: the joiner pulls chunks {vid, index, total, data} with
  * up to `state_window` requested and not yet received, re-requesting
@@ -246,6 +249,23 @@ static void trace_deliver(cohort_group_t *g, gmem_t *m, const gslot_t *sl, bool 
               stable ? "true" : "false", cohort_mcast_service_name(sl->svc), gs);
 }
 
+typedef void (*hand_cb_t)(void *ud, cohort_group_member_t from, uint64_t seq, const uint8_t *msg,
+                          size_t len);
+
+/* Hand message seq of m (slot sl) to cb (deliver or dropped) and free it.
+ * 1, or -1 if the callback changed the view. */
+static int hand_over(cohort_group_t *g, gmem_t *m, uint64_t seq, gslot_t *sl, hand_cb_t cb) {
+  uint8_t *data = sl->data;
+  uint32_t len = sl->len;
+  sl->data = NULL;
+  cohort_free(g->alloc, sl->vec);
+  sl->vec = NULL;
+  gmem_t *mem = g->mem;
+  if (cb) cb(g->ud, (cohort_group_member_t){m->id, m->inc}, seq, data, len);
+  cohort_free(g->alloc, data);
+  return !g->in_view || g->mem != mem ? -1 : 1;
+}
+
 /* Deliver sender s's next message if it may go. 1: delivered (or an ORDER
  * passed), 0: not now, -1: the callback changed the view. */
 static int deliver_next(cohort_group_t *g, size_t s, uint64_t limit, bool flush, bool force) {
@@ -273,17 +293,7 @@ static int deliver_next(cohort_group_t *g, size_t s, uint64_t limit, bool flush,
   if (cohort_node_tracing(g->node)) trace_deliver(g, m, sl, stable, gseq);
   g->stats.delivered++;
   if (!stable) g->stats.delivered_by_flush++;
-  uint8_t *data = sl->data;
-  uint32_t len = sl->len;
-  sl->data = NULL;
-  cohort_free(g->alloc, sl->vec);
-  sl->vec = NULL;
-  gmem_t *mem = g->mem;
-  if (g->cb.deliver)
-    g->cb.deliver(g->ud, (cohort_group_member_t){m->id, m->inc}, seq, data, len);
-  cohort_free(g->alloc, data);
-  if (!g->in_view || g->mem != mem) return -1; /* the callback changed the view */
-  return 1;
+  return hand_over(g, m, seq, sl, g->cb.deliver);
 }
 
 /* Deliver whatever may go, over all senders, until nothing moves (one
@@ -325,8 +335,19 @@ void group_try_deliver(cohort_group_t *g, size_t s, uint64_t upto, bool flush) {
 
 /* The flush's deterministic order: number the TOTAL messages the
  * sequencer left unnumbered up to the cut by (rank, seq), after every
- * ORDER up to the cut. */
+ * ORDER up to the cut — in the one component that carries on a majority
+ * of the old view. Any other component (a minority side of a split, or
+ * the few survivors of many crashes: a partition looks the same) applies
+ * only the ORDERs known stable (someone may have delivered by them, so
+ * every component holds them) and nothing more: an unstable ORDER is held
+ * by some components and not others, and the (rank, seq) order is a
+ * guess the majority side may contradict. Its TOTAL messages left without
+ * a number are dropped (drop_unordered). */
 static void flush_number(cohort_group_t *g) {
+  if (g->flush_minority) {
+    apply_orders(g, g->flush_ostable < g->cut[0] ? g->flush_ostable : g->cut[0]);
+    return;
+  }
   apply_orders(g, g->cut[0]);
   for (size_t s = 0; s < g->n; s++) {
     gmem_t *m = &g->mem[s];
@@ -341,10 +362,55 @@ static void flush_number(cohort_group_t *g) {
   }
 }
 
+/* Will no more gseqs come in this flush (every number applied is used or
+ * belongs to a message beyond the cut)? */
+static bool gseqs_done(cohort_group_t *g) {
+  if (!g->ord_ready) return true;
+  while (g->ord_next < g->ord_end) {
+    gorder_t o = g->ord[g->ord_next & (g->ord_cap - 1)];
+    if (o.seq <= g->cut[o.sender]) return false;
+    g->ord_next++;
+  }
+  return true;
+}
+
+/* A flush without a majority of the old view: once every agreed number is used, drop
+ * the TOTAL messages at the head of a sender's stream (every member of the
+ * new view drops the same ones: same cut, same stable ORDERs), so that the
+ * rest can be delivered. 1: dropped one, 0: none, -1: the callback changed
+ * the view. */
+static int drop_unordered(cohort_group_t *g) {
+  if (!gseqs_done(g)) return 0;
+  for (size_t s = 0; s < g->n; s++) {
+    gmem_t *m = &g->mem[s];
+    if (m->delivered >= g->cut[s] || m->delivered >= m->have) continue;
+    uint64_t seq = m->delivered + 1;
+    gslot_t *sl = group_slot(g, m, seq);
+    if (!sl || !sl->data || sl->seq != seq || !(sl->svc & COHORT_MCAST_TOTAL) ||
+        sl->svc == GROUP_SVC_ORDER)
+      continue;
+    m->delivered = seq;
+    g->stats.dropped_unordered++;
+    if (cohort_node_tracing(g->node)) {
+      char mid[96], v[64], nv[64];
+      group_trace(g, "gdrop",
+                  "{\"vid\":\"%s\",\"mid\":\"%s\",\"bytes\":%u,\"svc\":\"%s\",\"next\":\"%s\","
+                  "\"why\":\"order not agreed: no majority of the view goes on here\"}",
+                  vid_s(g->vid, v, sizeof v), mid_str(m, seq, mid, sizeof mid), sl->len,
+                  cohort_mcast_service_name(sl->svc), vid_s(g->flush_next, nv, sizeof nv));
+    }
+    return hand_over(g, m, seq, sl, g->cb.dropped);
+  }
+  return 0;
+}
+
 void group_mcast_flush(cohort_group_t *g) {
   if (!g->in_view || g->status == COHORT_GROUP_STATE_WAIT) return;
   if (ord_sync(g)) flush_number(g);
   if (!deliver_all(g, true, false)) return;
+  for (int rc; g->flush_minority && (rc = drop_unordered(g)) != 0;) {
+    if (rc < 0 || !deliver_all(g, true, false)) return;
+  }
   /* Nothing is left unless the rules deadlocked (a defect: counted in
    * order_forced and seen by the checkers): deliver in rank order. */
   (void)deliver_all(g, true, true);

@@ -151,6 +151,8 @@ int group_sync_decode(const uint8_t *b, size_t len, gsync_t *s) {
     s->cut[i] = gr_u64(&r);
     s->holder[i] = gr_u32(&r);
   }
+  s->ostable = gr_u64(&r);
+  s->tail_decides = gr_u8(&r) != 0;
   if (r.err || r.pos != r.len || s->vid.epoch == 0 || s->vid.epoch > COHORT_COUNTER_REMOTE_MAX ||
       s->vid.coord != s->mem[0].id || s->vid.coord_inc != s->mem[0].inc)
     return COHORT_EPROTO;

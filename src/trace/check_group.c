@@ -84,6 +84,7 @@ typedef struct gview {
   uint64_t epoch;
   uint32_t mem_off, mem_len;
   bool primary, pending, installed; /* installed: state_installed during it */
+  bool flushed_pending;             /* its flush began before the state came */
   uint64_t ndeliv, hash;            /* deliveries during it: count, sum of mid hashes */
   int64_t tt;
   size_t line, rec; /* rec: index in the (sorted) trace */
@@ -97,6 +98,8 @@ typedef struct gmsg {
   uint8_t svc;
   uint32_t vix;             /* sends: 1-based index among its sender's sends in vid */
   uint64_t gseq;            /* deliveries: 0 = none */
+  bool dropped;             /* a "gdrop": settled here without delivery */
+  uint32_t next_vid;        /* drops: the view the flush led to */
   gmid_t mid;
   int64_t tt;
   size_t line, rec; /* rec: index in the (sorted) trace */
@@ -307,10 +310,10 @@ static void on_view(gctx_t *c, const cohort_trace_rec_t *r, uint32_t p) {
   c->views[c->nviews++] = v;
 }
 
-static void on_msg(gctx_t *c, const cohort_trace_rec_t *r, uint32_t p, bool send) {
+static void on_msg(gctx_t *c, const cohort_trace_rec_t *r, uint32_t p, bool send, bool drop) {
   char vid[VID_MAX], mid[VID_MAX];
   gmsg_t m = {.proc = p, .tt = r->true_ns, .line = r->line, .view = c->procs[p].cur,
-              .rec = (size_t)(r - c->t->recs)};
+              .rec = (size_t)(r - c->t->recs), .dropped = drop, .next_vid = NONE};
   if (!data_str(r->data_json, "vid", vid, sizeof vid)) return malformed(c, r, "vid");
   if (!data_str(r->data_json, "mid", mid, sizeof mid) || !parse_mid(mid, &m.mid))
     return malformed(c, r, "mid");
@@ -324,6 +327,11 @@ static void on_msg(gctx_t *c, const cohort_trace_rec_t *r, uint32_t p, bool send
     if (m.svc == SVC_BAD) return malformed(c, r, "svc");
   }
   if (!send && cohort_trace_data_u64(r->data_json, "gseq", &m.gseq)) m.gseq = 0;
+  if (drop) {
+    char nv[VID_MAX];
+    if (!data_str(r->data_json, "next", nv, sizeof nv)) return malformed(c, r, "next");
+    if ((m.next_vid = vid_intern(c, nv)) == NONE) return;
+  }
   m.vid = vid_intern(c, vid);
   if (m.vid == NONE) return;
   if (send) {
@@ -334,8 +342,8 @@ static void on_msg(gctx_t *c, const cohort_trace_rec_t *r, uint32_t p, bool send
   if (!grow(c, (void **)&c->dels, &c->cap_dels, c->ndels + 1, sizeof m)) return;
   c->dels[c->ndels++] = m;
   if (m.view != NONE) {
-    c->views[m.view].ndeliv++;
-    c->views[m.view].hash += mid_hash(m.mid);
+    c->views[m.view].ndeliv++; /* a drop counts apart: a drop here and a delivery there differ */
+    c->views[m.view].hash += drop ? mid_hash(m.mid) * 0x9e3779b97f4a7c15ull + 1 : mid_hash(m.mid);
   }
 }
 
@@ -359,14 +367,16 @@ static int collect(gctx_t *c, rec_hook_t hook) {
     if (!strcmp(r->what, "view")) {
       on_view(c, r, p);
     } else if (!strcmp(r->what, "gsend")) {
-      on_msg(c, r, p, true);
-    } else if (!strcmp(r->what, "gdeliver")) {
-      on_msg(c, r, p, false);
+      on_msg(c, r, p, true, false);
+    } else if (!strcmp(r->what, "gdeliver") || !strcmp(r->what, "gdrop")) {
+      on_msg(c, r, p, false, !strcmp(r->what, "gdrop"));
     } else if (!strcmp(r->what, "state_installed")) {
       pr->pending = false;
       if (pr->cur != NONE) c->views[pr->cur].installed = true;
     } else if (!strcmp(r->what, "leave")) {
       pr->left = true;
+    } else if (!strcmp(r->what, "block")) {
+      if (pr->pending && pr->cur != NONE) c->views[pr->cur].flushed_pending = true;
     }
     if (hook) hook(c, r, p, pending);
   }
@@ -641,6 +651,47 @@ static int vs_agreement(gctx_t *c) {
   return 0;
 }
 
+/* A drop (gdrop) is legitimate only for a TOTAL message, in a flush into
+ * the view it names, to which no majority of the old view's members went
+ * straight from it (group_mcast.c: only a majority side may order the old
+ * view's undecided tail). */
+static void drop_legit(gctx_t *c, const gmsg_t *d) {
+  char mid[72];
+  cohort_fmt(mid, sizeof mid, "%llu.%llu.%llu", (unsigned long long)d->mid.sender,
+             (unsigned long long)d->mid.inc, (unsigned long long)d->mid.n);
+  if (d->svc != SVC_TOTAL && d->svc != SVC_CAUSAL_TOTAL) {
+    check_fail(c->out, "line %zu: process %s drops %s, not a total message", d->line,
+               pname(c, d->proc, 0), mid);
+    return;
+  }
+  if (d->view == NONE) return; /* (view-synchrony reports it) */
+  const gview_t *old = &c->views[d->view];
+  if (old->next != NONE && c->views[old->next].vid != d->next_vid) {
+    check_fail(c->out, "line %zu: process %s drops %s for view %s but installs %s next",
+               d->line, pname(c, d->proc, 0), mid, c->vids[d->next_vid],
+               c->vids[c->views[old->next].vid]);
+    return;
+  }
+  const gview_t *nv = NULL;
+  for (size_t k = 0; k < c->nviews && !nv; k++)
+    if (c->views[k].vid == d->next_vid) nv = &c->views[k];
+  if (!nv) return; /* the trace ends first */
+  /* carried on: processes that went from the old view straight to the
+   * next (a member that left it by another flush is not carried here) */
+  uint32_t carried = 0;
+  for (size_t k = 0; k < c->nviews; k++) {
+    const gview_t *v = &c->views[k];
+    if (v->vid == old->vid && v->next != NONE && c->views[v->next].vid == nv->vid &&
+        !(v->pending && (!v->installed || v->flushed_pending))) /* joins afresh */
+      carried++;
+  }
+  if (2 * carried > old->mem_len)
+    check_fail(c->out, "line %zu: process %s drops %s of view %s, but the next view %s "
+               "carries on %u of its %u members (a majority decides the order)", d->line,
+               pname(c, d->proc, 0), mid, c->vids[old->vid], c->vids[nv->vid], carried,
+               old->mem_len);
+}
+
 static int group_integrity(gctx_t *c) {
   sort_ctx = c;
   qsort(c->sends, c->nsends, sizeof *c->sends, msg_by_mid);
@@ -670,10 +721,13 @@ static int group_integrity(gctx_t *c) {
   for (size_t i = 1; i < c->ndels; i++) {
     const gmsg_t *a = &c->dels[i - 1], *b = &c->dels[i];
     if (a->proc == b->proc && !mid_cmp(a->mid, b->mid))
-      check_fail(c->out, "line %zu: process %s delivers %llu.%llu.%llu again (line %zu)",
-                 b->line, pname(c, b->proc, 0), (unsigned long long)b->mid.sender,
+      check_fail(c->out, "line %zu: process %s %s %llu.%llu.%llu again (line %zu)",
+                 b->line, pname(c, b->proc, 0), b->dropped || a->dropped ? "delivers or drops"
+                 : "delivers", (unsigned long long)b->mid.sender,
                  (unsigned long long)b->mid.inc, (unsigned long long)b->mid.n, a->line);
   }
+  for (size_t i = 0; i < c->ndels; i++)
+    if (c->dels[i].dropped) drop_legit(c, &c->dels[i]);
   return 0;
 }
 
@@ -982,7 +1036,7 @@ static int total_order(gctx_t *c, const uint32_t *six) {
   }
   for (size_t i = 0; i < c->ndels; i++) {
     const gmsg_t *d = &c->dels[i];
-    if (!is_total(d->svc)) continue;
+    if (!is_total(d->svc) || d->dropped) continue;
     c->out->checked++;
     if (!d->gseq) {
       check_fail(c->out, "line %zu: %s delivered total message %llu.%llu.%llu without a gseq",
@@ -1095,6 +1149,11 @@ static int order_pass(gctx_t *c, const uint32_t *six, bool causal) {
       if (si == NONE || c->sends[si].vid != d->vid || p->vid != d->vid) continue;
       const gmsg_t *sm = &c->sends[si];
       uint32_t s = sm->proc;
+      if (d->dropped) { /* settled: later messages need not wait for it */
+        if (sm->vix < stride) p->got[(size_t)s * stride + sm->vix] = 1;
+        while (p->pre[s] + 1 < stride && p->got[(size_t)s * stride + p->pre[s] + 1]) p->pre[s]++;
+        continue;
+      }
       if (!causal && d->svc != SVC_UNORDERED) {
         c->out->checked++;
         if (p->pre[s] + 1 < sm->vix)

@@ -257,6 +257,67 @@ static void test_ordering_checkers(void **state) {
   expect(&t, "total-order", "malformed group gdeliver record (svc)");
 }
 
+/* A split of view 2.1.1: nodes 1 and 2 (a majority) go on to 3.1.1 and
+ * deliver node 3's total message t; node 3 goes on alone to 3.3.1 and
+ * drops it (its order was not agreed). */
+#define DROP(mid, svc, next) "{" V2 ",\"mid\":\"" mid "\",\"bytes\":8,\"svc\":\"" svc "\",\"next\":\"" next "\",\"why\":\"x\"}"
+static const gl_t split[] = {
+    {1, 1, 100, "group", "view", "{" V2 ",\"epoch\":2,\"members\":" M3 ",\"primary\":true,\"state\":\"ok\"}"},
+    {2, 1, 101, "group", "view", "{" V2 ",\"epoch\":2,\"members\":" M3 ",\"primary\":true,\"state\":\"ok\"}"},
+    {3, 1, 102, "group", "view", "{" V2 ",\"epoch\":2,\"members\":" M3 ",\"primary\":true,\"state\":\"ok\"}"},
+    {3, 1, 200, "group", "gsend", S("3.1.1", "total")},
+    {3, 1, 210, "group", "gsend", S("3.1.2", "fifo")},
+    {1, 1, 300, "group", "gdeliver", D("3.1.1", "total", ",\"gseq\":1")}, /* 6 */
+    {1, 1, 310, "group", "gdeliver", D("3.1.2", "fifo", "")},
+    {2, 1, 320, "group", "gdeliver", D("3.1.1", "total", ",\"gseq\":1")},
+    {2, 1, 330, "group", "gdeliver", D("3.1.2", "fifo", "")}, /* 9 */
+    {3, 1, 340, "group", "gdrop", DROP("3.1.1", "total", "3.3.1")},
+    {3, 1, 350, "group", "gdeliver", D("3.1.2", "fifo", "")},
+    {1, 1, 400, "group", "view", "{\"vid\":\"3.1.1\",\"epoch\":3,\"members\":" M2 ",\"primary\":true,\"state\":\"ok\"}"},
+    {2, 1, 401, "group", "view", "{\"vid\":\"3.1.1\",\"epoch\":3,\"members\":" M2 ",\"primary\":true,\"state\":\"ok\"}"},
+    {3, 1, 402, "group", "view", "{\"vid\":\"3.3.1\",\"epoch\":3,\"members\":[[3,1]],\"primary\":false,\"state\":\"ok\"}"},
+};
+#define NSPLIT (sizeof split / sizeof split[0])
+
+static void build_split(cohort_trace_t *t, size_t repl, const gl_t *with) {
+  cohort_trace_init(t);
+  for (size_t i = 0; i < NSPLIT; i++) add(t, i + 1 == repl ? with : &split[i]);
+  cohort_trace_sort(t);
+}
+
+static void test_drops(void **state) {
+  (void)state;
+  static const char *const names[] = {"group-integrity", "self-delivery", "vs-agreement",
+                                      "view-synchrony",  "group-fifo",    "total-order"};
+  cohort_trace_t t;
+  build_split(&t, 0, NULL);
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    assert_int_equal(check(&t, names[i], NULL), 0);
+  cohort_trace_close(&t);
+  /* a drop on the majority side (node 2 goes on to 3.1.1 with node 1) */
+  gl_t maj = {2, 1, 320, "group", "gdrop", DROP("3.1.1", "total", "3.1.1")};
+  build_split(&t, 8, &maj);
+  expect(&t, "group-integrity", "a majority decides the order");
+  build_split(&t, 8, &maj);
+  expect(&t, "vs-agreement", "deliver different messages");
+  /* a drop of a message that is not total */
+  gl_t fifo = {2, 1, 330, "group", "gdrop", DROP("3.1.2", "fifo", "3.1.1")};
+  build_split(&t, 9, &fifo);
+  expect(&t, "group-integrity", "not a total message");
+  /* a drop naming another view than the one installed next */
+  gl_t other = {3, 1, 340, "group", "gdrop", DROP("3.1.1", "total", "3.1.1")};
+  build_split(&t, 10, &other);
+  expect(&t, "group-integrity", "installs 3.3.1 next");
+  /* without the drop, node 3 did not deliver its own message */
+  gl_t none = {3, 1, 340, "other", "tick", NULL};
+  build_split(&t, 10, &none);
+  expect(&t, "self-delivery", "without delivering it");
+  /* a drop without "next" is malformed */
+  gl_t nonext = {3, 1, 340, "group", "gdrop", S("3.1.1", "total")};
+  build_split(&t, 10, &nonext);
+  expect(&t, "group-integrity", "malformed group gdrop record (next)");
+}
+
 static void test_malformed_records_are_violations(void **state) {
   (void)state;
   static const char *const bad[] = {
@@ -315,6 +376,7 @@ int main(void) {
       cmocka_unit_test(test_correct_trace_passes),
       cmocka_unit_test(test_each_checker_catches_its_break),
       cmocka_unit_test(test_ordering_checkers),
+      cmocka_unit_test(test_drops),
       cmocka_unit_test(test_malformed_records_are_violations),
       cmocka_unit_test(test_params),
   };
