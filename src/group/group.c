@@ -380,6 +380,13 @@ static void on_excluded(cohort_group_t *g, cohort_group_view_id_t by) {
 
 /* ---- the member side of a view change --------------------------------------- */
 
+/* How far the sequencer's stream is known stable here: ORDERs up to it
+ * may have been used to deliver (group_mcast.c). */
+static uint64_t known_ostable(const cohort_group_t *g) {
+  if (!g->n) return 0;
+  return g->mem[0].stable < g->mem[0].have ? g->mem[0].stable : g->mem[0].have;
+}
+
 static void send_vec(cohort_group_t *g, cohort_node_id_t to, cohort_incarnation_t to_inc) {
   gw_t w = group_writer(g);
   gw_u32(&w, g->seen_att);
@@ -397,11 +404,7 @@ static void send_vec(cohort_group_t *g, cohort_node_id_t to, cohort_incarnation_
     gw_u32(&w, g->lp[i].id);
     gw_u64(&w, g->lp[i].inc);
   }
-  /* how far the sequencer's stream is known stable here: ORDERs up to it
-   * may have been used to deliver (group_mcast.c) */
-  uint64_t ost = 0;
-  if (g->n) ost = g->mem[0].stable < g->mem[0].have ? g->mem[0].stable : g->mem[0].have;
-  gw_u64(&w, ost);
+  gw_u64(&w, known_ostable(g));
   (void)group_send(g, to, to_inc, GK_FLUSH_VEC, &w);
 }
 
@@ -759,8 +762,7 @@ static void start_proposal(cohort_group_t *g) {
 static void coord_on_vec_self(cohort_group_t *g) {
   pmem_t *p = &g->pm[0];
   for (size_t i = 0; i < g->n; i++) p->have[i] = g->mem[i].have;
-  p->ostable = g->n && g->mem[0].stable < g->mem[0].have ? g->mem[0].stable
-                                                         : (g->n ? g->mem[0].have : 0);
+  p->ostable = known_ostable(g);
   p->vec = true;
 }
 
