@@ -289,22 +289,6 @@ static int parse_only(const char *list, int only[SYSTEMS]) {
   return 0;
 }
 
-static int default_dir(char *dir, size_t cap) {
-  const char *env = getenv("COHORT_BENCH_RPC_DIR");
-  if (env != NULL && env[0] != '\0') {
-    snprintf(dir, cap, "%s", env);
-    return 0;
-  }
-  char exe[PATH_MAX - 32];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) return -1;
-  exe[n] = '\0';
-  char *slash = strrchr(exe, '/');
-  if (slash == NULL) return -1;
-  *slash = '\0';
-  snprintf(dir, cap, "%s/../bench/rpc", exe); /* <build>/tools/cohort */
-  return 0;
-}
 
 static double parse_number(const char *s, int *bad) {
   char *end = NULL;
@@ -319,7 +303,8 @@ static int parse_args(int argc, char **argv, bench_opts_t *o) {
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   o->pin_cpu = ncpu > 0 ? (int)ncpu - 1 : 0;
   for (int i = 0; i < SYSTEMS; i++) o->only[i] = 1;
-  if (default_dir(o->dir, sizeof o->dir) != 0) o->dir[0] = '\0';
+  if (cohort_bench_peer_dir("COHORT_BENCH_RPC_DIR", "rpc", o->dir, sizeof o->dir) != 0)
+    o->dir[0] = '\0';
   int bad = 0;
   for (int i = 1; i < argc && !bad; i++) {
     const char *a = argv[i];

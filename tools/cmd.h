@@ -6,6 +6,8 @@
 #ifndef COHORT_TOOLS_CMD_H
 #define COHORT_TOOLS_CMD_H
 
+#include <stddef.h>
+
 int cohort_cmd_sim(int argc, char **argv);     /* cmd_sim.c */
 int cohort_cmd_node(int argc, char **argv);    /* cmd_node.c */
 int cohort_cmd_cluster(int argc, char **argv); /* cmd_cluster.c */
@@ -46,5 +48,9 @@ int cohort_bench_clock(int argc, char **argv); /* bench_clock.c */
 int cohort_bench_mutex(int argc, char **argv); /* bench_mutex.c */
 int cohort_bench_election(int argc, char **argv); /* bench_election.c */
 int cohort_bench_group(int argc, char **argv); /* bench_group.c */
+int cohort_bench_multicast(int argc, char **argv); /* bench_multicast.c */
+/* The directory of a bench's peer programs: $env_name, else
+ * ../bench/<sub> beside this binary (bench_peers.c). 0, or -1. */
+int cohort_bench_peer_dir(const char *env_name, const char *sub, char *dir, size_t cap);
 
 #endif

@@ -44,6 +44,7 @@ static const command_t benches[] = {
     {"mutex", cohort_bench_mutex, "mutual exclusion: messages per entry, delays"},
     {"election", cohort_bench_election, "leader election: messages, failover time"},
     {"group", cohort_bench_group, "group membership: view-change time and messages"},
+    {"multicast", cohort_bench_multicast, "agreed multicast: cohort vs Corosync CPG vs raw UDP"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

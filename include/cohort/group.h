@@ -132,6 +132,10 @@ typedef struct cohort_group_config {
   int64_t merge_interval_ns; /* coordinators probe outside their view (1 s) */
   int64_t state_timeout_ns;  /* a transfer making no progress is given up (3 s) */
   uint32_t window;           /* own unstable messages (default 256) */
+  /* and their payload bytes (default 1 MiB, at least COHORT_GROUP_MSG_MAX):
+   * a window of large messages must not overrun the receivers' socket
+   * buffers (every loss costs a retransmission) */
+  uint32_t window_bytes;
   uint32_t state_window;     /* state chunks in flight (default 16) */
   uint32_t expected_votes;   /* votes the group is meant to have (default 1) */
   cohort_group_minority_t minority;
@@ -218,6 +222,9 @@ typedef struct cohort_group_stats {
    * and TOTAL messages a flush without a majority of the old view dropped
    * (their order was not agreed: the `dropped` callback had them) */
   uint64_t tx_order, sequenced, flush_sequenced, held_back, order_forced, dropped_unordered;
+  /* gaps asked for again at once (a FETCH to the sender, answered from
+   * its ring; the answers count in tx_retransmits there) */
+  uint64_t tx_nacks;
 } cohort_group_stats_t;
 
 /* Create on `node` (not attached). Uses the node's failure detector if
@@ -310,7 +317,7 @@ const char *cohort_group_kind_name(uint32_t kind);
 
 /* name "group". Parameters: ack, retransmit, join-retry, join-delay,
  * flush-timeout, merge-interval, state-timeout, window, state-window,
- * expected, minority=continue|block, votes=ID:N,..., founder=ID (the node
+ * window-bytes, expected, minority=continue|block, votes=ID:N,..., founder=ID (the node
  * that founds; default 1), local-suspicion=on|off, and the built-in test
  * application: rate=PER_SECOND (each member multicasts while it may),
  * msg-bytes=N, order=unordered|fifo|causal|total|causal-total|mix (the

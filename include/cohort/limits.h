@@ -185,6 +185,20 @@ _Static_assert(COHORT_LAMPORT_MAX <= COHORT_COUNTER_REMOTE_MAX,
 #define COHORT_RUNTIME_NODES_MAX 64
 #endif
 
+/* Socket buffers of a runtime node's UDP socket (SO_RCVBUF, SO_SNDBUF),
+ * unless its config sets socket_buffer_bytes: a burst of a send window
+ * (up to COHORT_GROUP_WINDOW_MAX datagrams) must not overflow the 208 KiB
+ * Linux default at a receiver, where every lost datagram costs a
+ * retransmission timeout. As root (CAP_NET_ADMIN) the size is forced;
+ * otherwise the kernel caps it at net.core.rmem_max / wmem_max. The
+ * effective sizes are in cohort_runtime_stats_t. */
+#ifndef COHORT_RUNTIME_SOCKET_BUFFER
+#define COHORT_RUNTIME_SOCKET_BUFFER (4u << 20)
+#endif
+#ifndef COHORT_RUNTIME_SOCKET_BUFFER_MAX
+#define COHORT_RUNTIME_SOCKET_BUFFER_MAX (256u << 20)
+#endif
+
 /* Observation (src/runtime/observe.c: `--metrics`, `--control`): every
  * figure is read when asked for, so what a client can make a node hold is
  * its connection and one reply. REQUEST_MAX bounds an HTTP request head or

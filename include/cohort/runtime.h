@@ -102,6 +102,9 @@ typedef struct cohort_runtime_node_config {
    * COHORT_CONTACTS_MAX, IPv4 or IPv6, port not 0. */
   const struct sockaddr_storage *contacts;
   size_t contacts_len;
+  /* SO_RCVBUF and SO_SNDBUF of the node's socket; 0 = the default
+   * COHORT_RUNTIME_SOCKET_BUFFER; at most COHORT_RUNTIME_SOCKET_BUFFER_MAX. */
+  size_t socket_buffer_bytes;
 } cohort_runtime_node_config_t;
 
 /* What the host itself counted (the node counts the rest). */
@@ -114,6 +117,8 @@ typedef struct cohort_runtime_stats {
   uint64_t fault_replayed;   /* sent again later by injected replay */
   uint64_t recv_errors;      /* socket read errors */
   uint64_t trace_errors;     /* trace records lost (write error) */
+  uint64_t rcvbuf_bytes;     /* the socket's buffers as the kernel set them */
+  uint64_t sndbuf_bytes;     /* (getsockopt: Linux doubles what was asked) */
 } cohort_runtime_stats_t;
 
 /* Create a runtime on `loop` (borrowed; must outlive the runtime). alloc

@@ -300,6 +300,7 @@ static void install_view(cohort_group_t *g, const gsync_t *s, bool joiner, const
   }
   if (g->self != SIZE_MAX) g->mem[g->self].base = g->sent_before;
   g->out_seq = 0;
+  g->out_bytes = 0;
   g->stable_sent = 0;
   g->stable_dirty = false;
   g->blocked = false;
@@ -373,6 +374,7 @@ static void on_excluded(cohort_group_t *g, cohort_group_view_id_t by) {
   (void)cohort_node_reincarnate(g->node);
   g->sent_before = 0;
   g->out_seq = 0;
+  g->out_bytes = 0;
   g->seen_att = 0;
   g->seen_coord = 0;
   start_joining(g);
@@ -1620,6 +1622,7 @@ void group_restart_as_new(cohort_group_t *g, const char *reason) {
   (void)cohort_node_reincarnate(g->node);
   g->sent_before = 0;
   g->out_seq = 0;
+  g->out_bytes = 0;
   g->seen_att = 0;
   g->seen_coord = 0;
   g->stats.rejoins++;
@@ -1725,7 +1728,7 @@ void cohort_group_config_default(cohort_group_config_t *cfg) {
       .ack_interval_ns = 5 * COHORT_NS_PER_MS, .retransmit_ns = 50 * COHORT_NS_PER_MS,
       .join_retry_ns = 300 * COHORT_NS_PER_MS, .join_delay_ns = 20 * COHORT_NS_PER_MS,
       .flush_timeout_ns = 1000 * COHORT_NS_PER_MS, .merge_interval_ns = 1000 * COHORT_NS_PER_MS,
-      .state_timeout_ns = 3000 * COHORT_NS_PER_MS, .window = 256, .state_window = 16,
+      .state_timeout_ns = 3000 * COHORT_NS_PER_MS, .window = 256, .window_bytes = 1u << 20, .state_window = 16,
       .expected_votes = 1, .minority = COHORT_GROUP_MINORITY_CONTINUE};
 }
 
@@ -1737,6 +1740,8 @@ int cohort_group_config_check(const cohort_group_config_t *c, char *err, size_t 
   else if (c->flush_timeout_ns < c->retransmit_ns) bad = "flush-timeout (>= retransmit)";
   else if (c->merge_interval_ns <= 0 || c->state_timeout_ns <= 0) bad = "merge-interval";
   else if (c->window < 1 || c->window > COHORT_GROUP_WINDOW_MAX) bad = "window (1..4096)";
+  else if (c->window_bytes < COHORT_GROUP_MSG_MAX || c->window_bytes > 1u << 30)
+    bad = "window-bytes (30000..1 GiB)";
   else if (c->state_window < 1 || c->state_window > 256) bad = "state-window (1..256)";
   else if (c->expected_votes < 1 || c->expected_votes > 1u << 20) bad = "expected";
   else if (c->minority > COHORT_GROUP_MINORITY_BLOCK) bad = "minority";

@@ -113,11 +113,11 @@ static int g_create(cohort_node_t *node, const cohort_param_t *params, size_t np
                     cohort_proto_t **out, char *err, size_t errcap) {
   static const char *const known[] = {
       "ack", "retransmit", "join-retry", "join-delay", "flush-timeout", "merge-interval",
-      "state-timeout", "window", "state-window", "expected", "minority", "votes", "founder",
+      "state-timeout", "window", "window-bytes", "state-window", "expected", "minority", "votes", "founder",
       "local-suspicion", "batch", "rate", "msg-bytes", "state-bytes", "order", NULL};
   cohort_group_config_t c;
   cohort_group_config_default(&c);
-  uint64_t window = c.window, swin = c.state_window, expected = c.expected_votes, founder = 1;
+  uint64_t window = c.window, wbytes = c.window_bytes, swin = c.state_window, expected = c.expected_votes, founder = 1;
   uint64_t msg_bytes = 64, state_bytes = 0;
   double rate = 0;
   bool local = false, batch = true;
@@ -133,6 +133,7 @@ static int g_create(cohort_node_t *node, const cohort_param_t *params, size_t np
   DUR("state-timeout", state_timeout_ns);
 #undef DUR
   if (!rc) rc = cohort_param_u64(params, np, "window", &window, "group", err, errcap);
+  if (!rc) rc = cohort_param_u64(params, np, "window-bytes", &wbytes, "group", err, errcap);
   if (!rc) rc = cohort_param_u64(params, np, "state-window", &swin, "group", err, errcap);
   if (!rc) rc = cohort_param_u64(params, np, "expected", &expected, "group", err, errcap);
   if (!rc) rc = cohort_param_u64(params, np, "founder", &founder, "group", err, errcap);
@@ -161,16 +162,17 @@ static int g_create(cohort_node_t *node, const cohort_param_t *params, size_t np
   size_t nv = 0;
   const char *votes = cohort_param_get(params, np, "votes");
   if (votes && (rc = parse_votes(votes, vn, vv, &nv, err, errcap))) return rc;
-  if (window > COHORT_GROUP_WINDOW_MAX || swin > 256 || expected > 1u << 20 ||
+  if (window > COHORT_GROUP_WINDOW_MAX || wbytes > 1u << 30 || swin > 256 || expected > 1u << 20 ||
       founder >= COHORT_NODE_NONE || !(rate >= 0 && rate <= 100000) || msg_bytes == 0 ||
       msg_bytes > COHORT_GROUP_MSG_MAX || state_bytes > COHORT_GROUP_STATE_MAX) {
     cohort_fmt(err, errcap,
-               "group: window <= 4096, state-window <= 256, rate in [0, 100000], msg-bytes in "
+               "group: window <= 4096, window-bytes <= 1 GiB, state-window <= 256, rate in [0, 100000], msg-bytes in "
                "[1, %d], state-bytes <= 1 GiB",
                COHORT_GROUP_MSG_MAX);
     return COHORT_EINVAL;
   }
   c.window = (uint32_t)window;
+  c.window_bytes = (uint32_t)wbytes;
   c.state_window = (uint32_t)swin;
   c.expected_votes = (uint32_t)expected;
   c.local_suspicion_only = local;
@@ -216,7 +218,7 @@ const cohort_proto_factory_t cohort_group_factory = {
     .name = "group",
     .help = "group founder=1 expected=1 minority=continue|block votes=ID:N,.. ack=5ms "
             "retransmit=50ms join-retry=300ms join-delay=20ms flush-timeout=1s "
-            "merge-interval=1s state-timeout=3s window=256 state-window=16 batch=on "
+            "merge-interval=1s state-timeout=3s window=256 window-bytes=1048576 state-window=16 batch=on "
             "local-suspicion=off; test app: rate=0 msg-bytes=64 state-bytes=0 "
             "order=fifo|unordered|causal|total|causal-total|mix",
     .create = g_create, .destroy = g_destroy, .status = g_status};

@@ -100,6 +100,8 @@ typedef struct gmem {
   uint64_t delivered;  /* handed to the application */
   uint64_t stable;     /* announced stable by the sender */
   uint64_t acked_sent; /* what we last acknowledged to it */
+  uint64_t nacked;     /* the last seq we asked it for again (FETCH, a gap) */
+  int64_t nack_ns;     /* when we last asked */
   uint64_t base;       /* its multicasts before this view (message ids) */
   gslot_t *ring;       /* seq s at ring[s % ring_cap], for s in (delivered, ...] */
   /* our messages, there */
@@ -302,6 +304,7 @@ struct cohort_group {
   uint64_t *ord_hi;       /* per member: its highest seq given a gseq */
   uint64_t ord_applied;   /* the sequencer's messages read for ORDERs */
   uint64_t *seq_scan;     /* sequencer: per member, seqs looked at */
+  uint64_t out_bytes;     /* payload bytes of our messages not yet delivered here */
   uint64_t seq_next;      /* sequencer: the next gseq to hand out */
   gorder_t *seq_batch;    /* sequencer: entries not yet sent */
   size_t seq_batch_len;

@@ -283,6 +283,7 @@ static int deliver_next(cohort_group_t *g, size_t s, uint64_t limit, bool flush,
     g->stats.order_forced++;
   }
   m->delivered = seq;
+  if (s == g->self) g->out_bytes -= g->out_bytes < sl->len ? g->out_bytes : sl->len;
   if (gseq) g->ord_next = gseq + 1;
   if (sl->svc == GROUP_SVC_ORDER) {
     if (s == 0 && g->ord_ready && g->ord_applied < seq) apply_orders(g, seq);
@@ -501,6 +502,7 @@ static int submit(cohort_group_t *g, uint8_t svc, const uint8_t *msg, size_t len
   slot_clear(g, sl); /* (empty: the window keeps it so) */
   *sl = (gslot_t){.data = copy, .len = (uint32_t)len, .seq = s, .svc = svc, .vec = vec};
   g->out_seq = s;
+  g->out_bytes += len;
   me->have = s;
   if (svc != GROUP_SVC_ORDER) {
     g->stats.sent++;
@@ -564,9 +566,14 @@ int cohort_group_send_svc(cohort_group_t *g, uint32_t svc, const uint8_t *msg, s
   uint64_t window = g->cfg.window;
   if (g->self == 0 && window >= 4) window -= window / 4;
   if (g->out_seq - me->delivered >= window) return COHORT_EAGAIN;
+  if (g->out_bytes + len > g->cfg.window_bytes && g->out_seq > me->delivered) return COHORT_EAGAIN;
   uint8_t ord = (uint8_t)(svc & (COHORT_MCAST_FIFO | COHORT_MCAST_CAUSAL | COHORT_MCAST_TOTAL));
   int rc = submit(g, ord, msg, len, seq);
-  if (!rc && g->cfg.unbatched) sequencer_run(g);
+  /* the sequencer orders its own at once past an eighth of the window */
+  uint64_t eighth = g->cfg.window / 8 ? g->cfg.window / 8 : 1;
+  if (!rc && (g->cfg.unbatched ||
+              (g->self == 0 && g->seq_scan && g->out_seq >= g->seq_scan[0] + eighth)))
+    sequencer_run(g);
   return rc;
 }
 
@@ -625,6 +632,26 @@ static void store_data(cohort_group_t *g, gmem_t *m, uint64_t seq, uint8_t svc,
   }
 }
 
+/* A gap before `upto` in m's messages: ask m for it at once (a FETCH,
+ * answered from its ring) instead of waiting for its retransmission
+ * timeout. Each seq is asked once per retransmit interval: a burst of
+ * arrivals past one loss extends the request, never repeats it. */
+static void ask_again(cohort_group_t *g, gmem_t *m, uint64_t upto) {
+  int64_t now = cohort_node_now(g->node);
+  uint64_t from = m->have + 1;
+  bool renew = now - m->nack_ns >= g->cfg.retransmit_ns || m->nacked < m->have;
+  if (!renew) from = m->nacked + 1;
+  if (from > upto) return;
+  gw_t w = group_writer(g);
+  gw_vid(&w, g->vid);
+  gw_u32(&w, m->id);
+  gw_u64(&w, from);
+  gw_u64(&w, upto);
+  if (group_send(g, m->id, m->inc, GK_FETCH, &w) == 0) g->stats.tx_nacks++;
+  if (renew) m->nack_ns = now;
+  m->nacked = upto;
+}
+
 void group_mcast_recv_data(cohort_group_t *g, const cohort_msg_t *msg, gr_t *r) {
   cohort_group_view_id_t vid = gr_vid(r);
   cohort_node_id_t sender = gr_u32(r);
@@ -677,9 +704,18 @@ void group_mcast_recv_data(cohort_group_t *g, const cohort_msg_t *msg, gr_t *r) 
       if (!n || !n->data || n->seq != m->have + 1) break;
       m->have++;
     }
+    if (seq > m->have + 1) ask_again(g, m, seq - 1);
   }
-  if (!batching(g) && m->have > m->acked_sent) send_ack(g, s);
-  if (!batching(g)) sequencer_run(g);
+  /* Batched, a receiver still acknowledges at once when a quarter of the
+   * window is unacknowledged, and the sequencer orders at once when an
+   * eighth is unnumbered: under load the sender's window is never held
+   * for a whole ack interval (the tick covers the idle tail). */
+  uint64_t quarter = g->cfg.window / 4 ? g->cfg.window / 4 : 1;
+  if (m->have > m->acked_sent && (!batching(g) || m->have - m->acked_sent >= quarter))
+    send_ack(g, s);
+  if (!batching(g) ||
+      (g->self == 0 && g->seq_scan && m->have >= g->seq_scan[s] + (quarter + 1) / 2))
+    sequencer_run(g);
   group_try_deliver(g, s, 0, false);
 }
 

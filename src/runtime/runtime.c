@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -574,6 +575,11 @@ static int check_config(const cohort_runtime_t *rt,
     snprintf(err, errcap, "too many contact points (max %d)", COHORT_CONTACTS_MAX);
     return COHORT_EINVAL;
   }
+  if (cfg->socket_buffer_bytes > COHORT_RUNTIME_SOCKET_BUFFER_MAX) {
+    snprintf(err, errcap, "socket buffer of %zu bytes is above the limit (%u)",
+             cfg->socket_buffer_bytes, COHORT_RUNTIME_SOCKET_BUFFER_MAX);
+    return COHORT_EINVAL;
+  }
   for (size_t i = 0; i < cfg->contacts_len; i++) {
     uint8_t enc[COHORT_PEER_ADDR_MAX];
     if (cohort_runtime_addr_encode(&cfg->contacts[i], enc, sizeof enc) < 0) {
@@ -684,8 +690,26 @@ static int make_node(cohort_runtime_node_t *rn, const cohort_runtime_node_config
   return rc;
 }
 
+/* SO_RCVBUF / SO_SNDBUF of the bound socket: forced when allowed (root),
+ * else asked (the kernel caps it at rmem_max / wmem_max). A refusal is
+ * not an error: the effective sizes are in the stats either way. */
+static void size_buffers(cohort_runtime_node_t *rn, size_t bytes) {
+  uv_os_fd_t fd;
+  if (uv_fileno((uv_handle_t *)&rn->udp, &fd) != 0) return;
+  int want = (int)(bytes ? bytes : COHORT_RUNTIME_SOCKET_BUFFER);
+  static const int opts[2][2] = {{SO_RCVBUFFORCE, SO_RCVBUF}, {SO_SNDBUFFORCE, SO_SNDBUF}};
+  uint64_t *got[2] = {&rn->stats.rcvbuf_bytes, &rn->stats.sndbuf_bytes};
+  for (int i = 0; i < 2; i++) {
+    if (setsockopt(fd, SOL_SOCKET, opts[i][0], &want, sizeof want) != 0)
+      (void)setsockopt(fd, SOL_SOCKET, opts[i][1], &want, sizeof want);
+    int v = 0;
+    socklen_t vl = sizeof v;
+    if (getsockopt(fd, SOL_SOCKET, opts[i][1], &v, &vl) == 0 && v > 0) *got[i] = (uint64_t)v;
+  }
+}
+
 static int open_socket(cohort_runtime_node_t *rn, const struct sockaddr_storage *listen,
-                       char *err, size_t errcap) {
+                       size_t buffer_bytes, char *err, size_t errcap) {
   uv_loop_t *loop = rn->rt->loop;
   uv_udp_init(loop, &rn->udp);
   uv_timer_init(loop, &rn->wake_timer);
@@ -694,6 +718,7 @@ static int open_socket(cohort_runtime_node_t *rn, const struct sockaddr_storage 
   rn->udp_init = rn->wake_init = rn->delay_init = true;
   rn->handles_open = 3;
   int r = uv_udp_bind(&rn->udp, (const struct sockaddr *)listen, 0);
+  if (r == 0) size_buffers(rn, buffer_bytes);
   if (r == 0) r = uv_udp_recv_start(&rn->udp, alloc_cb, recv_cb);
   if (r < 0) {
     char name[64] = "?";
@@ -728,7 +753,7 @@ int cohort_runtime_node_add(cohort_runtime_t *rt,
   }
   rc = open_trace(rn, cfg->trace_path, err, errcap);
   if (rc == 0) rc = make_node(rn, cfg, inc, err, errcap);
-  if (rc == 0) rc = open_socket(rn, &cfg->listen, err, errcap);
+  if (rc == 0) rc = open_socket(rn, &cfg->listen, cfg->socket_buffer_bytes, err, errcap);
   if (rc < 0) {
     node_destroy(rn);
     return rc;
