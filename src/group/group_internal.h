@@ -88,6 +88,8 @@ typedef struct gorder {
 
 /* Entries of one ORDER message (fits a payload: 12 bytes each). */
 #define GROUP_ORDER_BATCH_MAX 1024
+/* Arrivals past a gap before a receiver asks the sender for it (FETCH). */
+#define GROUP_NACK_REORDER 3
 
 /* A member of the current view, as a sender and as a receiver. */
 typedef struct gmem {

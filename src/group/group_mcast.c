@@ -704,7 +704,9 @@ void group_mcast_recv_data(cohort_group_t *g, const cohort_msg_t *msg, gr_t *r) 
       if (!n || !n->data || n->seq != m->have + 1) break;
       m->have++;
     }
-    if (seq > m->have + 1) ask_again(g, m, seq - 1);
+    /* a gap behind GROUP_NACK_REORDER later arrivals is a loss, not a
+     * reordering (TCP's three duplicate acks): ask for it */
+    if (seq > m->have + GROUP_NACK_REORDER) ask_again(g, m, seq - 1);
   }
   /* Batched, a receiver still acknowledges at once when a quarter of the
    * window is unacknowledged, and the sequencer orders at once when an
