@@ -260,6 +260,10 @@ static int merge(const opts_t *o, const char *tdir, result_t *r) {
   uint64_t w0 = t0 + (uint64_t)(o->warmup * 1e9), w1 = t0 + (uint64_t)(o->seconds * 1e9);
   qsort(recs, n, sizeof *recs, cmp_rec);
   uint64_t *lat = malloc(n * sizeof *lat);
+  if (lat == NULL) {
+    free(recs);
+    return -1;
+  }
   size_t nlat = 0, in_window = 0;
   for (size_t i = 0; i < n;) {
     size_t j = i;
@@ -271,12 +275,12 @@ static int merge(const opts_t *o, const char *tdir, result_t *r) {
     uint64_t ts = recs[i].t_send_ns;
     if (ts >= w0 && ts < w1) {
       in_window++;
-      if (j - i >= MCB_NODES && lat) lat[nlat++] = last > ts ? last - ts : 0;
+      if (j - i >= MCB_NODES) lat[nlat++] = last > ts ? last - ts : 0;
     }
     i = j;
   }
   free(recs);
-  if (nlat == 0 || lat == NULL) {
+  if (nlat == 0) {
     free(lat);
     return -1;
   }
@@ -394,17 +398,7 @@ static void print_row(int sys, const char *svc, unsigned senders, size_t size,
 }
 
 static void print_ratio(const char *what, double num, double den, double target, int at_least) {
-  char want[48] = "";
-  if (at_least >= 0) snprintf(want, sizeof want, "(target %s %.2fx)", at_least ? ">=" : "<=", target);
-  if (!(num > 0) || !(den > 0)) {
-    printf("  %-46s    n/a  %s\n", what, want);
-    return;
-  }
-  double x = num / den;
-  const char *verdict = at_least < 0 ? ""
-                        : (at_least ? x >= target : x <= target) ? " met"
-                                                                 : " NOT met";
-  printf("  %-46s %6.2fx %s%s\n", what, x, want, verdict);
+  cohort_bench_ratio(46, what, num, den, target, at_least, NULL);
 }
 
 static long daemon_rss_kb(int node) {
@@ -434,7 +428,8 @@ static int usage(FILE *f) {
           "                              [--only LIST] [--sizes LIST] [--no-services]\n"
           "                              [--window N] [--peers DIR] [--keep]\n"
           "  agreed-order multicast, 3 nodes in network namespaces (root): cohort vs\n"
-          "  Corosync CPG (sched_rr off, and on: its default) vs raw UDP fan-out; 1 and 3 senders; 64 B, 1 KiB, 10 KiB;\n"
+          "  Corosync CPG (sched_rr off, and on: its default) vs raw UDP fan-out;\n"
+          "  1 and 3 senders; 64 B, 1 KiB, 10 KiB;\n"
           "  then every cohort service at 1 KiB.\n"
           "  --seconds S   sending time per trial (default 3)\n"
           "  --drain S     receiving time after it (default 1)\n"
@@ -596,8 +591,9 @@ int cohort_bench_multicast(int argc, char **argv) {
   }
   printf("cohort bench multicast: %d nodes, one namespace each on a bridge; agreed order;\n"
          "  %.1f s sending (first %.1f s not measured) + %.1f s drain per trial;\n"
-         "  cohort: group over UDP, HMAC-authenticated, send window %u; corosync: CPG_TYPE_AGREED,\n"
-         "  knet, no crypto, default totem; raw-udp: one sendto per receiver, no recovery.\n\n",
+         "  cohort: group over UDP, HMAC-authenticated, send window %u;\n"
+         "  corosync: CPG_TYPE_AGREED, knet, no crypto, default totem;\n"
+         "  raw-udp: one sendto per receiver, no recovery.\n\n",
          MCB_NODES, o.seconds, o.warmup, o.drain, o.window);
   print_head();
   static result_t res[SYS_N][2][3];
@@ -654,7 +650,7 @@ int cohort_bench_multicast(int argc, char **argv) {
       char what[96];
       const result_t *a = &res[SYS_CPG][si][z], *b = &res[SYS_CPG_RT][si][z];
       double cpg_rate = a->msgs_per_s > b->msgs_per_s ? a->msgs_per_s : b->msgs_per_s;
-      double cpg_p99 = !a->ok ? b->p99_ms : !b->ok ? a->p99_ms : a->p99_ms < b->p99_ms ? a->p99_ms : b->p99_ms;
+      double cpg_p99 = !b->ok || (a->ok && a->p99_ms < b->p99_ms) ? a->p99_ms : b->p99_ms;
       snprintf(what, sizeof what, "msg/s cohort / corosync, %u sender%s, %zu B", senders_of[si],
                si ? "s" : "", o.sizes[z]);
       print_ratio(what, res[SYS_COHORT][si][z].msgs_per_s, cpg_rate, 2.0, 1);
@@ -673,10 +669,7 @@ int cohort_bench_multicast(int argc, char **argv) {
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/cluster.key", g_tmp);
     unlink(path);
-    if (rmdir(g_tmp) != 0 && g_cpg_up == false) {
-      /* the corosync logs stay: say where */
-      printf("\nlogs in %s\n", g_tmp);
-    }
+    if (rmdir(g_tmp) != 0) printf("\ncorosync's logs are in %s\n", g_tmp);
   }
   if (g_signalled) return 130;
   return failed ? 1 : 0;

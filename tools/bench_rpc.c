@@ -341,18 +341,7 @@ static const result_t *grpc_best(const result_t *sync_r, const result_t *async_r
 
 /* at_least: 1 target is a floor, 0 a ceiling, -1 no target (reference). */
 static void print_ratio(const char *what, double num, double den, double target, int at_least) {
-  char want[48];
-  if (at_least < 0) snprintf(want, sizeof want, "(issue 5 measured %.2fx)", target);
-  else snprintf(want, sizeof want, "(target %s %.2fx)", at_least ? ">=" : "<=", target);
-  if (!(num > 0) || !(den > 0)) {
-    printf("  %-52s    n/a  %s\n", what, want);
-    return;
-  }
-  double x = num / den;
-  const char *verdict = at_least < 0                    ? ""
-                        : (at_least ? x >= target : x <= target) ? " met"
-                                                              : " NOT met";
-  printf("  %-52s %6.2fx %s%s\n", what, x, want, verdict);
+  cohort_bench_ratio(52, what, num, den, target, at_least, "issue 5 measured");
 }
 
 static void print_targets(result_t res[MODES][SIZES][SYSTEMS]) {

@@ -49,8 +49,13 @@ int cohort_bench_mutex(int argc, char **argv); /* bench_mutex.c */
 int cohort_bench_election(int argc, char **argv); /* bench_election.c */
 int cohort_bench_group(int argc, char **argv); /* bench_group.c */
 int cohort_bench_multicast(int argc, char **argv); /* bench_multicast.c */
-/* The directory of a bench's peer programs: $env_name, else
- * ../bench/<sub> beside this binary (bench_peers.c). 0, or -1. */
+/* bench_util.c. The directory of a bench's peer programs: $env_name,
+ * else ../bench/<sub> beside this binary. 0, or -1. */
 int cohort_bench_peer_dir(const char *env_name, const char *sub, char *dir, size_t cap);
+/* One ratio line, num / den against target: at_least 1 (a floor), 0 (a
+ * ceiling) — "met" / "NOT met" — or -1 (no target: `reference` names the
+ * figure beside it); "n/a" when either side is missing. */
+void cohort_bench_ratio(int width, const char *what, double num, double den, double target,
+                        int at_least, const char *reference);
 
 #endif

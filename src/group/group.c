@@ -1728,7 +1728,8 @@ void cohort_group_config_default(cohort_group_config_t *cfg) {
       .ack_interval_ns = 5 * COHORT_NS_PER_MS, .retransmit_ns = 50 * COHORT_NS_PER_MS,
       .join_retry_ns = 300 * COHORT_NS_PER_MS, .join_delay_ns = 20 * COHORT_NS_PER_MS,
       .flush_timeout_ns = 1000 * COHORT_NS_PER_MS, .merge_interval_ns = 1000 * COHORT_NS_PER_MS,
-      .state_timeout_ns = 3000 * COHORT_NS_PER_MS, .window = 256, .window_bytes = 1u << 20, .state_window = 16,
+      .state_timeout_ns = 3000 * COHORT_NS_PER_MS, .window = 256, .window_bytes = 1u << 20,
+      .state_window = 16,
       .expected_votes = 1, .minority = COHORT_GROUP_MINORITY_CONTINUE};
 }
 

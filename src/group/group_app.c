@@ -113,11 +113,13 @@ static int g_create(cohort_node_t *node, const cohort_param_t *params, size_t np
                     cohort_proto_t **out, char *err, size_t errcap) {
   static const char *const known[] = {
       "ack", "retransmit", "join-retry", "join-delay", "flush-timeout", "merge-interval",
-      "state-timeout", "window", "window-bytes", "state-window", "expected", "minority", "votes", "founder",
+      "state-timeout", "window", "window-bytes", "state-window", "expected", "minority", "votes",
+      "founder",
       "local-suspicion", "batch", "rate", "msg-bytes", "state-bytes", "order", NULL};
   cohort_group_config_t c;
   cohort_group_config_default(&c);
-  uint64_t window = c.window, wbytes = c.window_bytes, swin = c.state_window, expected = c.expected_votes, founder = 1;
+  uint64_t window = c.window, wbytes = c.window_bytes, swin = c.state_window;
+  uint64_t expected = c.expected_votes, founder = 1;
   uint64_t msg_bytes = 64, state_bytes = 0;
   double rate = 0;
   bool local = false, batch = true;
@@ -166,8 +168,8 @@ static int g_create(cohort_node_t *node, const cohort_param_t *params, size_t np
       founder >= COHORT_NODE_NONE || !(rate >= 0 && rate <= 100000) || msg_bytes == 0 ||
       msg_bytes > COHORT_GROUP_MSG_MAX || state_bytes > COHORT_GROUP_STATE_MAX) {
     cohort_fmt(err, errcap,
-               "group: window <= 4096, window-bytes <= 1 GiB, state-window <= 256, rate in [0, 100000], msg-bytes in "
-               "[1, %d], state-bytes <= 1 GiB",
+               "group: window <= 4096, window-bytes <= 1 GiB, state-window <= 256, rate in "
+               "[0, 100000], msg-bytes in [1, %d], state-bytes <= 1 GiB",
                COHORT_GROUP_MSG_MAX);
     return COHORT_EINVAL;
   }
@@ -218,7 +220,8 @@ const cohort_proto_factory_t cohort_group_factory = {
     .name = "group",
     .help = "group founder=1 expected=1 minority=continue|block votes=ID:N,.. ack=5ms "
             "retransmit=50ms join-retry=300ms join-delay=20ms flush-timeout=1s "
-            "merge-interval=1s state-timeout=3s window=256 window-bytes=1048576 state-window=16 batch=on "
+            "merge-interval=1s state-timeout=3s window=256 window-bytes=1048576 "
+            "state-window=16 batch=on "
             "local-suspicion=off; test app: rate=0 msg-bytes=64 state-bytes=0 "
             "order=fifo|unordered|causal|total|causal-total|mix",
     .create = g_create, .destroy = g_destroy, .status = g_status};

@@ -266,6 +266,13 @@ static int hand_over(cohort_group_t *g, gmem_t *m, uint64_t seq, gslot_t *sl, ha
   return !g->in_view || g->mem != mem ? -1 : 1;
 }
 
+/* Sender s's next message (slot sl) is settled here — delivered, passed
+ * (an ORDER) or dropped: our own no longer hold the window. */
+static void settle_next(cohort_group_t *g, size_t s, const gslot_t *sl) {
+  g->mem[s].delivered = sl->seq;
+  if (s == g->self) g->out_bytes -= sl->len; /* (submit added exactly this) */
+}
+
 /* Deliver sender s's next message if it may go. 1: delivered (or an ORDER
  * passed), 0: not now, -1: the callback changed the view. */
 static int deliver_next(cohort_group_t *g, size_t s, uint64_t limit, bool flush, bool force) {
@@ -282,8 +289,7 @@ static int deliver_next(cohort_group_t *g, size_t s, uint64_t limit, bool flush,
     }
     g->stats.order_forced++;
   }
-  m->delivered = seq;
-  if (s == g->self) g->out_bytes -= g->out_bytes < sl->len ? g->out_bytes : sl->len;
+  settle_next(g, s, sl);
   if (gseq) g->ord_next = gseq + 1;
   if (sl->svc == GROUP_SVC_ORDER) {
     if (s == 0 && g->ord_ready && g->ord_applied < seq) apply_orders(g, seq);
@@ -390,7 +396,7 @@ static int drop_unordered(cohort_group_t *g) {
     if (!sl || !sl->data || sl->seq != seq || !(sl->svc & COHORT_MCAST_TOTAL) ||
         sl->svc == GROUP_SVC_ORDER)
       continue;
-    m->delivered = seq;
+    settle_next(g, s, sl);
     g->stats.dropped_unordered++;
     if (cohort_node_tracing(g->node)) {
       char mid[96], v[64], nv[64];

@@ -166,6 +166,9 @@ static void test_each_checker_catches_its_break(void **state) {
 /* ---- the ordering checkers: group-fifo, group-causal, total-order ---- */
 
 #define V2 "\"vid\":\"2.1.1\""
+/* Node n (incarnation 1) installs view 2.1.1 of M3 at time t. */
+#define VIEW2(n, t) \
+  {n, 1, t, "group", "view", "{" V2 ",\"epoch\":2,\"members\":" M3 ",\"primary\":true,\"state\":\"ok\"}"}
 #define D(mid, svc, extra) "{" V2 ",\"mid\":\"" mid "\",\"bytes\":8,\"stable\":true,\"svc\":\"" svc "\"" extra "}"
 #define S(mid, svc) "{" V2 ",\"mid\":\"" mid "\",\"bytes\":8,\"svc\":\"" svc "\"}"
 
@@ -173,9 +176,9 @@ static void test_each_checker_catches_its_break(void **state) {
  * t1 and node 3 t2 (total, gseq 1 and 2); node 2 delivers a, then sends c
  * (causal, so a is in c's past). Everyone delivers everything. */
 static const gl_t ord[] = {
-    {1, 1, 100, "group", "view", "{" V2 ",\"epoch\":2,\"members\":" M3 ",\"primary\":true,\"state\":\"ok\"}"},
-    {2, 1, 101, "group", "view", "{" V2 ",\"epoch\":2,\"members\":" M3 ",\"primary\":true,\"state\":\"ok\"}"},
-    {3, 1, 102, "group", "view", "{" V2 ",\"epoch\":2,\"members\":" M3 ",\"primary\":true,\"state\":\"ok\"}"},
+    VIEW2(1, 100),
+    VIEW2(2, 101),
+    VIEW2(3, 102),
     {1, 1, 200, "group", "gsend", S("1.1.1", "fifo")},
     {1, 1, 210, "group", "gsend", S("1.1.2", "fifo")},
     {2, 1, 220, "group", "gsend", S("2.1.1", "total")},
@@ -262,9 +265,9 @@ static void test_ordering_checkers(void **state) {
  * drops it (its order was not agreed). */
 #define DROP(mid, svc, next) "{" V2 ",\"mid\":\"" mid "\",\"bytes\":8,\"svc\":\"" svc "\",\"next\":\"" next "\",\"why\":\"x\"}"
 static const gl_t split[] = {
-    {1, 1, 100, "group", "view", "{" V2 ",\"epoch\":2,\"members\":" M3 ",\"primary\":true,\"state\":\"ok\"}"},
-    {2, 1, 101, "group", "view", "{" V2 ",\"epoch\":2,\"members\":" M3 ",\"primary\":true,\"state\":\"ok\"}"},
-    {3, 1, 102, "group", "view", "{" V2 ",\"epoch\":2,\"members\":" M3 ",\"primary\":true,\"state\":\"ok\"}"},
+    VIEW2(1, 100),
+    VIEW2(2, 101),
+    VIEW2(3, 102),
     {3, 1, 200, "group", "gsend", S("3.1.1", "total")},
     {3, 1, 210, "group", "gsend", S("3.1.2", "fifo")},
     {1, 1, 300, "group", "gdeliver", D("3.1.1", "total", ",\"gseq\":1")}, /* 6 */
