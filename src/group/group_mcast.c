@@ -767,7 +767,9 @@ void group_mcast_recv_fetch(cohort_group_t *g, const cohort_msg_t *msg, gr_t *r)
   uint64_t from = gr_u64(r), to = gr_u64(r);
   if (r->err || !g->in_view || !vid_eq(vid, g->vid)) return;
   size_t s = group_index(g, sender), dst = group_index(g, msg->from);
-  if (s == SIZE_MAX || dst == SIZE_MAX || from == 0 || to < from) return;
+  if (s == SIZE_MAX || dst == SIZE_MAX || from == 0 || to < from ||
+      g->mem[dst].inc != msg->from_incarnation) /* another incarnation: not this view's */
+    return;
   if (to - from >= g->ring_cap) to = from + g->ring_cap - 1;
   for (uint64_t q = from; q <= to && q <= g->mem[s].have; q++)
     group_send_data(g, dst, 0, s, q, true);

@@ -138,6 +138,87 @@ static void test_send_limits(void **state) {
   done(sim);
 }
 
+/* The byte bound of the send window: at its least (one largest message)
+ * a second message waits for the first to be stable, whatever its size. */
+static void test_window_bytes(void **state) {
+  (void)state;
+  cohort_sim_t *sim =
+      run_text(BASE "protocol group expected=5 window-bytes=30000\n", 4, 4 * COHORT_NS_PER_S);
+  cohort_group_t *g = group_at(sim, 2);
+  static uint8_t big[COHORT_GROUP_MSG_MAX];
+  assert_int_equal(cohort_group_send(g, big, COHORT_GROUP_MSG_MAX, NULL), 0);
+  assert_int_equal(cohort_group_send(g, big, 1, NULL), COHORT_EAGAIN); /* 30000 + 1 bytes */
+  assert_int_equal(cohort_sim_run_until(sim, 5 * COHORT_NS_PER_S), 0);
+  assert_int_equal(cohort_group_send(g, big, 1, NULL), 0);        /* stable: room again */
+  assert_int_equal(cohort_group_send(g, big, 29999, NULL), 0);    /* exactly full */
+  assert_int_equal(cohort_group_send(g, big, 1, NULL), COHORT_EAGAIN);
+  assert_int_equal(cohort_sim_run_until(sim, 6 * COHORT_NS_PER_S), 0);
+  assert_int_equal(cohort_group_stats(g)->sent, 3);
+  assert_int_equal(cohort_group_stats(group_at(sim, 1))->delivered, 3);
+  done(sim);
+  cohort_group_config_t c;
+  char err[128];
+  cohort_group_config_default(&c);
+  c.window_bytes = COHORT_GROUP_MSG_MAX - 1; /* the largest message would never fit */
+  assert_int_equal(cohort_group_config_check(&c, err, sizeof err), COHORT_EINVAL);
+  assert_non_null(strstr(err, "window-bytes"));
+  c.window_bytes = (1u << 30) + 1;
+  assert_int_equal(cohort_group_config_check(&c, err, sizeof err), COHORT_EINVAL);
+}
+
+static void wr_le(uint8_t **p, uint64_t v, int n) {
+  for (int i = 0; i < n; i++) *(*p)++ = (uint8_t)(v >> (8 * i));
+}
+
+/* Under loss a receiver asks for a gap at once (FETCH) and gets it; a
+ * FETCH asking for everything is answered with at most a window from the
+ * ring, and one from a stranger, for another view or from another
+ * incarnation of a member is ignored. */
+static void test_gaps_fetched(void **state) {
+  (void)state;
+  cohort_sim_t *sim = run_text("nodes 5\nduration 20s\n"
+                               "cluster-key 00112233445566778899aabbccddeeff\n"
+                               "protocol fd detector=phi threshold=12 interval=100ms\n"
+                               "network latency=lognormal(median=1ms,sigma=0.5) jitter=500us "
+                               "loss=0.05\n"
+                               "protocol group expected=5 rate=50\n",
+                               7, 6 * COHORT_NS_PER_S);
+  uint64_t nacks = 0;
+  for (cohort_node_id_t id = 1; id <= 5; id++)
+    nacks += cohort_group_stats(group_at(sim, id))->tx_nacks;
+  assert_true(nacks > 0);
+  cohort_group_t *g = group_at(sim, 1);
+  const cohort_group_view_t *v = cohort_group_view(g);
+  assert_int_equal(v->members_len, 5);
+  cohort_proto_t *p = cohort_group_proto(g);
+  uint8_t buf[64], *w;
+  /* member 2; a stranger; member 2 for the next view; member 2's next
+   * incarnation (restarted, not in this view) */
+  struct { cohort_node_id_t from; cohort_incarnation_t inc; uint64_t epoch; } asks[] = {
+      {2, 1, v->id.epoch}, {77, 1, v->id.epoch}, {2, 1, v->id.epoch + 1}, {2, 2, v->id.epoch}};
+  for (size_t k = 0; k < sizeof asks / sizeof asks[0]; k++) {
+    uint64_t before = cohort_group_stats(g)->tx_retransmits;
+    w = buf;
+    wr_le(&w, asks[k].epoch, 8);
+    wr_le(&w, v->id.coord, 4);
+    wr_le(&w, v->id.coord_inc, 8);
+    wr_le(&w, 1, 4); /* node 1's messages */
+    wr_le(&w, 1, 8);
+    wr_le(&w, UINT64_MAX, 8); /* all of them */
+    cohort_msg_t m = {.from = asks[k].from, .from_incarnation = asks[k].inc, .kind = 13,
+                      .payload = buf,
+                      .payload_len = (size_t)(w - buf), .from_peer = true};
+    int rc = p->ops->recv(p, &m);
+    assert_true(rc == 0 || rc == COHORT_EPROTO);
+    uint64_t resent = cohort_group_stats(g)->tx_retransmits - before;
+    if (k == 0) assert_true(resent <= 256); /* the default window: the ring holds no more */
+    else assert_int_equal(resent, 0);
+  }
+  assert_int_equal(cohort_sim_run_until(sim, 9 * COHORT_NS_PER_S), 0);
+  assert_int_equal(cohort_group_view(g)->members_len, 5);
+  done(sim);
+}
+
 /* Every kind, fed garbage: refused or ignored, the group still works. */
 static void test_malformed_every_kind(void **state) {
   (void)state;
@@ -406,6 +487,8 @@ int main(void) {
       cmocka_unit_test(test_crash_gives_new_view_and_rejoin),
       cmocka_unit_test(test_minority_blocks_and_merge),
       cmocka_unit_test(test_send_limits),
+      cmocka_unit_test(test_window_bytes),
+      cmocka_unit_test(test_gaps_fetched),
       cmocka_unit_test(test_malformed_every_kind),
       cmocka_unit_test(test_config_errors),
   };

@@ -272,6 +272,28 @@ static void test_bad_config(void **state) {
   assert_int_equal(cohort_runtime_node_add(p->rt, &c, &rn, err, sizeof err), COHORT_EIO);
   assert_non_null(strstr(err, "trace"));
   assert_null(rn);
+  c.trace_path = NULL;
+  c.socket_buffer_bytes = COHORT_RUNTIME_SOCKET_BUFFER_MAX + 1; /* one byte too many */
+  assert_int_equal(cohort_runtime_node_add(p->rt, &c, &rn, err, sizeof err), COHORT_EINVAL);
+  assert_non_null(strstr(err, "socket buffer"));
+  assert_null(rn);
+}
+
+/* The socket buffers: the default is asked for (forced as root; else the
+ * kernel's cap applies) and the effective sizes are in the stats; the
+ * largest allowed size is accepted. */
+static void test_socket_buffers(void **state) {
+  pair_t *p = *state;
+  const cohort_runtime_stats_t *st = cohort_runtime_node_stats(p->a);
+  assert_true(st->rcvbuf_bytes > 0 && st->sndbuf_bytes > 0);
+  if (geteuid() == 0) assert_true(st->rcvbuf_bytes >= COHORT_RUNTIME_SOCKET_BUFFER);
+  char err[256];
+  cohort_runtime_peer_t pp;
+  cohort_runtime_node_config_t c = config_for(5, 6, &pp);
+  c.socket_buffer_bytes = COHORT_RUNTIME_SOCKET_BUFFER_MAX;
+  cohort_runtime_node_t *rn = NULL;
+  assert_int_equal(cohort_runtime_node_add(p->rt, &c, &rn, err, sizeof err), 0);
+  assert_true(cohort_runtime_node_stats(rn)->rcvbuf_bytes > 0);
 }
 
 /* Fail each allocation of runtime and node creation in turn: every
@@ -626,6 +648,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_fault_refused, pair_setup, pair_teardown),
       cmocka_unit_test_setup_teardown(test_bind_in_use, pair_setup, pair_teardown),
       cmocka_unit_test_setup_teardown(test_bad_config, pair_setup, pair_teardown),
+      cmocka_unit_test_setup_teardown(test_socket_buffers, pair_setup, pair_teardown),
       cmocka_unit_test(test_alloc_failure),
       cmocka_unit_test(test_join_contact),
       cmocka_unit_test(test_parse_addr),
