@@ -168,6 +168,15 @@ static bool ord_sync(cohort_group_t *g) {
   return true;
 }
 
+/* Sequencer: has member s sent an eighth of a window (up to `upto`)
+ * that is not numbered yet? Then it orders at once, not at the next tick.
+ * (ord_sync first: the scan belongs to the current view and its size.) */
+static bool order_due(cohort_group_t *g, size_t s, uint64_t upto) {
+  if (g->self != 0 || !ord_sync(g)) return false;
+  uint64_t eighth = g->cfg.window / 8 ? g->cfg.window / 8 : 1;
+  return upto >= g->seq_scan[s] + eighth;
+}
+
 /* Number `seq` of member `sender` with the next gseq here. */
 static bool ord_append(cohort_group_t *g, uint32_t sender, uint64_t seq) {
   if (sender >= g->n || seq <= g->ord_hi[sender] || g->ord_end - g->ord_next >= g->ord_cap)
@@ -575,11 +584,7 @@ int cohort_group_send_svc(cohort_group_t *g, uint32_t svc, const uint8_t *msg, s
   if (g->out_bytes + len > g->cfg.window_bytes && g->out_seq > me->delivered) return COHORT_EAGAIN;
   uint8_t ord = (uint8_t)(svc & (COHORT_MCAST_FIFO | COHORT_MCAST_CAUSAL | COHORT_MCAST_TOTAL));
   int rc = submit(g, ord, msg, len, seq);
-  /* the sequencer orders its own at once past an eighth of the window */
-  uint64_t eighth = g->cfg.window / 8 ? g->cfg.window / 8 : 1;
-  if (!rc && (g->cfg.unbatched ||
-              (g->self == 0 && g->seq_scan && g->out_seq >= g->seq_scan[0] + eighth)))
-    sequencer_run(g);
+  if (!rc && (g->cfg.unbatched || order_due(g, g->self, g->out_seq))) sequencer_run(g);
   return rc;
 }
 
@@ -721,9 +726,7 @@ void group_mcast_recv_data(cohort_group_t *g, const cohort_msg_t *msg, gr_t *r) 
   uint64_t quarter = g->cfg.window / 4 ? g->cfg.window / 4 : 1;
   if (m->have > m->acked_sent && (!batching(g) || m->have - m->acked_sent >= quarter))
     send_ack(g, s);
-  if (!batching(g) ||
-      (g->self == 0 && g->seq_scan && m->have >= g->seq_scan[s] + (quarter + 1) / 2))
-    sequencer_run(g);
+  if (!batching(g) || order_due(g, s, m->have)) sequencer_run(g);
   group_try_deliver(g, s, 0, false);
 }
 
