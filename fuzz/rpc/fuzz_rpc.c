@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/rpc/internal.h"
+#include "../../src/rpc/host.h" /* a host: libuv loop and the internals */
 
 static long live;
 

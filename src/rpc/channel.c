@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "host.h"
 
 COHORT_INTERNAL int rpc_parse_host_port(const char *hp, char *host, size_t cap, int *port);
 
@@ -34,7 +34,7 @@ static void arm(cohort_rpc_channel_t *ch, int64_t deadline) {
   ch->timer_due = deadline;
   int64_t now = rpc_host_now(&ch->host);
   int64_t ms = deadline <= now ? 0 : (deadline - now + COHORT_NS_PER_MS - 1) / COHORT_NS_PER_MS;
-  uv_timer_start(&ch->timer, channel_timer_cb, (uint64_t)ms, 0);
+  uv_timer_start(&ch->uv->timer, channel_timer_cb, (uint64_t)ms, 0);
 }
 
 static void idle_cb(uv_idle_t *h) {
@@ -64,7 +64,7 @@ static void defer(cohort_rpc_channel_t *ch, cohort_rpc_call_t *c, cohort_rpc_cod
   c->conn = NULL;
   rpc_list_remove(&c->link);
   rpc_list_push(&ch->deferred, &c->link);
-  uv_idle_start(&ch->idle, idle_cb);
+  uv_idle_start(&ch->uv->idle, idle_cb);
 }
 
 static void channel_timer_cb(uv_timer_t *t) {
@@ -90,7 +90,7 @@ static void channel_timer_cb(uv_timer_t *t) {
 /* ---- connections ------------------------------------------------------------- */
 
 static void channel_unref(cohort_rpc_channel_t *ch) {
-  if (--ch->handles > 0) return;
+  if (--ch->uv->handles > 0) return;
   void (*cb)(void *) = ch->on_closed;
   void *ud = ch->closed_ud;
   const cohort_allocator_t *a = ch->a;
@@ -144,22 +144,21 @@ void rpc_channel_goaway(cohort_rpc_channel_t *ch, rpc_conn_t *c) {
 }
 
 static void start_connect(cohort_rpc_channel_t *ch, const struct sockaddr *addr) {
-  rpc_conn_t *c = cohort_alloc(ch->a, sizeof *c);
-  if (!c || rpc_conn_init(c, &ch->host, ch->a, NULL, ch, rpc_host_now(&ch->host)) != 0) {
-    cohort_free(ch->a, c);
+  rpc_conn_t *c = rpc_conn_new(&ch->host, ch->a, NULL, ch, rpc_host_now(&ch->host));
+  if (!c) {
     cohort_fmt(ch->last_error, sizeof ch->last_error, "out of memory");
     while (!rpc_list_empty(&ch->pending))
       defer(ch, RPC_CONTAINER(ch->pending.next, cohort_rpc_call_t, link),
             COHORT_RPC_UNAVAILABLE, ch->last_error);
     return;
   }
-  c->on_closed = channel_conn_closed;
+  c->io->on_closed = channel_conn_closed;
   rpc_list_push(&ch->conns, &c->link);
   ch->conn = c;
   int64_t to = ch->cfg.connect_timeout_ms > 0 ? ch->cfg.connect_timeout_ms : 20000;
   ch->connect_deadline = rpc_host_now(&ch->host) + to * COHORT_NS_PER_MS;
   arm(ch, ch->connect_deadline);
-  rpc_io_connect(c, ch->host.loop, addr, ch->host.tls, ch->server_name,
+  rpc_io_connect(c, ch->host.uv->loop, addr, ch->host.tls, ch->server_name,
                  !ch->cfg.tls_insecure_skip_verify);
 }
 
@@ -168,7 +167,7 @@ static void resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
   ch->resolving = false;
   if (ch->closing) {
     if (res) uv_freeaddrinfo(res);
-    if (ch->handles > 0) channel_unref(ch); /* finish_close counted us */
+    if (ch->uv->handles > 0) channel_unref(ch); /* finish_close counted us */
     return;
   }
   if (status < 0 || !res) {
@@ -194,8 +193,8 @@ static void ensure_connect(cohort_rpc_channel_t *ch) {
   char port[8];
   cohort_fmt(port, sizeof port, "%d", ch->port);
   struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-  ch->gai.data = ch;
-  if (uv_getaddrinfo(ch->host.loop, &ch->gai, resolved_cb, ch->host_name, port, &hints) == 0)
+  ch->uv->gai.data = ch;
+  if (uv_getaddrinfo(ch->host.uv->loop, &ch->uv->gai, resolved_cb, ch->host_name, port, &hints) == 0)
     ch->resolving = true;
 }
 
@@ -218,8 +217,10 @@ int cohort_rpc_channel_create(uv_loop_t *loop, const char *target,
   if (!loop || rpc_parse_host_port(target, host, sizeof host, &port) != 0 || port == 0)
     return COHORT_EINVAL;
   const cohort_allocator_t *a = cfg->allocator ? cfg->allocator : cohort_allocator_default();
-  cohort_rpc_channel_t *ch = cohort_calloc(a, 1, sizeof *ch);
-  if (!ch) return COHORT_ENOMEM;
+  rpc_channel_block_t *block = cohort_calloc(a, 1, sizeof *block);
+  if (!block) return COHORT_ENOMEM;
+  cohort_rpc_channel_t *ch = &block->ch;
+  ch->uv = &block->uv;
   SSL_CTX *tls = NULL;
   int rc = cfg->tls ? rpc_tls_client_ctx(cfg, &tls) : 0;
   ch->host_name = dup_str(a, host);
@@ -236,7 +237,7 @@ int cohort_rpc_channel_create(uv_loop_t *loop, const char *target,
   ch->cfg.tls_ca_file = ch->cfg.tls_cert_file = ch->cfg.tls_key_file = NULL;
   ch->cfg.tls_server_name = NULL; /* copied below when set */
   ch->port = port;
-  rpc_host_init(&ch->host, loop);
+  rpc_host_init(&ch->host, &ch->uv->host, loop);
   ch->host.tls = tls;
   ch->host.max_recv = cfg->max_recv_message_bytes ? cfg->max_recv_message_bytes
                                                   : COHORT_RPC_MESSAGE_MAX;
@@ -256,10 +257,10 @@ int cohort_rpc_channel_create(uv_loop_t *loop, const char *target,
   rpc_list_init(&ch->pending);
   rpc_list_init(&ch->deferred);
   rpc_list_init(&ch->pool);
-  uv_timer_init(loop, &ch->timer);
-  ch->timer.data = ch;
-  uv_idle_init(loop, &ch->idle);
-  ch->idle.data = ch;
+  uv_timer_init(loop, &ch->uv->timer);
+  ch->uv->timer.data = ch;
+  uv_idle_init(loop, &ch->uv->idle);
+  ch->uv->idle.data = ch;
   ch->timer_due = COHORT_TIME_NEVER;
   ch->connect_deadline = COHORT_TIME_NEVER;
   *out = ch;
@@ -273,20 +274,20 @@ const char *cohort_rpc_channel_last_error(const cohort_rpc_channel_t *ch) {
 static void handle_closed(uv_handle_t *h) { channel_unref(h->data); }
 
 static void finish_close(cohort_rpc_channel_t *ch) {
-  if (ch->handles) return; /* already finishing */
-  ch->handles = 3 + (ch->resolving ? 1 : 0);
-  for (rpc_link_t *l = ch->conns.next; l != &ch->conns; l = l->next) ch->handles++;
+  if (ch->uv->handles) return; /* already finishing */
+  ch->uv->handles = 3 + (ch->resolving ? 1 : 0);
+  for (rpc_link_t *l = ch->conns.next; l != &ch->conns; l = l->next) ch->uv->handles++;
   for (rpc_link_t *l = ch->conns.next, *nx; l != &ch->conns; l = nx) {
     nx = l->next;
     rpc_conn_t *c = RPC_CONTAINER(l, rpc_conn_t, link);
-    if (!c->closing)
+    if (!c->io->closing)
       rpc_io_close(c);
   }
-  if (ch->resolving) uv_cancel((uv_req_t *)&ch->gai);
-  ch->host.prepare.data = ch;
-  uv_close((uv_handle_t *)&ch->host.prepare, handle_closed);
-  uv_close((uv_handle_t *)&ch->timer, handle_closed);
-  uv_close((uv_handle_t *)&ch->idle, handle_closed);
+  if (ch->resolving) uv_cancel((uv_req_t *)&ch->uv->gai);
+  ch->host.uv->prepare.data = ch;
+  uv_close((uv_handle_t *)&ch->host.uv->prepare, handle_closed);
+  uv_close((uv_handle_t *)&ch->uv->timer, handle_closed);
+  uv_close((uv_handle_t *)&ch->uv->idle, handle_closed);
 }
 
 void cohort_rpc_channel_close(cohort_rpc_channel_t *ch, void (*on_closed)(void *ud), void *ud) {
@@ -294,7 +295,7 @@ void cohort_rpc_channel_close(cohort_rpc_channel_t *ch, void (*on_closed)(void *
   ch->closing = true;
   ch->on_closed = on_closed;
   ch->closed_ud = ud;
-  uv_timer_stop(&ch->timer);
+  uv_timer_stop(&ch->uv->timer);
   while (!rpc_list_empty(&ch->pending))
     defer(ch, RPC_CONTAINER(ch->pending.next, cohort_rpc_call_t, link), COHORT_RPC_CANCELLED,
           "channel closed");
@@ -508,7 +509,7 @@ int cohort_rpc_unary_blocking(cohort_rpc_channel_t *ch, const char *path, const 
     cohort_rpc_call_send(c, req, len);
     cohort_rpc_call_close_send(c);
   }
-  uv_loop_t *loop = ch->host.loop;
+  uv_loop_t *loop = ch->host.uv->loop;
   while (!b.done) uv_run(loop, UV_RUN_ONCE);
   if (b.nomem) {
     cohort_rpc_result_free(&r);

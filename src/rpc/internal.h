@@ -13,6 +13,10 @@
  *              status mapping (RST_STREAM, HTTP status).
  *   io.c       the thin transport: libuv TCP + OpenSSL memory BIOs, one
  *              coalesced write per loop iteration.
+ * This header is the cores' view (wire, conn, scall, ccall, call, details,
+ * gzip, health): no libuv or OpenSSL type appears in it. The host files
+ * (io.c, server.c, channel.c) include host.h, which defines the host-side
+ * blocks (libuv handles, TLS objects) that the objects here only point to.
  *   server.c   cohort_rpc_server_t: registry, listeners, timers, shutdown.
  *   channel.c  cohort_rpc_channel_t: connect, pending calls, timers,
  *              unary and blocking conveniences.
@@ -27,9 +31,7 @@
 #define COHORT_RPC_INTERNAL_H
 
 #include <nghttp2/nghttp2.h>
-#include <openssl/ssl.h>
 #include <stdbool.h>
-#include <uv.h>
 
 #include "cohort/rpc.h"
 
@@ -160,27 +162,31 @@ typedef struct rpc_link {
   struct rpc_link *prev, *next;
 } rpc_link_t;
 
-/* What a server and a channel share: the loop, the once-per-iteration
- * flush of dirty connections (a uv_prepare runs right before the loop
- * blocks in poll), and the deferred-callback idle handle. */
+/* The host-side blocks (host.h): libuv handles and TLS objects. */
+struct rpc_host_uv;
+struct rpc_server_uv;
+struct rpc_channel_uv;
+struct rpc_conn_uv;
+struct ssl_ctx_st; /* OpenSSL's SSL_CTX */
+
+/* What a server and a channel share: the once-per-iteration flush of
+ * dirty connections (host.h: a uv_prepare runs right before the loop
+ * blocks in poll), limits, the clock and the TLS context. */
 typedef struct rpc_host {
-  uv_loop_t *loop;
-  uv_prepare_t prepare;
+  struct rpc_host_uv *uv; /* the loop and the prepare handle (host.h) */
   rpc_link_t dirty;
-  bool prepare_on;
   int64_t keepalive_interval_ns, keepalive_timeout_ns;
   size_t max_recv, max_send;
   /* The host's monotonic clock (cohort_rpc_now_ns; a simulator puts its
    * virtual clock here). Only host code calls it; cores get `now`. */
   int64_t (*clock)(void);
-  SSL_CTX *tls;
+  struct ssl_ctx_st *tls;
   /* One read buffer for every connection of the host: libuv hands it out
    * and gives it back within one read callback, so idle connections cost
    * no buffer of their own. */
   uint8_t rbuf[65536];
 } rpc_host_t;
 
-COHORT_INTERNAL void rpc_host_init(rpc_host_t *h, uv_loop_t *loop);
 static inline int64_t rpc_host_now(const rpc_host_t *h) { return h->clock(); }
 
 COHORT_INTERNAL void rpc_list_init(rpc_link_t *head);
@@ -283,21 +289,13 @@ struct cohort_rpc_server {
   uint64_t evictions; /* idle connections closed to admit new ones */
   rpc_link_t pool;
   size_t pool_len;
-  uv_tcp_t listeners[RPC_LISTENERS_MAX];
-  int nlisteners;     /* open listeners */
-  int listeners_used; /* slots of listeners[] ever used */
-  uv_timer_t timer;
+  struct rpc_server_uv *uv; /* listeners, timer, idle, shed (host.h) */
   int64_t timer_due;
   int shutdown; /* 0 running, 1 draining, 2 forced, 3 done */
   int64_t grace_deadline;
   void (*on_done)(void *ud);
   void *done_ud;
-  uv_idle_t idle; /* runs on_done from the loop */
-  uv_tcp_t shed;  /* accepts and closes a connection we have no memory for */
-  uv_stream_t *shed_retry; /* a listener with a connection still queued */
-  bool shed_busy;
   uint64_t sheds; /* connections refused for lack of memory */
-  int handles;    /* open uv handles */
   bool freeing;
 };
 
@@ -316,16 +314,13 @@ struct cohort_rpc_channel {
   size_t ncalls;
   rpc_link_t pool;
   size_t pool_len;
-  uv_idle_t idle;
-  uv_timer_t timer;
+  struct rpc_channel_uv *uv; /* idle, timer, resolver (host.h) */
   int64_t timer_due;
   int64_t connect_deadline;
-  uv_getaddrinfo_t gai;
   bool resolving;
   bool closing;
   void (*on_closed)(void *ud);
   void *closed_ud;
-  int handles;
   char last_error[200];
   char user_agent[128];
   char server_name[256]; /* SNI and the name the certificate must match */
@@ -374,16 +369,9 @@ struct rpc_conn {
   int64_t ping_sent_ns; /* 0: no keepalive ping outstanding */
   char error[160];
   rpc_h2mem_t mem; /* nghttp2's allocations; freed after the session */
-  /* transport (io.c); tcp.data == this */
-  uv_tcp_t tcp;
-  uv_connect_t connect_req;
-  uv_write_t write_req;
-  bool has_tcp, writing, closing, tls_done, dirty, read_paused;
-  SSL *ssl;
-  BIO *rbio, *wbio;
-  rpc_bytes_t obuf;  /* encoded bytes to write next */
-  rpc_bytes_t wbuf;  /* bytes owned by the in-flight uv_write */
-  void (*on_closed)(rpc_conn_t *c); /* owner callback from uv_close */
+  /* has_tcp: a host flushes it (rpc_conn_dirty queues it); dirty: queued */
+  bool has_tcp, dirty;
+  struct rpc_conn_uv *io; /* the transport (host.h); NULL: none (a virtual one) */
 };
 
 COHORT_INTERNAL int rpc_conn_init(rpc_conn_t *c, rpc_host_t *host, const cohort_allocator_t *a,
@@ -486,16 +474,10 @@ COHORT_INTERNAL extern _Thread_local cohort_rpc_call_t *rpc_current_call;
 
 /* ---- transport (io.c) ---------------------------------------------------- */
 
-COHORT_INTERNAL int rpc_io_accept(rpc_conn_t *c, uv_stream_t *server, SSL_CTX *tls);
-COHORT_INTERNAL int rpc_io_connect(rpc_conn_t *c, uv_loop_t *loop,
-                                   const struct sockaddr *addr, SSL_CTX *tls,
-                                   const char *server_name, bool verify);
+/* (rpc_io_accept, rpc_io_connect and the TLS contexts: host.h) */
 COHORT_INTERNAL void rpc_io_flush(rpc_conn_t *c);
 COHORT_INTERNAL void rpc_io_close(rpc_conn_t *c);
 
-/* TLS contexts (io.c). */
-COHORT_INTERNAL int rpc_tls_server_ctx(const cohort_rpc_server_config_t *cfg, SSL_CTX **out);
-COHORT_INTERNAL int rpc_tls_client_ctx(const cohort_rpc_channel_config_t *cfg, SSL_CTX **out);
 
 /* Fuzzing / tests: a server connection without a socket. */
 COHORT_INTERNAL int rpc_server_virtual_conn(cohort_rpc_server_t *srv, rpc_conn_t **out);

@@ -14,7 +14,7 @@
 #include <openssl/x509v3.h>
 #include <string.h>
 
-#include "internal.h"
+#include "host.h"
 
 static void conn_close(rpc_conn_t *c, const char *why);
 
@@ -28,9 +28,9 @@ void rpc_conn_dirty(rpc_conn_t *c) {
   if (c->dirty || !c->has_tcp) return;
   c->dirty = true;
   rpc_list_push(&c->host->dirty, &c->dirty_link);
-  if (!c->host->prepare_on) {
-    c->host->prepare_on = true;
-    uv_prepare_start(&c->host->prepare, host_prepare_cb);
+  if (!c->host->uv->prepare_on) {
+    c->host->uv->prepare_on = true;
+    uv_prepare_start(&c->host->uv->prepare, host_prepare_cb);
   }
 }
 
@@ -44,17 +44,32 @@ static void host_prepare_cb(uv_prepare_t *p) {
     c->dirty = false;
     rpc_io_flush(c);
   }
-  h->prepare_on = false;
+  h->uv->prepare_on = false;
   uv_prepare_stop(p);
 }
 
-void rpc_host_init(rpc_host_t *h, uv_loop_t *loop) {
+void rpc_host_init(rpc_host_t *h, struct rpc_host_uv *uv, uv_loop_t *loop) {
   memset(h, 0, sizeof *h);
-  h->loop = loop;
+  memset(uv, 0, sizeof *uv);
+  h->uv = uv;
+  uv->loop = loop;
   h->clock = cohort_rpc_now_ns;
   rpc_list_init(&h->dirty);
-  uv_prepare_init(loop, &h->prepare);
-  h->prepare.data = h;
+  uv_prepare_init(loop, &uv->prepare);
+  uv->prepare.data = h;
+}
+
+rpc_conn_t *rpc_conn_new(rpc_host_t *host, const cohort_allocator_t *a, cohort_rpc_server_t *srv,
+                         cohort_rpc_channel_t *ch, int64_t now) {
+  rpc_conn_block_t *b = cohort_alloc(a, sizeof *b);
+  if (!b) return NULL;
+  if (rpc_conn_init(&b->c, host, a, srv, ch, now) != 0) {
+    cohort_free(a, b);
+    return NULL;
+  }
+  memset(&b->io, 0, sizeof b->io);
+  b->c.io = &b->io;
+  return &b->c;
 }
 
 /* ---- TLS contexts ---------------------------------------------------------- */
@@ -125,7 +140,7 @@ fail:
 static int produce_tls(rpc_conn_t *c) {
   size_t produced = 0;
   c->more_out = false;
-  while (c->tls_done) {
+  while (c->io->tls_done) {
     if (produced >= COHORT_RPC_CONN_WRITE_MAX) {
       c->more_out = c->h2 && nghttp2_session_want_write(c->h2);
       break;
@@ -134,96 +149,96 @@ static int produce_tls(rpc_conn_t *c) {
     ssize_t n = c->h2 ? nghttp2_session_mem_send(c->h2, &p) : 0;
     if (n < 0) return COHORT_EPROTO;
     if (n == 0) break;
-    if (SSL_write(c->ssl, p, (int)n) <= 0) return COHORT_EIO;
+    if (SSL_write(c->io->ssl, p, (int)n) <= 0) return COHORT_EIO;
     produced += (size_t)n;
   }
   char buf[16384];
   int r;
-  while ((r = BIO_read(c->wbio, buf, sizeof buf)) > 0)
-    if (rpc_bytes_append(&c->obuf, c->a, buf, (size_t)r)) return COHORT_ENOMEM;
+  while ((r = BIO_read(c->io->wbio, buf, sizeof buf)) > 0)
+    if (rpc_bytes_append(&c->io->obuf, c->a, buf, (size_t)r)) return COHORT_ENOMEM;
   return 0;
 }
 
 static void write_cb(uv_write_t *req, int status) {
   rpc_conn_t *c = req->data;
-  c->writing = false;
-  c->wbuf.len = 0;
-  if (c->closing) return;
+  c->io->writing = false;
+  c->io->wbuf.len = 0;
+  if (c->io->closing) return;
   if (status < 0) {
     conn_close(c, uv_strerror(status));
     return;
   }
-  if (c->read_paused && c->obuf.len < COHORT_RPC_CONN_WRITE_MAX / 2) c->read_paused = false;
+  if (c->io->read_paused && c->io->obuf.len < COHORT_RPC_CONN_WRITE_MAX / 2) c->io->read_paused = false;
   rpc_io_flush(c);
 }
 
 static int read_start(rpc_conn_t *c);
 
 static void write_out(rpc_conn_t *c) {
-  if (c->writing || c->obuf.len == 0) return;
-  uv_buf_t b = uv_buf_init((char *)c->obuf.data, (unsigned)c->obuf.len);
-  int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+  if (c->io->writing || c->io->obuf.len == 0) return;
+  uv_buf_t b = uv_buf_init((char *)c->io->obuf.data, (unsigned)c->io->obuf.len);
+  int n = uv_try_write((uv_stream_t *)&c->io->tcp, &b, 1);
   if (n == UV_EAGAIN) n = 0;
   if (n < 0) {
     conn_close(c, uv_strerror(n));
     return;
   }
-  if ((size_t)n == c->obuf.len) {
-    c->obuf.len = 0;
+  if ((size_t)n == c->io->obuf.len) {
+    c->io->obuf.len = 0;
     return;
   }
   /* Partial: hand the rest to uv_write and swap buffers. */
-  memmove(c->obuf.data, c->obuf.data + n, c->obuf.len - (size_t)n);
-  c->obuf.len -= (size_t)n;
-  rpc_bytes_t t = c->wbuf;
-  c->wbuf = c->obuf;
-  c->obuf = t;
-  c->obuf.len = 0;
-  b = uv_buf_init((char *)c->wbuf.data, (unsigned)c->wbuf.len);
-  c->write_req.data = c;
-  int rc = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &b, 1, write_cb);
+  memmove(c->io->obuf.data, c->io->obuf.data + n, c->io->obuf.len - (size_t)n);
+  c->io->obuf.len -= (size_t)n;
+  rpc_bytes_t t = c->io->wbuf;
+  c->io->wbuf = c->io->obuf;
+  c->io->obuf = t;
+  c->io->obuf.len = 0;
+  b = uv_buf_init((char *)c->io->wbuf.data, (unsigned)c->io->wbuf.len);
+  c->io->write_req.data = c;
+  int rc = uv_write(&c->io->write_req, (uv_stream_t *)&c->io->tcp, &b, 1, write_cb);
   if (rc < 0) {
     conn_close(c, uv_strerror(rc));
     return;
   }
-  c->writing = true;
+  c->io->writing = true;
 }
 
 void rpc_io_flush(rpc_conn_t *c) {
-  if (c->closing || !c->has_tcp) return;
+  if (!c->io || c->io->closing || !c->has_tcp) return; /* (a virtual one: its host flushes) */
   int rc = 0;
-  if (c->ssl)
+  if (c->io->ssl)
     rc = produce_tls(c);
   else if (c->ready)
-    rc = rpc_conn_produce(c, &c->obuf, COHORT_RPC_CONN_WRITE_MAX);
+    rc = rpc_conn_produce(c, &c->io->obuf, COHORT_RPC_CONN_WRITE_MAX);
   if (rc) {
     conn_close(c, c->error[0] ? c->error : "cannot encode output");
     return;
   }
-  if (c->ssl && c->ready && c->ready_due) {
+  if (c->io->ssl && c->ready && c->ready_due) {
     /* produce_tls bypasses rpc_conn_produce: run on_ready here. */
     rpc_bytes_t none = {0};
     rpc_conn_produce(c, &none, 0);
   }
   write_out(c);
-  if (c->closing) return;
+  if (c->io->closing) return;
   /* Everything produced went out but the session still has frames: come
    * back before the loop polls (when a write is in flight, its completion
    * flushes again). Without this a message larger than one flush's worth
    * waited for the next read from the peer (issue 12). */
-  if (!c->writing && c->more_out) rpc_conn_dirty(c);
+  if (!c->io->writing && c->more_out) rpc_conn_dirty(c);
   /* Stop reading only while a write is in flight with a full backlog
    * behind it; once the backlog is gone, read again (the peer's
    * WINDOW_UPDATEs are what let the rest of our data go). */
-  if (c->writing && c->obuf.len >= COHORT_RPC_CONN_WRITE_MAX)
-    c->read_paused = true;
-  else if (!c->writing)
-    c->read_paused = false;
-  if (c->read_paused)
-    uv_read_stop((uv_stream_t *)&c->tcp);
+  if (c->io->writing && c->io->obuf.len >= COHORT_RPC_CONN_WRITE_MAX)
+    c->io->read_paused = true;
+  else if (!c->io->writing)
+    c->io->read_paused = false;
+  if (c->io->read_paused)
+    uv_read_stop((uv_stream_t *)&c->io->tcp);
   else if (!c->dead)
     read_start(c);
-  if (!c->writing && c->obuf.len == 0 && c->ready && rpc_conn_finished(c))
+  if (!c->io->writing && c->io->obuf.len == 0 && c->ready && rpc_conn_finished(c))
     conn_close(c, c->error[0] ? c->error : "");
 }
 
@@ -236,7 +251,7 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 }
 
 static void tls_failed(rpc_conn_t *c) {
-  long v = SSL_get_verify_result(c->ssl);
+  long v = SSL_get_verify_result(c->io->ssl);
   unsigned long e = ERR_get_error();
   if (v != X509_V_OK)
     cohort_fmt(c->error, sizeof c->error, "TLS certificate verify failed: %s",
@@ -258,14 +273,14 @@ static void became_ready(rpc_conn_t *c) {
 
 /* Feed ciphertext; returns false when the connection was closed. */
 static bool tls_input(rpc_conn_t *c, const uint8_t *d, size_t n) {
-  if (BIO_write(c->rbio, d, (int)n) != (int)n) {
+  if (BIO_write(c->io->rbio, d, (int)n) != (int)n) {
     conn_close(c, "TLS buffer error");
     return false;
   }
-  if (!c->tls_done) {
-    int r = SSL_do_handshake(c->ssl);
+  if (!c->io->tls_done) {
+    int r = SSL_do_handshake(c->io->ssl);
     if (r != 1) {
-      int e = SSL_get_error(c->ssl, r);
+      int e = SSL_get_error(c->io->ssl, r);
       if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
         rpc_conn_dirty(c);
         return true;
@@ -277,19 +292,19 @@ static bool tls_input(rpc_conn_t *c, const uint8_t *d, size_t n) {
     }
     const unsigned char *proto = NULL;
     unsigned plen = 0;
-    SSL_get0_alpn_selected(c->ssl, &proto, &plen);
+    SSL_get0_alpn_selected(c->io->ssl, &proto, &plen);
     if (plen != 2 || memcmp(proto, "h2", 2) != 0) {
       cohort_fmt(c->error, sizeof c->error, "TLS peer did not negotiate ALPN h2");
       conn_close(c, c->error);
       return false;
     }
-    c->tls_done = true;
+    c->io->tls_done = true;
     became_ready(c);
   }
   for (;;) {
-    int r = SSL_read(c->ssl, c->host->rbuf, (int)sizeof c->host->rbuf);
+    int r = SSL_read(c->io->ssl, c->host->rbuf, (int)sizeof c->host->rbuf);
     if (r <= 0) {
-      int e = SSL_get_error(c->ssl, r);
+      int e = SSL_get_error(c->io->ssl, r);
       if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
       if (e == SSL_ERROR_ZERO_RETURN) {
         conn_close(c, "connection closed by peer");
@@ -312,59 +327,59 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   c->last_read_ns = rpc_host_now(c->host);
-  if (c->ssl) {
+  if (c->io->ssl) {
     /* The read buffer doubles as SSL_read's output: copy input to the BIO
      * first (tls_input does), which it has consumed before SSL_read. */
     if (!tls_input(c, (const uint8_t *)buf->base, (size_t)nread)) return;
   } else {
     rpc_conn_feed(c, c->last_read_ns, (const uint8_t *)buf->base, (size_t)nread);
   }
-  if (c->closing) return; /* a callback closed it: it is no longer flushed */
+  if (c->io->closing) return; /* a callback closed it: it is no longer flushed */
   if (c->dead) uv_read_stop(s);
   rpc_conn_dirty(c);
 }
 
 static int read_start(rpc_conn_t *c) {
-  return uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+  return uv_read_start((uv_stream_t *)&c->io->tcp, alloc_cb, read_cb);
 }
 
 /* ---- set-up and close ------------------------------------------------------------ */
 
 static int tls_setup(rpc_conn_t *c, SSL_CTX *tls, bool server, const char *name, bool verify) {
-  c->ssl = SSL_new(tls);
-  if (!c->ssl) return COHORT_ENOMEM;
-  c->rbio = BIO_new(BIO_s_mem());
-  c->wbio = BIO_new(BIO_s_mem());
-  if (!c->rbio || !c->wbio) {
-    BIO_free(c->rbio);
-    BIO_free(c->wbio);
-    c->rbio = c->wbio = NULL;
+  c->io->ssl = SSL_new(tls);
+  if (!c->io->ssl) return COHORT_ENOMEM;
+  c->io->rbio = BIO_new(BIO_s_mem());
+  c->io->wbio = BIO_new(BIO_s_mem());
+  if (!c->io->rbio || !c->io->wbio) {
+    BIO_free(c->io->rbio);
+    BIO_free(c->io->wbio);
+    c->io->rbio = c->io->wbio = NULL;
     return COHORT_ENOMEM;
   }
-  SSL_set_bio(c->ssl, c->rbio, c->wbio);
+  SSL_set_bio(c->io->ssl, c->io->rbio, c->io->wbio);
   if (server) {
-    SSL_set_accept_state(c->ssl);
+    SSL_set_accept_state(c->io->ssl);
     return 0;
   }
-  SSL_set_connect_state(c->ssl);
+  SSL_set_connect_state(c->io->ssl);
   ASN1_OCTET_STRING *ip = a2i_IPADDRESS(name);
   if (ip) {
     ASN1_OCTET_STRING_free(ip);
-    if (verify) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), name);
+    if (verify) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->io->ssl), name);
   } else {
-    SSL_set_tlsext_host_name(c->ssl, name);
-    if (verify) SSL_set1_host(c->ssl, name);
+    SSL_set_tlsext_host_name(c->io->ssl, name);
+    if (verify) SSL_set1_host(c->io->ssl, name);
   }
-  SSL_do_handshake(c->ssl); /* queues the ClientHello in the write BIO */
+  SSL_do_handshake(c->io->ssl); /* queues the ClientHello in the write BIO */
   return 0;
 }
 
 int rpc_io_accept(rpc_conn_t *c, uv_stream_t *server, SSL_CTX *tls) {
-  uv_tcp_init(server->loop, &c->tcp);
-  c->tcp.data = c;
+  uv_tcp_init(server->loop, &c->io->tcp);
+  c->io->tcp.data = c;
   c->has_tcp = true;
-  int rc = uv_accept(server, (uv_stream_t *)&c->tcp);
-  if (rc == 0) uv_tcp_nodelay(&c->tcp, 1);
+  int rc = uv_accept(server, (uv_stream_t *)&c->io->tcp);
+  if (rc == 0) uv_tcp_nodelay(&c->io->tcp, 1);
   if (rc == 0 && tls) rc = tls_setup(c, tls, true, NULL, false);
   if (rc == 0) rc = read_start(c);
   if (rc != 0) {
@@ -377,18 +392,18 @@ int rpc_io_accept(rpc_conn_t *c, uv_stream_t *server, SSL_CTX *tls) {
 
 static void connect_cb(uv_connect_t *req, int status) {
   rpc_conn_t *c = req->data;
-  if (c->closing) return;
+  if (c->io->closing) return;
   if (status < 0) {
     cohort_fmt(c->error, sizeof c->error, "connect: %s", uv_strerror(status));
     conn_close(c, c->error);
     return;
   }
-  uv_tcp_nodelay(&c->tcp, 1);
+  uv_tcp_nodelay(&c->io->tcp, 1);
   if (read_start(c) != 0) {
     conn_close(c, "read_start failed");
     return;
   }
-  if (c->ssl)
+  if (c->io->ssl)
     rpc_conn_dirty(c); /* ClientHello */
   else
     became_ready(c);
@@ -396,13 +411,13 @@ static void connect_cb(uv_connect_t *req, int status) {
 
 int rpc_io_connect(rpc_conn_t *c, uv_loop_t *loop, const struct sockaddr *addr, SSL_CTX *tls,
                    const char *server_name, bool verify) {
-  int rc = uv_tcp_init(loop, &c->tcp);
+  int rc = uv_tcp_init(loop, &c->io->tcp);
   if (rc) return rc;
-  c->tcp.data = c;
+  c->io->tcp.data = c;
   c->has_tcp = true;
-  c->connect_req.data = c;
+  c->io->connect_req.data = c;
   if (tls) rc = tls_setup(c, tls, false, server_name, verify);
-  if (rc == 0) rc = uv_tcp_connect(&c->connect_req, &c->tcp, addr, connect_cb);
+  if (rc == 0) rc = uv_tcp_connect(&c->io->connect_req, &c->io->tcp, addr, connect_cb);
   if (rc != 0) {
     cohort_fmt(c->error, sizeof c->error, "connect: %s",
                rc < 0 && rc > -4096 ? uv_strerror(rc) : "cannot set up");
@@ -414,20 +429,22 @@ int rpc_io_connect(rpc_conn_t *c, uv_loop_t *loop, const struct sockaddr *addr, 
 
 static void close_cb(uv_handle_t *h) {
   rpc_conn_t *c = h->data;
-  if (c->ssl) SSL_free(c->ssl); /* frees the BIOs */
-  c->ssl = NULL;
-  rpc_bytes_free(&c->obuf, c->a);
-  rpc_bytes_free(&c->wbuf, c->a);
-  c->on_closed(c);
+  if (c->io->ssl) SSL_free(c->io->ssl); /* frees the BIOs */
+  c->io->ssl = NULL;
+  rpc_bytes_free(&c->io->obuf, c->a);
+  rpc_bytes_free(&c->io->wbuf, c->a);
+  c->io->on_closed(c);
 }
 
 static void conn_close(rpc_conn_t *c, const char *why) {
-  if (c->closing) return;
-  c->closing = true;
+  if (c->io->closing) return;
+  c->io->closing = true;
   if (why && *why && !c->error[0]) cohort_fmt(c->error, sizeof c->error, "%s", why);
   rpc_conn_teardown(c, c->error);
   if (c->ch) rpc_channel_conn_lost(c->ch, c);
-  uv_close((uv_handle_t *)&c->tcp, close_cb);
+  uv_close((uv_handle_t *)&c->io->tcp, close_cb);
 }
 
-void rpc_io_close(rpc_conn_t *c) { conn_close(c, "closed locally"); }
+void rpc_io_close(rpc_conn_t *c) {
+  if (c->io) conn_close(c, "closed locally"); /* a virtual one: its owner tears it down */
+}

@@ -15,7 +15,7 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "host.h"
 
 #define SLOTS (2 * COHORT_RPC_METHODS_MAX)
 
@@ -71,8 +71,10 @@ int cohort_rpc_server_create(uv_loop_t *loop, const cohort_rpc_server_config_t *
   if (!cfg) cfg = &def;
   if (!loop || (!cfg->tls_cert_file != !cfg->tls_key_file)) return COHORT_EINVAL;
   const cohort_allocator_t *a = cfg->allocator ? cfg->allocator : cohort_allocator_default();
-  cohort_rpc_server_t *s = cohort_calloc(a, 1, sizeof *s);
-  if (!s) return COHORT_ENOMEM;
+  rpc_server_block_t *block = cohort_calloc(a, 1, sizeof *block);
+  if (!block) return COHORT_ENOMEM;
+  cohort_rpc_server_t *s = &block->s;
+  s->uv = &block->uv;
   s->slots = cohort_calloc(a, SLOTS, sizeof *s->slots);
   if (!s->slots) {
     cohort_free(a, s);
@@ -90,7 +92,7 @@ int cohort_rpc_server_create(uv_loop_t *loop, const cohort_rpc_server_config_t *
     }
   }
   SSL_CTX *tls = s->host.tls;
-  rpc_host_init(&s->host, loop);
+  rpc_host_init(&s->host, &s->uv->host, loop);
   s->host.tls = tls;
   s->host.max_recv = cfg->max_recv_message_bytes ? cfg->max_recv_message_bytes
                                                  : COHORT_RPC_MESSAGE_MAX;
@@ -100,11 +102,11 @@ int cohort_rpc_server_create(uv_loop_t *loop, const cohort_rpc_server_config_t *
   rpc_list_init(&s->conns);
   rpc_list_init(&s->orphans);
   rpc_list_init(&s->pool);
-  uv_timer_init(loop, &s->timer);
-  s->timer.data = s;
-  uv_idle_init(loop, &s->idle);
-  s->idle.data = s;
-  s->handles = 3; /* prepare, timer, idle */
+  uv_timer_init(loop, &s->uv->timer);
+  s->uv->timer.data = s;
+  uv_idle_init(loop, &s->uv->idle);
+  s->uv->idle.data = s;
+  s->uv->handles = 3; /* prepare, timer, idle */
   s->timer_due = COHORT_TIME_NEVER;
   if (s->host.keepalive_interval_ns > 0)
     rpc_server_arm(s, rpc_host_now(&s->host) + s->host.keepalive_interval_ns);
@@ -196,14 +198,14 @@ static void on_connection(uv_stream_t *ls, int status);
 
 static void shed_closed(uv_handle_t *h) {
   cohort_rpc_server_t *srv = h->data;
-  uv_stream_t *ls = srv->shed_retry;
-  srv->shed_busy = false;
-  srv->shed_retry = NULL;
+  uv_stream_t *ls = srv->uv->shed_retry;
+  srv->uv->shed_busy = false;
+  srv->uv->shed_retry = NULL;
   if (srv->freeing) {
     server_unref(srv);
     return;
   }
-  srv->handles--;
+  srv->uv->handles--;
   if (ls && !srv->shutdown) on_connection(ls, 0); /* one more was waiting */
 }
 
@@ -212,16 +214,16 @@ static void shed_closed(uv_handle_t *h) {
  * retry). Leaving it unaccepted would wedge the listener: libuv stops
  * watching a listener until its accepted socket is taken. */
 static void shed(cohort_rpc_server_t *srv, uv_stream_t *ls) {
-  if (srv->shed_busy) {
-    srv->shed_retry = ls; /* the spare handle is closing: next iteration */
+  if (srv->uv->shed_busy) {
+    srv->uv->shed_retry = ls; /* the spare handle is closing: next iteration */
     return;
   }
-  uv_tcp_init(ls->loop, &srv->shed);
-  srv->shed.data = srv;
-  srv->shed_busy = true;
-  srv->handles++;
-  if (uv_accept(ls, (uv_stream_t *)&srv->shed) == 0) srv->sheds++;
-  uv_close((uv_handle_t *)&srv->shed, shed_closed);
+  uv_tcp_init(ls->loop, &srv->uv->shed);
+  srv->uv->shed.data = srv;
+  srv->uv->shed_busy = true;
+  srv->uv->handles++;
+  if (uv_accept(ls, (uv_stream_t *)&srv->uv->shed) == 0) srv->sheds++;
+  uv_close((uv_handle_t *)&srv->uv->shed, shed_closed);
 }
 
 /* Over max_connections: close the oldest open connection that carries no
@@ -232,7 +234,7 @@ static void evict(cohort_rpc_server_t *srv, rpc_conn_t *newcomer) {
   rpc_conn_t *victim = NULL;
   for (rpc_link_t *l = srv->conns.next; l != &srv->conns; l = l->next) {
     rpc_conn_t *c = RPC_CONTAINER(l, rpc_conn_t, link);
-    if (c == newcomer || c->closing || !rpc_list_empty(&c->calls)) continue;
+    if (c == newcomer || c->io->closing || !rpc_list_empty(&c->calls)) continue;
     if (!c->preface_done) {
       victim = c;
       break;
@@ -251,16 +253,12 @@ static void evict(cohort_rpc_server_t *srv, rpc_conn_t *newcomer) {
 static void on_connection(uv_stream_t *ls, int status) {
   cohort_rpc_server_t *srv = ls->data;
   if (status < 0 || srv->shutdown) return;
-  rpc_conn_t *c = cohort_alloc(srv->a, sizeof *c);
-  if (c && rpc_conn_init(c, &srv->host, srv->a, srv, NULL, rpc_host_now(&srv->host))) {
-    cohort_free(srv->a, c);
-    c = NULL;
-  }
+  rpc_conn_t *c = rpc_conn_new(&srv->host, srv->a, srv, NULL, rpc_host_now(&srv->host));
   if (!c) {
     shed(srv, ls);
     return;
   }
-  c->on_closed = server_conn_closed;
+  c->io->on_closed = server_conn_closed;
   rpc_list_push(&srv->conns, &c->link);
   srv->nconns++;
   rpc_io_accept(c, ls, srv->host.tls); /* closes c itself on failure */
@@ -305,17 +303,17 @@ int rpc_parse_host_port(const char *hp, char *host, size_t cap, int *port) {
 int cohort_rpc_server_listen(cohort_rpc_server_t *srv, const char *host_port, int *port_out) {
   char host[256];
   int port;
-  if (srv->shutdown || srv->listeners_used >= RPC_LISTENERS_MAX) return COHORT_ESTATE;
+  if (srv->shutdown || srv->uv->listeners_used >= RPC_LISTENERS_MAX) return COHORT_ESTATE;
   if (rpc_parse_host_port(host_port, host, sizeof host, &port)) return COHORT_EINVAL;
   struct sockaddr_storage ss;
   if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
       uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)
     return COHORT_EINVAL;
-  uv_tcp_t *t = &srv->listeners[srv->listeners_used++];
-  uv_tcp_init(srv->host.loop, t);
+  uv_tcp_t *t = &srv->uv->listeners[srv->uv->listeners_used++];
+  uv_tcp_init(srv->host.uv->loop, t);
   t->data = srv;
-  srv->nlisteners++;
-  srv->handles++;
+  srv->uv->nlisteners++;
+  srv->uv->handles++;
   int rc = uv_tcp_bind(t, (const struct sockaddr *)&ss, 0);
   if (rc == 0) rc = uv_listen((uv_stream_t *)t, 511, on_connection);
   if (rc == 0 && port_out) {
@@ -337,7 +335,7 @@ void rpc_server_arm(cohort_rpc_server_t *srv, int64_t deadline) {
   srv->timer_due = deadline;
   int64_t now = rpc_host_now(&srv->host);
   int64_t ms = deadline <= now ? 0 : (deadline - now + COHORT_NS_PER_MS - 1) / COHORT_NS_PER_MS;
-  uv_timer_start(&srv->timer, server_timer_cb, (uint64_t)ms, 0);
+  uv_timer_start(&srv->uv->timer, server_timer_cb, (uint64_t)ms, 0);
 }
 
 static void force_close(cohort_rpc_server_t *srv) {
@@ -355,7 +353,7 @@ static void server_timer_cb(uv_timer_t *t) {
   for (rpc_link_t *cl = srv->conns.next; cl != &srv->conns; cl = cl->next) {
     rpc_conn_t *c = RPC_CONTAINER(cl, rpc_conn_t, link);
     rpc_conn_tick(c, now, &next);
-    if (c->has_tcp && !c->closing && !rpc_conn_server_tick(c, now, &next)) rpc_io_close(c);
+    if (c->has_tcp && !c->io->closing && !rpc_conn_server_tick(c, now, &next)) rpc_io_close(c);
   }
   if (srv->shutdown == 1) {
     if (now >= srv->grace_deadline)
@@ -385,21 +383,21 @@ static void idle_done_cb(uv_idle_t *h) {
 }
 
 static void check_done(cohort_rpc_server_t *srv) {
-  if (srv->shutdown == 0 || srv->shutdown == 3 || srv->nconns > 0 || srv->nlisteners > 0)
+  if (srv->shutdown == 0 || srv->shutdown == 3 || srv->nconns > 0 || srv->uv->nlisteners > 0)
     return;
   srv->shutdown = 3;
-  uv_timer_stop(&srv->timer);
-  if (!srv->freeing) uv_idle_start(&srv->idle, idle_done_cb);
+  uv_timer_stop(&srv->uv->timer);
+  if (!srv->freeing) uv_idle_start(&srv->uv->idle, idle_done_cb);
 }
 
 static void listener_closed(uv_handle_t *h) {
   cohort_rpc_server_t *srv = h->data;
-  srv->nlisteners--;
+  srv->uv->nlisteners--;
   if (srv->freeing) {
     server_unref(srv);
     return;
   }
-  srv->handles--;
+  srv->uv->handles--;
   check_done(srv);
 }
 
@@ -411,8 +409,8 @@ void cohort_rpc_server_shutdown(cohort_rpc_server_t *srv, int64_t grace_ms,
   srv->done_ud = ud;
   srv->grace_deadline =
       rpc_host_now(&srv->host) + (grace_ms > 0 ? grace_ms : 0) * COHORT_NS_PER_MS;
-  for (int i = 0; i < srv->listeners_used; i++)
-    uv_close((uv_handle_t *)&srv->listeners[i], listener_closed);
+  for (int i = 0; i < srv->uv->listeners_used; i++)
+    uv_close((uv_handle_t *)&srv->uv->listeners[i], listener_closed);
   for (rpc_link_t *l = srv->conns.next; l != &srv->conns; l = l->next) {
     rpc_conn_t *c = RPC_CONTAINER(l, rpc_conn_t, link);
     if (!c->h2 || !c->ready) continue;
@@ -426,7 +424,7 @@ void cohort_rpc_server_shutdown(cohort_rpc_server_t *srv, int64_t grace_ms,
 }
 
 static void server_unref(cohort_rpc_server_t *srv) {
-  if (--srv->handles > 0) return;
+  if (--srv->uv->handles > 0) return;
   rpc_call_free_pool(&srv->pool, &srv->pool_len, srv->a);
   const cohort_allocator_t *a = srv->a;
   cohort_free(a, srv);
@@ -437,7 +435,7 @@ static void handle_closed(uv_handle_t *h) { server_unref(h->data); }
 void cohort_rpc_server_free(cohort_rpc_server_t *srv) {
   if (!srv) return;
   srv->freeing = true;
-  srv->handles += (int)srv->nconns; /* their close callbacks still use srv */
+  srv->uv->handles += (int)srv->nconns; /* their close callbacks still use srv */
   for (rpc_link_t *l = srv->conns.next, *nx; l != &srv->conns; l = nx) {
     nx = l->next;
     rpc_io_close(RPC_CONTAINER(l, rpc_conn_t, link));
@@ -457,18 +455,16 @@ void cohort_rpc_server_free(cohort_rpc_server_t *srv) {
   srv->slots = NULL;
   if (srv->host.tls) SSL_CTX_free(srv->host.tls);
   srv->host.tls = NULL;
-  for (int i = 0; i < srv->listeners_used; i++)
-    if (!uv_is_closing((uv_handle_t *)&srv->listeners[i]))
-      uv_close((uv_handle_t *)&srv->listeners[i], listener_closed);
-  srv->host.prepare.data = srv;
-  uv_close((uv_handle_t *)&srv->host.prepare, handle_closed);
-  uv_close((uv_handle_t *)&srv->timer, handle_closed);
-  uv_close((uv_handle_t *)&srv->idle, handle_closed);
+  for (int i = 0; i < srv->uv->listeners_used; i++)
+    if (!uv_is_closing((uv_handle_t *)&srv->uv->listeners[i]))
+      uv_close((uv_handle_t *)&srv->uv->listeners[i], listener_closed);
+  srv->host.uv->prepare.data = srv;
+  uv_close((uv_handle_t *)&srv->host.uv->prepare, handle_closed);
+  uv_close((uv_handle_t *)&srv->uv->timer, handle_closed);
+  uv_close((uv_handle_t *)&srv->uv->idle, handle_closed);
 }
 
 /* ---- virtual connections (fuzzing, tests) ---------------------------------------- */
-
-static void virtual_closed(rpc_conn_t *c) { (void)c; }
 
 int rpc_server_virtual_conn(cohort_rpc_server_t *srv, rpc_conn_t **out) {
   rpc_conn_t *c = cohort_alloc(srv->a, sizeof *c);
@@ -478,8 +474,7 @@ int rpc_server_virtual_conn(cohort_rpc_server_t *srv, rpc_conn_t **out) {
     cohort_free(srv->a, c);
     return rc;
   }
-  c->ready = true;
-  c->on_closed = virtual_closed;
+  c->ready = true; /* no transport (io NULL): the caller feeds and drains it */
   *out = c;
   return 0;
 }

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "../../src/rpc/internal.h"
+#include "../../src/rpc/host.h" /* a host: libuv loop and the internals */
 #include "../support/failalloc.h"
 
 typedef struct result {

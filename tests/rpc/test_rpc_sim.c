@@ -31,7 +31,7 @@
 
 #include <cmocka.h>
 
-#include "../../src/rpc/internal.h"
+#include "../../src/rpc/host.h" /* a host: libuv loop and the internals */
 #include "../../src/rpc/sim/stream.h"
 #include "big_service.h"
 #include "cohort/check.h"
