@@ -433,13 +433,9 @@ static bool synced_complete(cohort_group_t *g, bool fetch) {
     if (m->have >= g->cut[i]) continue;
     ok = false;
     if (!fetch || g->holder[i] == COHORT_NODE_NONE || g->holder[i] == self_id(g)) continue;
-    gw_t w = group_writer(g);
-    gw_vid(&w, g->vid);
-    gw_u32(&w, m->id);
-    gw_u64(&w, m->have + 1);
-    gw_u64(&w, g->cut[i]);
     size_t h = group_index(g, g->holder[i]);
-    (void)group_send(g, g->holder[i], h == SIZE_MAX ? 0 : g->mem[h].inc, GK_FETCH, &w);
+    (void)group_send_fetch(g, g->holder[i], h == SIZE_MAX ? 0 : g->mem[h].inc, m->id,
+                           m->have + 1, g->cut[i]);
   }
   return ok;
 }

@@ -324,6 +324,11 @@ struct cohort_group {
 COHORT_INTERNAL void group_mcast_recv_data(cohort_group_t *g, const cohort_msg_t *m, gr_t *r);
 COHORT_INTERNAL void group_mcast_recv_ack(cohort_group_t *g, const cohort_msg_t *m, gr_t *r);
 COHORT_INTERNAL void group_mcast_recv_stable(cohort_group_t *g, const cohort_msg_t *m, gr_t *r);
+/* Ask member `to_id` (incarnation to_inc) for `sender`'s messages
+ * [from, upto] of this view (FETCH); group_send's result. */
+COHORT_INTERNAL int group_send_fetch(cohort_group_t *g, cohort_node_id_t to_id,
+                                     cohort_incarnation_t to_inc, cohort_node_id_t sender,
+                                     uint64_t from, uint64_t upto);
 COHORT_INTERNAL void group_mcast_recv_fetch(cohort_group_t *g, const cohort_msg_t *m, gr_t *r);
 COHORT_INTERNAL void group_mcast_tick(cohort_group_t *g, int64_t now);
 COHORT_INTERNAL void group_try_deliver(cohort_group_t *g, size_t s, uint64_t upto, bool flush);

@@ -653,12 +653,7 @@ static void ask_again(cohort_group_t *g, gmem_t *m, uint64_t upto) {
   bool renew = now - m->nack_ns >= g->cfg.retransmit_ns || m->nacked < m->have;
   if (!renew) from = m->nacked + 1;
   if (from > upto) return;
-  gw_t w = group_writer(g);
-  gw_vid(&w, g->vid);
-  gw_u32(&w, m->id);
-  gw_u64(&w, from);
-  gw_u64(&w, upto);
-  if (group_send(g, m->id, m->inc, GK_FETCH, &w) == 0) g->stats.tx_nacks++;
+  if (group_send_fetch(g, m->id, m->inc, m->id, from, upto) == 0) g->stats.tx_nacks++;
   if (renew) m->nack_ns = now;
   m->nacked = upto;
 }
@@ -761,6 +756,16 @@ void group_mcast_recv_stable(cohort_group_t *g, const cohort_msg_t *msg, gr_t *r
   if (s == SIZE_MAX || s == g->self || g->mem[s].inc != msg->from_incarnation) return;
   if (stable > g->mem[s].stable) g->mem[s].stable = stable;
   group_try_deliver(g, s, 0, false);
+}
+
+int group_send_fetch(cohort_group_t *g, cohort_node_id_t to_id, cohort_incarnation_t to_inc,
+                     cohort_node_id_t sender, uint64_t from, uint64_t upto) {
+  gw_t w = group_writer(g);
+  gw_vid(&w, g->vid);
+  gw_u32(&w, sender);
+  gw_u64(&w, from);
+  gw_u64(&w, upto);
+  return group_send(g, to_id, to_inc, GK_FETCH, &w);
 }
 
 /* A survivor lacks messages [from, to] of sender: we hold them. */
